@@ -1,0 +1,105 @@
+//! Password hashing with Argon2id. Hashing is slow and memory-hungry on purpose, so it
+//! runs on the blocking pool and at most N hashes run at once.
+
+use std::sync::Arc;
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier as _, Version,
+};
+use tokio::sync::Semaphore;
+
+use super::domain::Password;
+use crate::config::AuthSettings;
+use crate::error::AppError;
+
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+}
+
+impl PasswordHasher {
+    pub fn new(settings: &AuthSettings) -> anyhow::Result<PasswordHasher> {
+        let params = Params::new(
+            settings.argon2_memory_kib,
+            settings.argon2_iterations,
+            1,
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+        let n = if settings.max_concurrent_hashes == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            settings.max_concurrent_hashes
+        };
+        Ok(PasswordHasher {
+            params,
+            permits: Arc::new(Semaphore::new(n)),
+        })
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// The PHC string for `password`.
+    pub async fn hash(&self, password: Password) -> Result<String, AppError> {
+        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
+        let argon2 = self.argon2();
+        tokio::task::spawn_blocking(move || {
+            argon2
+                .hash_password(password.expose().as_bytes())
+                .map(|h| h.to_string())
+                .map_err(AppError::internal)
+        })
+        .await?
+    }
+
+    /// Whether `password` matches the stored PHC string.
+    pub async fn verify(&self, password: Password, phc: String) -> Result<bool, AppError> {
+        let _permit = self.permits.acquire().await.map_err(AppError::internal)?;
+        let argon2 = self.argon2();
+        tokio::task::spawn_blocking(move || {
+            let parsed = PasswordHash::new(&phc).map_err(AppError::internal)?;
+            Ok(argon2
+                .verify_password(password.expose().as_bytes(), &parsed)
+                .is_ok())
+        })
+        .await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_use_argon2id() {
+        let settings = AuthSettings {
+            argon2_memory_kib: 8 * 1024,
+            argon2_iterations: 1,
+            ..AuthSettings::default()
+        };
+        let h = PasswordHasher::new(&settings).unwrap();
+        let phc = h
+            .hash(Password::parse("correct horse battery").unwrap())
+            .await
+            .unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=8192,t=1,p=1$"), "{phc}");
+        assert!(
+            h.verify(
+                Password::parse("correct horse battery").unwrap(),
+                phc.clone()
+            )
+            .await
+            .unwrap()
+        );
+        assert!(
+            !h.verify(Password::parse("wrong horse battery").unwrap(), phc)
+                .await
+                .unwrap()
+        );
+    }
+}

@@ -1,0 +1,181 @@
+//! Account use cases of the foundation: the first organiser and password set-up links.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::domain::{EmailAddress, Password};
+use super::model::{Role, TokenPurpose, UserRow};
+use super::store;
+use crate::error::AppError;
+use crate::i18n::Locale;
+use crate::mail::{self, MailAction, MailContent};
+use crate::startup::AppState;
+
+/// A fresh one-time token (256 random bits, URL-safe) and the hash we store.
+pub fn new_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// What `admin create-organiser` reports.
+#[derive(Debug, Clone)]
+pub struct SetupLink {
+    pub user_id: String,
+    pub email: String,
+    pub url: String,
+    /// False when the person already had an account (they got the role and a new link).
+    pub created: bool,
+}
+
+/// Create (or find) the account for `email`, make it an organiser, and issue a
+/// one-time link to set its password. The link is also emailed, through the job
+/// queue, in the same transaction.
+pub async fn create_organiser(
+    state: &AppState,
+    email: &str,
+    locale: Locale,
+) -> Result<SetupLink, AppError> {
+    let email = EmailAddress::parse(email)?;
+    let (token, token_hash) = new_token();
+    let hours = state.settings.auth.setup_link_hours.max(1);
+    let url = format!(
+        "{}/account/set-password?token={token}",
+        state.settings.base_url()
+    );
+    let site = state.settings.base_url().to_string();
+    let link = url.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let now = Utc::now().naive_utc();
+            let (user, created) = match store::find_user_by_email(conn, email.as_str())? {
+                Some(u) => (u, false),
+                None => {
+                    let user = UserRow {
+                        id: uuid::Uuid::now_v7().to_string(),
+                        email: email.as_str().to_string(),
+                        display_name: email
+                            .as_str()
+                            .split('@')
+                            .next()
+                            .unwrap_or("organiser")
+                            .to_string(),
+                        password_hash: None,
+                        locale: locale.tag().to_string(),
+                        created_at: now,
+                        updated_at: now,
+                    };
+                    store::insert_user(conn, &user)?;
+                    (user, true)
+                }
+            };
+            store::grant_site_role(conn, &user.id, Role::Organiser, now)?;
+            store::retire_tokens(conn, &user.id, TokenPurpose::SetPassword, now)?;
+            store::insert_token(
+                conn,
+                &user.id,
+                TokenPurpose::SetPassword,
+                &token_hash,
+                now + Duration::hours(hours),
+                now,
+            )?;
+            let l = Locale::parse(&user.locale).unwrap_or(locale);
+            let content = MailContent {
+                locale: l,
+                to: user.email.clone(),
+                subject: l.t("mail.organiser_invite_subject").to_string(),
+                paragraphs: vec![l.tf(
+                    "mail.organiser_invite_body",
+                    &[
+                        ("email", &user.email),
+                        ("site", &site),
+                        ("hours", &hours.to_string()),
+                    ],
+                )],
+                action: Some(MailAction {
+                    label: l.t("mail.organiser_invite_button").to_string(),
+                    url: link,
+                }),
+            };
+            mail::enqueue(conn, &content.render()?, now)?;
+            Ok(SetupLink {
+                user_id: user.id,
+                email: user.email,
+                url,
+                created,
+            })
+        })
+        .await
+}
+
+/// The person a live set-up token belongs to, or `account.token_invalid`.
+pub async fn check_setup_token(state: &AppState, token: &str) -> Result<UserRow, AppError> {
+    let hash = hash_token(token);
+    state
+        .db
+        .run(move |conn| {
+            let now = Utc::now().naive_utc();
+            let t = store::find_live_token(conn, TokenPurpose::SetPassword, &hash, now)?
+                .ok_or_else(|| AppError::invalid("account.token_invalid"))?;
+            store::find_user(conn, &t.user_id)?
+                .ok_or_else(|| AppError::invalid("account.token_invalid"))
+        })
+        .await
+}
+
+/// Set the password with a one-time token. The token is spent in the same
+/// transaction, so it works exactly once even when two requests race.
+pub async fn set_password_with_token(
+    state: &AppState,
+    token: &str,
+    password: &str,
+    confirm: Option<&str>,
+) -> Result<(), AppError> {
+    let password = Password::parse(password)?;
+    if confirm.is_some_and(|c| c != password.expose()) {
+        return Err(AppError::invalid("account.passwords_differ"));
+    }
+    // Fail fast on a bad link before spending time on the hash.
+    check_setup_token(state, token).await?;
+    let phc = state.hasher.hash(password).await?;
+    let hash = hash_token(token);
+    state
+        .db
+        .transaction(move |conn| {
+            let now = Utc::now().naive_utc();
+            let t = store::find_live_token(conn, TokenPurpose::SetPassword, &hash, now)?
+                .ok_or_else(|| AppError::invalid("account.token_invalid"))?;
+            if !store::use_token(conn, t.id, now)? {
+                return Err(AppError::invalid("account.token_invalid"));
+            }
+            store::set_password_hash(conn, &t.user_id, &phc, now)
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_stored_hashed() {
+        let (a, ha) = new_token();
+        let (b, hb) = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43, "256 bits in unpadded base64url");
+        assert_eq!(ha, hash_token(&a));
+        assert_ne!(ha, hb);
+        assert!(!ha.contains(&a));
+        assert_eq!(ha.len(), 64);
+    }
+}

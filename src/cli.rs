@@ -1,0 +1,201 @@
+//! The command line: `serve` (default), `worker`, `migrate`, `admin …`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::i18n::Locale;
+use crate::jobs::{JobRegistry, handlers::SELFTEST_JOB, store as job_store};
+use crate::startup::{AppState, Application, run_workers_until_stopped};
+
+#[derive(Parser, Debug)]
+#[command(name = "cadenza", version, about = "Run music creativity competitions")]
+pub struct Cli {
+    /// A TOML configuration file (default: ./cadenza.toml when present).
+    #[arg(long, global = true, env = "CADENZA_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Serve the web app and the API, with job workers in-process (the default).
+    Serve,
+    /// Run job workers only.
+    Worker {
+        /// How many workers (default: jobs.workers, at least 1).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administration tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Create an organiser account and print a one-time link to set its password.
+    CreateOrganiser {
+        #[arg(long)]
+        email: String,
+        /// Language of the welcome email: en or zh-CN.
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
+    /// Queue a self-test job (storage round trip) and wait for a worker to run it.
+    Selftest {
+        /// Keep the job running this many milliseconds after its checks.
+        #[arg(long, default_value_t = 0)]
+        hold_ms: u64,
+        /// Only queue it; do not wait.
+        #[arg(long)]
+        no_wait: bool,
+    },
+    /// Count jobs by status.
+    Jobs,
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cadenza: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&settings.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cadenza: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(dispatch(cli.command.unwrap_or(Command::Serve), settings));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "cadenza failed");
+            eprintln!("cadenza: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(settings).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Worker { workers } => {
+            let n = workers.unwrap_or(settings.jobs.workers).max(1);
+            let state = AppState::build(settings).await?;
+            run_workers_until_stopped(state, Arc::new(JobRegistry::standard()), n).await?;
+        }
+        Command::Migrate => {
+            // Building the state applies migrations.
+            let state = AppState::build(settings).await?;
+            println!("database is up to date ({})", state.db.backend().name());
+        }
+        Command::Admin { command } => return admin(command, settings).await,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn admin(command: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode> {
+    let state = AppState::build(settings).await?;
+    match command {
+        AdminCommand::CreateOrganiser { email, lang } => {
+            let locale = Locale::parse(&lang)
+                .ok_or_else(|| anyhow::anyhow!("--lang must be en or zh-CN"))?;
+            match crate::accounts::service::create_organiser(&state, &email, locale).await {
+                Ok(link) => {
+                    let what = if link.created {
+                        "Created organiser"
+                    } else {
+                        "Made organiser"
+                    };
+                    println!("{what} {}.", link.email);
+                    println!(
+                        "Open this link to set the password (it works once, for {} hours):",
+                        state.settings.auth.setup_link_hours
+                    );
+                    println!("{}", link.url);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("cadenza: {}", e.message(Locale::En));
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        AdminCommand::Selftest { hold_ms, no_wait } => {
+            let id = state
+                .db
+                .run(move |c| {
+                    job_store::enqueue(
+                        c,
+                        SELFTEST_JOB,
+                        &serde_json::json!({ "hold_ms": hold_ms }),
+                        chrono::Utc::now().naive_utc(),
+                        None,
+                    )
+                })
+                .await?;
+            println!("queued self-test job {id}");
+            if no_wait {
+                return Ok(ExitCode::SUCCESS);
+            }
+            let deadline = tokio::time::Instant::now()
+                + Duration::from_secs(60)
+                + Duration::from_millis(hold_ms);
+            loop {
+                let job = state.db.run(move |c| job_store::find(c, id)).await?;
+                match job.as_ref().map(|j| j.status.as_str()) {
+                    Some(job_store::DONE) => {
+                        println!("self-test passed: a worker ran it and the object store answered");
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    Some(job_store::DEAD) => {
+                        println!(
+                            "self-test failed: {}",
+                            job.and_then(|j| j.last_error).unwrap_or_default()
+                        );
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    _ if tokio::time::Instant::now() > deadline => {
+                        println!(
+                            "self-test not finished after 60 s: is a worker running (`cadenza serve` or `cadenza worker`)?"
+                        );
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    _ => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        }
+        AdminCommand::Jobs => {
+            let counts = state.db.run(job_store::count_by_status).await?;
+            if counts.is_empty() {
+                println!("no jobs");
+            }
+            for (status, n) in counts {
+                println!("{status:>8} {n}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

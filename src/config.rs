@@ -1,0 +1,518 @@
+//! Layered, typed configuration: defaults in code → optional `cadenza.toml` →
+//! `CADENZA__SECTION__KEY` environment variables. Unknown keys are an error.
+//! Every key is documented in `docs/configuration.md`.
+
+use std::path::{Path, PathBuf};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The signing secret used when none is configured. Production refuses it.
+pub const DEFAULT_SECRET: &str = "insecure-development-secret-change-me";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub profile: Profile,
+    /// Folder for everything the embedded defaults keep on disk.
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub storage: StorageSettings,
+    pub mail: MailSettings,
+    pub jobs: JobSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+    pub metrics: MetricsSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// The address people use to reach Cadenza; links in emails are built from it.
+    pub public_url: String,
+    /// HTTP worker threads; 0 means one per core.
+    pub http_workers: usize,
+    /// Seconds to finish in-flight requests after SIGTERM.
+    pub shutdown_timeout_secs: u64,
+    /// Largest JSON body accepted, in bytes.
+    pub json_limit_bytes: usize,
+    /// Largest form body accepted, in bytes.
+    pub form_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://PATH` or `postgres://…`; the scheme picks the backend.
+    pub url: SecretString,
+    pub pool_size: u32,
+    /// Seconds to wait for a pooled connection before failing the request.
+    pub acquire_timeout_secs: u64,
+    /// PostgreSQL statement timeout, in milliseconds.
+    pub statement_timeout_ms: u64,
+    /// SQLite busy timeout, in milliseconds.
+    pub busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Local,
+    S3,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSettings {
+    pub backend: StorageBackend,
+    /// Root folder of the local store; relative paths are under `data_dir`.
+    pub local_root: PathBuf,
+    pub s3: S3Settings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub region: String,
+    /// Endpoint URL of an S3-compatible server; empty means AWS.
+    pub endpoint: String,
+    pub access_key: SecretString,
+    pub secret_key: SecretString,
+    /// Path-style addressing (`endpoint/bucket/key`), needed by most self-hosted servers.
+    pub path_style: bool,
+    /// Key prefix inside the bucket, so several deployments can share one bucket.
+    pub prefix: String,
+    /// Create the bucket at start-up if it does not exist.
+    pub create_bucket: bool,
+    /// Seconds before a single S3 request gives up.
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailBackend {
+    Outbox,
+    Smtp,
+    Memory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Implicit TLS (usually port 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS (usually port 587).
+    Starttls,
+    /// No encryption: only for local sinks such as Mailpit.
+    Plain,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    pub backend: MailBackend,
+    /// The From header of every message.
+    pub from: String,
+    /// Folder for `.eml` files of the outbox backend; relative paths are under `data_dir`.
+    pub outbox_dir: PathBuf,
+    pub smtp: SmtpSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: String,
+    pub password: SecretString,
+    /// Extra PEM root certificate to trust (for a private mail server).
+    pub ca_file: Option<PathBuf>,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct JobSettings {
+    /// Workers `serve` runs in-process; 0 leaves jobs to `cadenza worker`.
+    pub workers: usize,
+    /// Milliseconds between polls of an empty queue.
+    pub poll_interval_ms: u64,
+    /// Seconds a claimed job stays leased without a heartbeat.
+    pub lease_secs: u64,
+    /// First retry delay in seconds; it doubles per attempt.
+    pub backoff_base_secs: u64,
+    pub backoff_max_secs: u64,
+    /// Seconds a worker waits for the job in hand after SIGTERM before releasing it.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Secret for signing; production refuses the default.
+    pub secret: SecretString,
+    /// Argon2id memory cost in KiB.
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations.
+    pub argon2_iterations: u32,
+    /// Hashes computed at once; 0 means one per core.
+    pub max_concurrent_hashes: usize,
+    /// Hours a password set-up link stays valid.
+    pub setup_link_hours: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A tracing filter such as `info` or `cadenza=debug,info`.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// If set, `/metrics` requires `Authorization: Bearer <token>`.
+    pub token: Option<SecretString>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            profile: Profile::Development,
+            data_dir: PathBuf::from("data"),
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            storage: StorageSettings::default(),
+            mail: MailSettings::default(),
+            jobs: JobSettings::default(),
+            auth: AuthSettings::default(),
+            log: LogSettings::default(),
+            metrics: MetricsSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_url: "http://localhost:8080".into(),
+            http_workers: 0,
+            shutdown_timeout_secs: 30,
+            json_limit_bytes: 256 * 1024,
+            form_limit_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from(""),
+            pool_size: 10,
+            acquire_timeout_secs: 2,
+            statement_timeout_ms: 5000,
+            busy_timeout_ms: 5000,
+        }
+    }
+}
+
+impl Default for StorageSettings {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackend::Local,
+            local_root: PathBuf::from("objects"),
+            s3: S3Settings::default(),
+        }
+    }
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            bucket: "cadenza".into(),
+            region: "us-east-1".into(),
+            endpoint: String::new(),
+            access_key: SecretString::from(""),
+            secret_key: SecretString::from(""),
+            path_style: true,
+            prefix: String::new(),
+            create_bucket: false,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            backend: MailBackend::Outbox,
+            from: "Cadenza <no-reply@localhost>".into(),
+            outbox_dir: PathBuf::from("outbox"),
+            smtp: SmtpSettings::default(),
+        }
+    }
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        Self {
+            host: "localhost".into(),
+            port: 587,
+            security: SmtpSecurity::Starttls,
+            username: String::new(),
+            password: SecretString::from(""),
+            ca_file: None,
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            poll_interval_ms: 500,
+            lease_secs: 300,
+            backoff_base_secs: 5,
+            backoff_max_secs: 3600,
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            secret: SecretString::from(DEFAULT_SECRET),
+            argon2_memory_kib: 64 * 1024,
+            argon2_iterations: 3,
+            max_concurrent_hashes: 0,
+            setup_link_hours: 72,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { token: None }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration is invalid: {0}")]
+    Invalid(String),
+    #[error("the production profile refuses to start: {0}")]
+    Production(String),
+}
+
+impl From<figment::Error> for ConfigError {
+    fn from(e: figment::Error) -> Self {
+        // figment's messages name the key and the source (file or environment variable).
+        let all: Vec<String> = e.into_iter().map(|e| e.to_string()).collect();
+        ConfigError::Invalid(all.join("; "))
+    }
+}
+
+impl Settings {
+    /// Load settings from the defaults, an optional TOML file and the environment.
+    ///
+    /// `explicit` is a file named with `--config` or `CADENZA_CONFIG`: it must exist.
+    /// Otherwise `./cadenza.toml` is read when present.
+    pub fn load(explicit: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::new();
+        match explicit {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(ConfigError::Invalid(format!(
+                        "config file {} does not exist",
+                        path.display()
+                    )));
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None if Path::new("cadenza.toml").is_file() => {
+                figment = figment.merge(Toml::file_exact("cadenza.toml"));
+            }
+            None => {}
+        }
+        figment = figment.merge(Env::prefixed("CADENZA__").split("__"));
+        Self::from_figment(figment)
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Settings, ConfigError> {
+        let mut settings: Settings = figment.extract()?;
+        settings.resolve();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Fill derived defaults: paths under `data_dir` and the SQLite URL.
+    fn resolve(&mut self) {
+        if self.database.url.expose_secret().is_empty() {
+            let path = self.data_dir.join("cadenza.db");
+            self.database.url = SecretString::from(format!("sqlite://{}", path.display()));
+        }
+        if self.storage.local_root.is_relative() {
+            self.storage.local_root = self.data_dir.join(&self.storage.local_root);
+        }
+        if self.mail.outbox_dir.is_relative() {
+            self.mail.outbox_dir = self.data_dir.join(&self.mail.outbox_dir);
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database.url.expose_secret();
+        if !(url.starts_with("sqlite://")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::Invalid(
+                "database.url must start with sqlite://, postgres:// or postgresql://".into(),
+            ));
+        }
+        if url::Url::parse(&self.server.public_url).is_err() {
+            return Err(ConfigError::Invalid(
+                "server.public_url must be an absolute URL".into(),
+            ));
+        }
+        if self.storage.backend == StorageBackend::S3 && self.storage.s3.bucket.is_empty() {
+            return Err(ConfigError::Invalid("storage.s3.bucket is empty".into()));
+        }
+        if self.database.pool_size == 0 {
+            return Err(ConfigError::Invalid(
+                "database.pool_size must be at least 1".into(),
+            ));
+        }
+        if self.profile == Profile::Production {
+            if self.mail.backend != MailBackend::Smtp {
+                return Err(ConfigError::Production(
+                    "mail.backend must be \"smtp\" (the outbox and memory mailers deliver nothing)"
+                        .into(),
+                ));
+            }
+            let secret = self.auth.secret.expose_secret();
+            if secret == DEFAULT_SECRET || secret.len() < 32 {
+                return Err(ConfigError::Production(
+                    "auth.secret must be set to a random value of at least 32 characters".into(),
+                ));
+            }
+            if !self.server.public_url.starts_with("https://") {
+                return Err(ConfigError::Production(
+                    "server.public_url must be an https:// URL".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.server.public_url.starts_with("https://")
+    }
+
+    /// `public_url` without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        self.server.public_url.trim_end_matches('/')
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    fn load(toml: &str) -> Result<Settings, ConfigError> {
+        Settings::from_figment(Figment::new().merge(Toml::string(toml)))
+    }
+
+    #[test]
+    fn defaults_are_embedded() {
+        let s = load("").unwrap();
+        assert_eq!(s.server.host, "127.0.0.1");
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.database.url.expose_secret(), "sqlite://data/cadenza.db");
+        assert_eq!(s.storage.local_root, PathBuf::from("data/objects"));
+        assert_eq!(s.mail.outbox_dir, PathBuf::from("data/outbox"));
+        assert_eq!(s.mail.backend, MailBackend::Outbox);
+        assert!(s.jobs.workers > 0);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let e = load("[server]\nprot = 1\n").unwrap_err().to_string();
+        assert!(e.contains("prot"), "{e}");
+        assert!(load("colour = 1\n").is_err());
+    }
+
+    #[test]
+    fn environment_overrides_file() {
+        let figment = Figment::new()
+            .merge(Toml::string("[server]\nport = 9000\n"))
+            .merge(Serialized::default("server.port", 9100));
+        let s = Settings::from_figment(figment).unwrap();
+        assert_eq!(s.server.port, 9100);
+    }
+
+    #[test]
+    fn production_refuses_unsafe_settings() {
+        let good = r#"
+            profile = "production"
+            [server]
+            public_url = "https://contest.example.org"
+            [mail]
+            backend = "smtp"
+            [auth]
+            secret = "0123456789abcdef0123456789abcdef-x"
+        "#;
+        assert!(load(good).is_ok());
+        let outbox = good.replace("backend = \"smtp\"", "backend = \"outbox\"");
+        assert!(matches!(load(&outbox), Err(ConfigError::Production(m)) if m.contains("mail")));
+        let http = good.replace("https://", "http://");
+        assert!(matches!(load(&http), Err(ConfigError::Production(m)) if m.contains("public_url")));
+        let default_secret = good.replace("0123456789abcdef0123456789abcdef-x", DEFAULT_SECRET);
+        assert!(
+            matches!(load(&default_secret), Err(ConfigError::Production(m)) if m.contains("secret"))
+        );
+    }
+
+    #[test]
+    fn bad_database_scheme_is_refused() {
+        assert!(load("[database]\nurl = \"mysql://x\"\n").is_err());
+    }
+}

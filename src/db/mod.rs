@@ -1,0 +1,239 @@
+//! The database: one diesel `MultiConnection` over PostgreSQL and SQLite, pooled with
+//! r2d2, backend chosen by the URL scheme. Diesel is synchronous, so every query runs
+//! through [`Db::run`] on tokio's blocking pool, never on an actix worker thread.
+//!
+//! The few statements that must differ per backend live in [`backend`].
+
+pub mod backend;
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection, R2D2Connection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use secrecy::ExposeSecret;
+
+use crate::config::DatabaseSettings;
+use crate::error::AppError;
+
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Option<Backend> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else if url.starts_with("sqlite://") {
+            Some(Backend::Sqlite)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgres",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// Opens connections for the pool and applies per-backend session settings:
+/// WAL, foreign keys and a busy timeout on SQLite; a statement timeout on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    backend: Backend,
+    url: String,
+    statement_timeout_ms: u64,
+    busy_timeout_ms: u64,
+}
+
+impl DbManager {
+    pub fn new(settings: &DatabaseSettings) -> Result<DbManager, ConnectionError> {
+        let url = settings.url.expose_secret();
+        let backend = Backend::from_url(url).ok_or_else(|| {
+            ConnectionError::InvalidConnectionUrl("unsupported database URL scheme".into())
+        })?;
+        Ok(DbManager {
+            backend,
+            url: url.to_string(),
+            statement_timeout_ms: settings.statement_timeout_ms,
+            busy_timeout_ms: settings.busy_timeout_ms,
+        })
+    }
+
+    pub fn establish(&self) -> Result<DbConnection, ConnectionError> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url)?;
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {}; SET lock_timeout = {}; SET TIME ZONE 'UTC';",
+                    self.statement_timeout_ms, self.statement_timeout_ms
+                ))
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Pg(conn))
+            }
+            Backend::Sqlite => {
+                let path = self.url.trim_start_matches("sqlite://");
+                if path != ":memory:"
+                    && let Some(parent) = Path::new(path).parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        ConnectionError::BadConnection(format!(
+                            "cannot create {}: {e}",
+                            parent.display()
+                        ))
+                    })?;
+                }
+                let mut conn = SqliteConnection::establish(path)?;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.establish().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+pub type DbPool = Pool<DbManager>;
+pub type PooledDb = PooledConnection<DbManager>;
+
+/// The pool plus the backend it talks to. Cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: DbPool,
+    backend: Backend,
+}
+
+impl Db {
+    /// Build the pool. Connections are opened lazily, so this succeeds while the
+    /// database is down; `/readyz` reports it.
+    pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
+        let manager = DbManager::new(settings)?;
+        let backend = manager.backend;
+        let pool = Pool::builder()
+            .max_size(settings.pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+            .test_on_check_out(false)
+            .build_unchecked(manager);
+        Ok(Db { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    /// Run `f` with a pooled connection on the blocking pool.
+    pub async fn run<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Run `f` inside a transaction.
+    pub async fn transaction<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(f)).await
+    }
+
+    /// Apply pending migrations. On PostgreSQL an advisory lock lets several
+    /// processes start at once without racing.
+    pub fn migrate(&self) -> anyhow::Result<Vec<String>> {
+        let mut conn = self
+            .pool
+            .get()
+            .map_err(|e| anyhow::anyhow!("cannot connect to the database: {e}"))?;
+        run_migrations(&mut conn)
+    }
+
+    /// A cheap round trip, for readiness checks.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        self.run(|conn| conn.ping().map_err(AppError::from)).await
+    }
+}
+
+impl From<ConnectionError> for AppError {
+    fn from(e: ConnectionError) -> Self {
+        AppError::Unavailable(format!("database: {e}"))
+    }
+}
+
+const MIGRATION_LOCK: i64 = 0x6361_6465_6e7a_61; // "cadenza"
+
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
+    let applied = match conn {
+        DbConnection::Pg(c) => {
+            c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let result = c
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>());
+            c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            result
+        }
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>()),
+    };
+    applied.map_err(|e| anyhow::anyhow!("migration failed: {e}"))
+}
+
+/// Tables and columns of the current database, for the schema-parity test and `admin`:
+/// `(table, column, nullable, type class)`, sorted. Diesel's own bookkeeping is left out.
+pub fn describe_schema(
+    conn: &mut DbConnection,
+) -> anyhow::Result<Vec<(String, String, bool, String)>> {
+    backend::describe_schema(conn)
+}

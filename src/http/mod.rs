@@ -1,0 +1,26 @@
+//! HTTP infrastructure shared by every feature: the response envelope (request ids
+//! and error bodies), security headers and the cross-site request guard, metrics,
+//! health endpoints and cursor pagination.
+
+pub mod envelope;
+pub mod health;
+pub mod metrics;
+pub mod pagination;
+pub mod security;
+
+use actix_web::HttpRequest;
+
+/// Whether the client wants JSON rather than an HTML page: API paths always do,
+/// and so does anyone who asks for JSON and not for HTML.
+pub fn wants_json(req: &HttpRequest) -> bool {
+    let path = req.path();
+    if path.starts_with("/api/") || path == "/livez" || path == "/readyz" {
+        return true;
+    }
+    let accept = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("application/json") && !accept.contains("text/html")
+}

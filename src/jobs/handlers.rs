@@ -1,0 +1,71 @@
+//! The job kinds every process runs.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::{JobError, JobRegistry, JobRow};
+use crate::mail::{Email, MailError, SEND_JOB};
+use crate::startup::AppState;
+
+/// Checks the worker pipeline end to end: a probe object is written, read back and
+/// deleted. `cadenza admin selftest` enqueues one and waits for it.
+pub const SELFTEST_JOB: &str = "system.selftest";
+
+pub fn register(r: &mut JobRegistry) {
+    r.register(SEND_JOB, |state, job| Box::pin(send_mail(state, job)));
+    r.register(SELFTEST_JOB, |state, job| Box::pin(selftest(state, job)));
+}
+
+async fn send_mail(state: AppState, job: JobRow) -> Result<(), JobError> {
+    let email: Email = serde_json::from_str(&job.payload)
+        .map_err(|e| JobError::Fatal(format!("bad mail payload: {e}")))?;
+    match state.mailer.send(&email).await {
+        Ok(()) => Ok(()),
+        Err(MailError::Delivery(e)) => Err(JobError::Retry(e)),
+        Err(e) => Err(JobError::Fatal(e.to_string())),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SelftestPayload {
+    /// Keep the job running this long after the checks (to exercise leases and shutdown).
+    hold_ms: u64,
+}
+
+async fn selftest(state: AppState, job: JobRow) -> Result<(), JobError> {
+    let payload: SelftestPayload = serde_json::from_str(&job.payload)
+        .map_err(|e| JobError::Fatal(format!("bad selftest payload: {e}")))?;
+    let key = format!("system/selftest/{}", uuid::Uuid::new_v4().simple());
+    let body = Bytes::from(format!("cadenza selftest job {}", job.id));
+    state
+        .storage
+        .put_bytes(&key, body.clone(), "text/plain")
+        .await
+        .map_err(|e| JobError::Retry(format!("storage put: {e}")))?;
+    let mut got = Vec::new();
+    let mut obj = state
+        .storage
+        .get(&key, None)
+        .await
+        .map_err(|e| JobError::Retry(format!("storage get: {e}")))?;
+    while let Some(chunk) = obj.body.next().await {
+        got.extend_from_slice(&chunk.map_err(|e| JobError::Retry(format!("storage read: {e}")))?);
+    }
+    state
+        .storage
+        .delete(&key)
+        .await
+        .map_err(|e| JobError::Retry(format!("storage delete: {e}")))?;
+    if got != body {
+        return Err(JobError::Retry("storage returned different bytes".into()));
+    }
+    if payload.hold_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(payload.hold_ms)).await;
+    }
+    tracing::info!(job.id = job.id, "selftest passed");
+    Ok(())
+}

@@ -1,0 +1,19 @@
+//! Cadenza: an open-source platform for running music creativity competitions.
+//!
+//! See `docs/architecture.md` for the shape of the system.
+
+pub mod accounts;
+pub mod cli;
+pub mod competitions;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod jobs;
+pub mod mail;
+pub mod openapi;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,29 @@
+//! The OpenAPI document, generated from the handlers' annotations and served at
+//! `/api/v1/openapi.json`, with Swagger UI (bundled, works offline) at `/api/docs/`.
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Cadenza API",
+        description = "Music creativity competitions: submissions, judging and public voting. \
+                       Errors have the body `{\"error\":{\"code\",\"message\",\"details\",\"request_id\"}}` \
+                       with a stable `code` and a message in English or Simplified Chinese (Accept-Language).",
+        license(name = "MIT")
+    ),
+    paths(
+        crate::http::health::livez,
+        crate::http::health::readyz,
+        crate::http::health::metrics,
+        crate::competitions::routes::list_competitions,
+        crate::accounts::routes::password_setup_api,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
+    tags(
+        (name = "health", description = "Liveness, readiness and metrics"),
+        (name = "competitions", description = "Competitions and their calls for entries"),
+        (name = "accounts", description = "Accounts and sign-in"),
+    )
+)]
+pub struct ApiDoc;

@@ -1,0 +1,365 @@
+//! Building the application: state, the HTTP server (bound to a port, 0 in tests) and
+//! the in-process job workers, run side by side until a signal or a stop request.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::error::{JsonPayloadError, QueryPayloadError, UrlencodedError};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpServer, web};
+use actix_web_lab::middleware::CatchPanic;
+use tokio_util::sync::CancellationToken;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::accounts::password::PasswordHasher;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::AppError;
+use crate::http::metrics::Metrics;
+use crate::http::{envelope, health, metrics, security};
+use crate::jobs::{self, JobRegistry};
+use crate::mail::Mailer;
+use crate::openapi::ApiDoc;
+use crate::storage::ObjectStore;
+
+/// Everything a request handler or a job needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub storage: ObjectStore,
+    pub mailer: Mailer,
+    pub hasher: PasswordHasher,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// Connect to the database (applying migrations), the object store and the mailer.
+    pub async fn build(settings: Settings) -> anyhow::Result<AppState> {
+        Self::build_with(settings, None).await
+    }
+
+    pub async fn build_with(
+        settings: Settings,
+        mailer: Option<Mailer>,
+    ) -> anyhow::Result<AppState> {
+        std::fs::create_dir_all(&settings.data_dir).ok();
+        let db = Db::connect(&settings.database)?;
+        let migrator = db.clone();
+        let applied = tokio::task::spawn_blocking(move || migrator.migrate()).await??;
+        for m in &applied {
+            tracing::info!(migration = %m, backend = db.backend().name(), "applied migration");
+        }
+        let storage = ObjectStore::from_settings(&settings.storage)
+            .await
+            .map_err(|e| anyhow::anyhow!("object store: {e}"))?;
+        let mailer = match mailer {
+            Some(m) => m,
+            None => Mailer::from_settings(&settings.mail)?,
+        };
+        let hasher = PasswordHasher::new(&settings.auth)?;
+        Ok(AppState {
+            settings: Arc::new(settings),
+            db,
+            storage,
+            mailer,
+            hasher,
+            metrics: Metrics::new(),
+        })
+    }
+}
+
+type RouteHook = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
+/// Options for [`Application`]; tests add routes, job kinds or a captured mailer.
+pub struct ApplicationBuilder {
+    settings: Settings,
+    mailer: Option<Mailer>,
+    registry: JobRegistry,
+    extra_routes: Vec<RouteHook>,
+    handle_signals: bool,
+}
+
+impl ApplicationBuilder {
+    pub fn mailer(mut self, mailer: Mailer) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    pub fn job_registry(mut self, registry: JobRegistry) -> Self {
+        self.registry = registry;
+        self
+    }
+
+    pub fn routes(mut self, f: impl Fn(&mut web::ServiceConfig) + Send + Sync + 'static) -> Self {
+        self.extra_routes.push(Arc::new(f));
+        self
+    }
+
+    /// Whether SIGTERM/SIGINT stop the application (the binary: yes; tests: no).
+    pub fn handle_signals(mut self, yes: bool) -> Self {
+        self.handle_signals = yes;
+        self
+    }
+
+    pub async fn build(self) -> anyhow::Result<Application> {
+        let state = AppState::build_with(self.settings, self.mailer).await?;
+        let s = &state.settings.server;
+        let listener = TcpListener::bind((s.host.as_str(), s.port))
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", s.host, s.port))?;
+        let port = listener.local_addr()?.port();
+        let server = http_server(state.clone(), listener, self.extra_routes)?;
+        Ok(Application {
+            port,
+            server,
+            state,
+            registry: Arc::new(self.registry),
+            shutdown: CancellationToken::new(),
+            handle_signals: self.handle_signals,
+        })
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    registry: Arc<JobRegistry>,
+    shutdown: CancellationToken,
+    handle_signals: bool,
+}
+
+/// Stops a running [`Application`] gracefully from elsewhere (tests).
+#[derive(Clone)]
+pub struct StopHandle {
+    server: ServerHandle,
+    shutdown: CancellationToken,
+}
+
+impl StopHandle {
+    pub async fn stop(&self) {
+        self.shutdown.cancel();
+        self.server.stop(true).await;
+    }
+}
+
+impl Application {
+    pub fn builder(settings: Settings) -> ApplicationBuilder {
+        ApplicationBuilder {
+            settings,
+            mailer: None,
+            registry: JobRegistry::standard(),
+            extra_routes: Vec::new(),
+            handle_signals: true,
+        }
+    }
+
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        Self::builder(settings).build().await
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn registry(&self) -> Arc<JobRegistry> {
+        self.registry.clone()
+    }
+
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle {
+            server: self.server.handle(),
+            shutdown: self.shutdown.clone(),
+        }
+    }
+
+    /// Serve HTTP and run the configured number of in-process workers until a signal
+    /// (SIGTERM, SIGINT) or a stop request; then drain requests and let workers finish
+    /// or release their jobs.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let workers = jobs::spawn_workers(
+            &self.state,
+            self.registry.clone(),
+            self.state.settings.jobs.workers,
+            &self.shutdown,
+        );
+        tracing::info!(
+            port = self.port,
+            workers = workers.len(),
+            database = self.state.db.backend().name(),
+            storage = self.state.storage.backend_name(),
+            mail = self.state.mailer.backend_name(),
+            "cadenza is serving"
+        );
+        let mut server = tokio::spawn(self.server);
+        let shutdown = self.shutdown.clone();
+        let signals = self.handle_signals;
+        tokio::select! {
+            res = &mut server => {
+                shutdown.cancel();
+                res??;
+            }
+            _ = wait_for_signal(signals) => {
+                tracing::info!("stopping: draining requests and jobs");
+                shutdown.cancel();
+                handle.stop(true).await;
+                server.await??;
+            }
+            _ = shutdown.cancelled() => {
+                handle.stop(true).await;
+                server.await??;
+            }
+        }
+        for w in workers {
+            let _ = w.await;
+        }
+        tracing::info!("stopped");
+        Ok(())
+    }
+}
+
+/// Run only job workers (the `worker` subcommand) until a signal.
+pub async fn run_workers_until_stopped(
+    state: AppState,
+    registry: Arc<JobRegistry>,
+    n: usize,
+) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let workers = jobs::spawn_workers(&state, registry, n.max(1), &shutdown);
+    tracing::info!(
+        workers = workers.len(),
+        database = state.db.backend().name(),
+        "job workers running"
+    );
+    wait_for_signal(true).await;
+    tracing::info!("stopping: finishing or releasing jobs in hand");
+    shutdown.cancel();
+    for w in workers {
+        let _ = w.await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal(enabled: bool) {
+    if !enabled {
+        return std::future::pending().await;
+    }
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("received SIGTERM"),
+                _ = int.recv() => tracing::info!("received SIGINT"),
+            }
+        }
+        _ => {
+            tracing::warn!("cannot install signal handlers; stop with a kill");
+            std::future::pending::<()>().await
+        }
+    }
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    match err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => AppError::PayloadTooLarge {
+            limit: limit as u64,
+        },
+        JsonPayloadError::ContentType => AppError::UnsupportedMediaType,
+        JsonPayloadError::Deserialize(e) => {
+            AppError::invalid_with("request.invalid_json", vec![("reason", e.to_string())])
+        }
+        other => {
+            AppError::invalid_with("request.invalid_json", vec![("reason", other.to_string())])
+        }
+    }
+    .into()
+}
+
+fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
+    match err {
+        UrlencodedError::Overflow { limit, .. } => AppError::PayloadTooLarge {
+            limit: limit as u64,
+        },
+        UrlencodedError::ContentType => AppError::UnsupportedMediaType,
+        _ => AppError::invalid("request.invalid_form"),
+    }
+    .into()
+}
+
+fn query_error(_err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    AppError::invalid("request.malformed").into()
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+fn http_server(
+    state: AppState,
+    listener: TcpListener,
+    extra: Vec<RouteHook>,
+) -> anyhow::Result<Server> {
+    let s = state.settings.server.clone();
+    let data = web::Data::new(state);
+    let openapi = ApiDoc::openapi();
+    let mut server = HttpServer::new(move || {
+        let mut app = App::new()
+            .app_data(data.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(s.json_limit_bytes)
+                    .error_handler(json_error),
+            )
+            .app_data(
+                web::FormConfig::default()
+                    .limit(s.form_limit_bytes)
+                    .error_handler(form_error),
+            )
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .wrap(CatchPanic::default())
+            .wrap(from_fn(security::csrf_guard))
+            .wrap(from_fn(envelope::envelope))
+            .wrap(from_fn(metrics::record))
+            .wrap(from_fn(security::security_headers))
+            .wrap(TracingLogger::default())
+            .service(health::livez)
+            .service(health::readyz)
+            .service(health::metrics)
+            .service(
+                SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()),
+            )
+            .configure(crate::competitions::routes::configure)
+            .configure(crate::accounts::routes::configure)
+            .configure(crate::web::configure);
+        for hook in &extra {
+            let hook = hook.clone();
+            app = app.configure(move |cfg| hook(cfg));
+        }
+        app.default_service(web::to(not_found))
+    })
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(s.shutdown_timeout_secs);
+    if s.http_workers > 0 {
+        server = server.workers(s.http_workers);
+    }
+    // Slow or stalled clients cannot hold a connection open forever.
+    server = server
+        .client_request_timeout(Duration::from_secs(30))
+        .client_disconnect_timeout(Duration::from_secs(5));
+    Ok(server.run())
+}

@@ -1,0 +1,200 @@
+//! The web shell: the page context every template gets (language, CSP nonce, current
+//! path), language negotiation and switching, static assets, and the error page.
+//! Feature pages live in their feature's `routes.rs` and render templates from
+//! `web/templates/`.
+
+pub mod assets;
+
+use std::future::{Ready, ready};
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::error::AppError;
+use crate::http::security::CspNonce;
+use crate::i18n::{LANG_COOKIE, Locale};
+use crate::startup::AppState;
+
+/// The reader's language: the `lang` cookie, else `Accept-Language`, else English.
+pub fn locale_of(req: &HttpRequest) -> Locale {
+    if let Some(l) = req
+        .cookie(LANG_COOKIE)
+        .and_then(|c| Locale::parse(c.value()))
+    {
+        return l;
+    }
+    req.headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Locale::negotiate)
+        .unwrap_or_default()
+}
+
+/// What every page template needs from the request.
+#[derive(Debug, Clone)]
+pub struct PageCtx {
+    pub l: Locale,
+    pub nonce: String,
+    /// Path and query of this page, for the language switcher's return address.
+    pub here: String,
+}
+
+impl PageCtx {
+    pub fn from_request(req: &HttpRequest) -> PageCtx {
+        let here = match req.uri().query() {
+            Some(q) if !q.is_empty() => format!("{}?{q}", req.path()),
+            _ => req.path().to_string(),
+        };
+        let nonce = req
+            .extensions()
+            .get::<CspNonce>()
+            .map(|n| n.0.clone())
+            .unwrap_or_default();
+        PageCtx {
+            l: locale_of(req),
+            nonce,
+            here,
+        }
+    }
+
+    pub fn t(&self, key: &str) -> &'static str {
+        self.l.t(key)
+    }
+
+    pub fn tf(&self, key: &str, name: &str, value: &str) -> String {
+        self.l.tf(key, &[(name, value)])
+    }
+
+    /// The other languages, for the switcher.
+    pub fn locales(&self) -> [Locale; 2] {
+        Locale::ALL
+    }
+}
+
+impl FromRequest for PageCtx {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<PageCtx, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(PageCtx::from_request(req)))
+    }
+}
+
+/// Render a page. Pages depend on the language cookie and header, so caches must vary.
+pub fn render<T: Template>(page: &T) -> Result<HttpResponse, AppError> {
+    render_with_status(page, StatusCode::OK)
+}
+
+pub fn render_with_status<T: Template>(
+    page: &T,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let html = page.render()?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::VARY, "Cookie, Accept-Language"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(html))
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    ctx: PageCtx,
+    status: u16,
+    message: &'a str,
+    request_id: Option<&'a str>,
+}
+
+/// The HTML error page; used by the response envelope for browser requests.
+pub fn render_error_page(
+    locale: Locale,
+    nonce: &str,
+    status: StatusCode,
+    message: &str,
+    request_id: Option<&str>,
+) -> String {
+    let page = ErrorPage {
+        ctx: PageCtx {
+            l: locale,
+            nonce: nonce.to_string(),
+            here: "/".into(),
+        },
+        status: status.as_u16(),
+        message,
+        request_id,
+    };
+    page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "cannot render the error page");
+        format!(
+            "<!doctype html><title>{}</title><p>{}</p>",
+            status.as_u16(),
+            locale.t("error.internal")
+        )
+    })
+}
+
+#[derive(Deserialize)]
+struct LanguageForm {
+    lang: String,
+    next: Option<String>,
+}
+
+/// Only paths on this site: `/x`, never `//host` or `/\host`.
+pub fn safe_return_path(next: Option<&str>) -> &str {
+    match next {
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && !p.starts_with("/\\")
+                && !p.contains(['\r', '\n']) =>
+        {
+            p
+        }
+        _ => "/",
+    }
+}
+
+/// Switch language: remembered in a cookie for a year; works without JavaScript.
+#[post("/language")]
+async fn switch_language(
+    state: web::Data<AppState>,
+    form: web::Form<LanguageForm>,
+) -> Result<HttpResponse, AppError> {
+    let locale =
+        Locale::parse(&form.lang).ok_or_else(|| AppError::invalid("request.invalid_form"))?;
+    let cookie = Cookie::build(LANG_COOKIE, locale.tag())
+        .path("/")
+        .max_age(CookieDuration::days(365))
+        .same_site(SameSite::Lax)
+        .secure(state.settings.is_https())
+        .http_only(true)
+        .finish();
+    Ok(HttpResponse::SeeOther()
+        .cookie(cookie)
+        .insert_header((header::LOCATION, safe_return_path(form.next.as_deref())))
+        .finish())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(switch_language).service(assets::static_file);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn return_paths_stay_on_site() {
+        assert_eq!(safe_return_path(Some("/c/x?y=1")), "/c/x?y=1");
+        assert_eq!(safe_return_path(Some("//evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/\\evil.example")), "/");
+        assert_eq!(safe_return_path(Some("https://evil.example")), "/");
+        assert_eq!(safe_return_path(Some("/x\r\nSet-Cookie: a=b")), "/");
+        assert_eq!(safe_return_path(None), "/");
+    }
+}
