@@ -193,7 +193,7 @@ pub struct LogSettings {
     pub format: LogFormat,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSettings {
     /// If set, `/metrics` requires `Authorization: Bearer <token>`.
@@ -325,12 +325,6 @@ impl Default for LogSettings {
             level: "info".into(),
             format: LogFormat::Text,
         }
-    }
-}
-
-impl Default for MetricsSettings {
-    fn default() -> Self {
-        Self { token: None }
     }
 }
 

@@ -211,7 +211,7 @@ impl From<ConnectionError> for AppError {
     }
 }
 
-const MIGRATION_LOCK: i64 = 0x6361_6465_6e7a_61; // "cadenza"
+const MIGRATION_LOCK: i64 = 0x0063_6164_656e_7a61; // "cadenza"
 
 pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
     let applied = match conn {

@@ -222,6 +222,10 @@ fn validate_prefix(key: &str) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Where a pulled body reports how it ended: the result, or the error that stopped it.
+pub(crate) type PutOutcome =
+    std::sync::Arc<std::sync::Mutex<Option<Result<PutResult, StorageError>>>>;
+
 /// Wraps a body: counts bytes, hashes them, and stops with `TooLarge` past the limit.
 pub(crate) struct Hashing {
     inner: ByteStream,
@@ -265,12 +269,7 @@ impl Hashing {
 
     /// This body as an `AsyncRead`, for clients that pull (rust-s3). The counters are
     /// shared back through the returned handle.
-    pub(crate) fn into_reader(
-        self,
-    ) -> (
-        impl tokio::io::AsyncRead + Unpin + Send,
-        std::sync::Arc<std::sync::Mutex<Option<Result<PutResult, StorageError>>>>,
-    ) {
+    pub(crate) fn into_reader(self) -> (impl tokio::io::AsyncRead + Unpin + Send, PutOutcome) {
         let outcome = std::sync::Arc::new(std::sync::Mutex::new(None));
         let out = outcome.clone();
         let stream = futures_util::stream::unfold(Some(self), move |state| {

@@ -57,6 +57,22 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// Whether the bucket exists, by listing at most one key (ListBuckets needs more
+/// permissions, and some servers answer it in a shape rust-s3 cannot read).
+async fn bucket_exists(bucket: &Bucket) -> Result<bool, StorageError> {
+    match bucket
+        .list_page(String::new(), None, None, None, Some(1))
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(S3Error::HttpFailWithBody(404, _)) => Ok(false),
+        Err(S3Error::HttpFailWithBody(_, body)) if s3_error_code(&body) == Some("NoSuchBucket") => {
+            Ok(false)
+        }
+        Err(e) => Err(map_err(e)),
+    }
+}
+
 impl S3Store {
     pub async fn new(settings: &S3Settings) -> Result<S3Store, StorageError> {
         let region = if settings.endpoint.is_empty() {
@@ -87,7 +103,7 @@ impl S3Store {
         bucket = bucket
             .with_request_timeout(Duration::from_secs(settings.request_timeout_secs.max(1)))
             .map_err(map_err)?;
-        if settings.create_bucket && !bucket.exists().await.map_err(map_err)? {
+        if settings.create_bucket && !bucket_exists(&bucket).await? {
             tracing::info!(bucket = %settings.bucket, "creating bucket");
             let created = if settings.path_style {
                 Bucket::create_with_path_style(

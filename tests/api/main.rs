@@ -1,0 +1,13 @@
+//! The API integration suite: one binary, the real application on a random port.
+//! Run the whole matrix (both databases, both stores, SMTP, browser) with
+//! `scripts/test.sh`; plain `cargo test` runs the SQLite + local-store leg.
+
+mod accounts;
+mod competitions;
+mod contract;
+mod errors;
+mod health;
+mod helpers;
+mod jobs;
+mod schema;
+mod web_shell;

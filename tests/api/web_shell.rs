@@ -1,0 +1,170 @@
+use crate::helpers::{assert_security_headers, spawn_app};
+
+#[tokio::test]
+async fn home_page_renders_in_english_by_default() {
+    let app = spawn_app().await;
+    let res = app.get("/").await;
+    assert_eq!(res.status(), 200);
+    assert_security_headers(&res);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.contains("Open calls and past competitions"));
+    assert!(html.contains("data-empty"), "no competitions yet");
+    // The script tag carries this response's nonce.
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap();
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn accept_language_picks_simplified_chinese() {
+    let app = spawn_app().await;
+    let html = app
+        .client
+        .get(app.url("/"))
+        .header("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<html lang=\"zh-CN\">"));
+    assert!(html.contains("正在征集与往期比赛"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn switching_language_is_remembered_by_cookie() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/language"))
+        .header("Origin", app.address.clone())
+        .form(&[("lang", "zh-CN"), ("next", "/?from=switch")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/?from=switch");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.starts_with("lang=zh-CN"));
+    assert!(cookie.contains("SameSite=Lax"));
+    // The cookie beats the header.
+    let html = app
+        .client
+        .get(app.url("/"))
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<html lang=\"zh-CN\">"));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn language_switch_refuses_unknown_languages_and_foreign_return_paths() {
+    let app = spawn_app().await;
+    let res = app
+        .client
+        .post(app.url("/language"))
+        .form(&[("lang", "xx")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let res = app
+        .client
+        .post(app.url("/language"))
+        .form(&[("lang", "en"), ("next", "//evil.example/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["location"], "/");
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let app = spawn_app().await;
+    for (name, value) in [
+        ("Origin", "https://evil.example"),
+        ("Sec-Fetch-Site", "cross-site"),
+        ("Origin", "null"),
+    ] {
+        let res = app
+            .client
+            .post(app.url("/language"))
+            .header(name, value)
+            .form(&[("lang", "zh-CN")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{name}: {value}");
+        assert_security_headers(&res);
+        assert!(!res.headers().contains_key("set-cookie"));
+        let html = res.text().await.unwrap();
+        assert!(html.contains("another website"));
+    }
+    let api = app
+        .client
+        .post(app.url("/api/v1/account/password-setup"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .json(&serde_json::json!({"token": "x", "password": "12345678"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 403);
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "http.cross_site");
+    let same = app
+        .client
+        .post(app.url("/language"))
+        .header("Sec-Fetch-Site", "same-origin")
+        .form(&[("lang", "en")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), 303);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn static_assets_are_served_with_etags() {
+    let app = spawn_app().await;
+    let res = app.get("/static/js/app.js").await;
+    assert_eq!(res.status(), 200);
+    assert_security_headers(&res);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let again = app
+        .client
+        .get(app.url("/static/js/app.js"))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(app.get("/static/css/app.css").await.status(), 200);
+    assert_eq!(app.get("/static/nope.js").await.status(), 404);
+    assert_eq!(app.get("/static/../Cargo.toml").await.status(), 404);
+    app.shutdown().await;
+}
