@@ -9,12 +9,12 @@ use figment::{
     providers::{Env, Format, Toml},
 };
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// The signing secret used when none is configured. Production refuses it.
 pub const DEFAULT_SECRET: &str = "insecure-development-secret-change-me";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
     #[default]
@@ -22,7 +22,7 @@ pub enum Profile {
     Production,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub profile: Profile,
@@ -38,7 +38,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     pub host: String,
@@ -55,10 +55,11 @@ pub struct ServerSettings {
     pub form_limit_bytes: usize,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSettings {
     /// `sqlite://PATH` or `postgres://…`; the scheme picks the backend.
+    #[serde(serialize_with = "redact")]
     pub url: SecretString,
     pub pool_size: u32,
     /// Seconds to wait for a pooled connection before failing the request.
@@ -69,14 +70,14 @@ pub struct DatabaseSettings {
     pub busy_timeout_ms: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum StorageBackend {
     Local,
     S3,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSettings {
     pub backend: StorageBackend,
@@ -85,14 +86,16 @@ pub struct StorageSettings {
     pub s3: S3Settings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct S3Settings {
     pub bucket: String,
     pub region: String,
     /// Endpoint URL of an S3-compatible server; empty means AWS.
     pub endpoint: String,
+    #[serde(serialize_with = "redact")]
     pub access_key: SecretString,
+    #[serde(serialize_with = "redact")]
     pub secret_key: SecretString,
     /// Path-style addressing (`endpoint/bucket/key`), needed by most self-hosted servers.
     pub path_style: bool,
@@ -104,7 +107,7 @@ pub struct S3Settings {
     pub request_timeout_secs: u64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MailBackend {
     Outbox,
@@ -112,7 +115,7 @@ pub enum MailBackend {
     Memory,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpSecurity {
     /// Implicit TLS (usually port 465).
@@ -123,7 +126,7 @@ pub enum SmtpSecurity {
     Plain,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailSettings {
     pub backend: MailBackend,
@@ -134,20 +137,21 @@ pub struct MailSettings {
     pub smtp: SmtpSettings,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
     pub security: SmtpSecurity,
     pub username: String,
+    #[serde(serialize_with = "redact")]
     pub password: SecretString,
     /// Extra PEM root certificate to trust (for a private mail server).
     pub ca_file: Option<PathBuf>,
     pub timeout_secs: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct JobSettings {
     /// Workers `serve` runs in-process; 0 leaves jobs to `cadenza worker`.
@@ -163,10 +167,11 @@ pub struct JobSettings {
     pub shutdown_grace_secs: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// Secret for signing; production refuses the default.
+    #[serde(serialize_with = "redact")]
     pub secret: SecretString,
     /// Argon2id memory cost in KiB.
     pub argon2_memory_kib: u32,
@@ -178,14 +183,14 @@ pub struct AuthSettings {
     pub setup_link_hours: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
     Json,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
     /// A tracing filter such as `info` or `cadenza=debug,info`.
@@ -193,11 +198,24 @@ pub struct LogSettings {
     pub format: LogFormat,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSettings {
     /// If set, `/metrics` requires `Authorization: Bearer <token>`.
+    #[serde(serialize_with = "redact_opt")]
     pub token: Option<SecretString>,
+}
+
+/// Secrets serialize as a marker, never as their value (`Serialize` exists for docs and diagnostics).
+fn redact<S: Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("<redacted>")
+}
+
+fn redact_opt<S: Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str("<redacted>"),
+        None => s.serialize_none(),
+    }
 }
 
 impl Default for Settings {
@@ -449,7 +467,6 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use figment::providers::Serialized;
 
     fn load(toml: &str) -> Result<Settings, ConfigError> {
         Settings::from_figment(Figment::new().merge(Toml::string(toml)))
@@ -475,12 +492,25 @@ mod tests {
     }
 
     #[test]
-    fn environment_overrides_file() {
-        let figment = Figment::new()
-            .merge(Toml::string("[server]\nport = 9000\n"))
-            .merge(Serialized::default("server.port", 9100));
-        let s = Settings::from_figment(figment).unwrap();
-        assert_eq!(s.server.port, 9100);
+    fn file_then_environment_layers() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("cadenza.toml", "[server]\nport = 9000\nhost = \"0.0.0.0\"\n")?;
+            jail.set_env("CADENZA__SERVER__PORT", "9100");
+            jail.set_env("CADENZA__STORAGE__S3__BUCKET", "media");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.server.port, 9100, "environment beats the file");
+            assert_eq!(s.server.host, "0.0.0.0", "the file beats the defaults");
+            assert_eq!(s.storage.s3.bucket, "media");
+            jail.set_env("CADENZA__SERVER__PROT", "1");
+            let e = Settings::load(None).unwrap_err().to_string();
+            assert!(e.contains("prot"), "an unknown variable is named: {e}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_explicit_config_file_must_exist() {
+        assert!(Settings::load(Some(Path::new("/no/such/cadenza.toml"))).is_err());
     }
 
     #[test]
@@ -503,6 +533,58 @@ mod tests {
         assert!(
             matches!(load(&default_secret), Err(ConfigError::Production(m)) if m.contains("secret"))
         );
+    }
+
+    #[test]
+    fn secrets_never_serialize() {
+        let s = load("[auth]\nsecret = \"very-secret-value\"\n[database]\nurl = \"postgres://u:pw@h/db\"\n").unwrap();
+        let text = toml::to_string(&s).unwrap();
+        assert!(!text.contains("very-secret-value") && !text.contains("pw@h"), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
+
+    fn flatten(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    flatten(&key, v, out);
+                }
+            }
+            _ => out.push(prefix.to_string()),
+        }
+    }
+
+    /// Every key the code accepts is documented in docs/configuration.md, in its section.
+    #[test]
+    fn every_key_is_documented() {
+        let docs = include_str!("../docs/configuration.md");
+        let mut documented = std::collections::HashSet::new();
+        let mut section = String::new();
+        for line in docs.lines() {
+            if line.starts_with("## Top level") {
+                section.clear();
+            } else if line.starts_with('#') && line.contains("`[") {
+                let start = line.find("`[").unwrap() + 2;
+                let end = line[start..].find(']').unwrap() + start;
+                section = line[start..end].to_string();
+            } else if let Some(cell) = line.strip_prefix("| `") {
+                let first = cell.split('|').next().unwrap_or("");
+                for name in format!("`{first}").split('`').skip(1).step_by(2) {
+                    let key = if section.is_empty() { name.to_string() } else { format!("{section}.{name}") };
+                    documented.insert(key);
+                }
+            }
+        }
+        let mut defaults = Settings::default();
+        defaults.metrics.token = Some(SecretString::from("x"));
+        defaults.mail.smtp.ca_file = Some(PathBuf::from("x"));
+        let value = toml::Value::try_from(&defaults).unwrap();
+        let mut keys = Vec::new();
+        flatten("", &value, &mut keys);
+        let missing: Vec<_> = keys.iter().filter(|k| !documented.contains(*k)).collect();
+        assert!(missing.is_empty(), "undocumented configuration keys: {missing:?}");
+        assert!(keys.len() > 30);
     }
 
     #[test]

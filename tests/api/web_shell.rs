@@ -168,3 +168,21 @@ async fn static_assets_are_served_with_etags() {
     assert_eq!(app.get("/static/../Cargo.toml").await.status(), 404);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn hsts_is_sent_behind_https() {
+    use crate::helpers::{TestEnv, spawn_app_with};
+    let plain = spawn_app().await;
+    assert!(!plain.get("/").await.headers().contains_key("strict-transport-security"));
+    plain.shutdown().await;
+
+    let mut env = TestEnv::new();
+    env.replace_in_config("public_url = \"http://127.0.0.1\"", "public_url = \"https://contest.example.org\"");
+    let app = spawn_app_with(env, |b| b).await;
+    for path in ["/", "/nowhere", "/api/v1/nope", "/livez"] {
+        let res = app.get(path).await;
+        let hsts = res.headers()["strict-transport-security"].to_str().unwrap();
+        assert!(hsts.starts_with("max-age=31536000"), "{path}: {hsts}");
+    }
+    app.shutdown().await;
+}
