@@ -492,9 +492,13 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns figment::Error
     fn file_then_environment_layers() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("cadenza.toml", "[server]\nport = 9000\nhost = \"0.0.0.0\"\n")?;
+            jail.create_file(
+                "cadenza.toml",
+                "[server]\nport = 9000\nhost = \"0.0.0.0\"\n",
+            )?;
             jail.set_env("CADENZA__SERVER__PORT", "9100");
             jail.set_env("CADENZA__STORAGE__S3__BUCKET", "media");
             let s = Settings::load(None).map_err(|e| e.to_string())?;
@@ -537,9 +541,15 @@ mod tests {
 
     #[test]
     fn secrets_never_serialize() {
-        let s = load("[auth]\nsecret = \"very-secret-value\"\n[database]\nurl = \"postgres://u:pw@h/db\"\n").unwrap();
+        let s = load(
+            "[auth]\nsecret = \"very-secret-value\"\n[database]\nurl = \"postgres://u:pw@h/db\"\n",
+        )
+        .unwrap();
         let text = toml::to_string(&s).unwrap();
-        assert!(!text.contains("very-secret-value") && !text.contains("pw@h"), "{text}");
+        assert!(
+            !text.contains("very-secret-value") && !text.contains("pw@h"),
+            "{text}"
+        );
         assert!(text.contains("<redacted>"));
     }
 
@@ -547,7 +557,11 @@ mod tests {
         match v {
             toml::Value::Table(t) => {
                 for (k, v) in t {
-                    let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
                     flatten(&key, v, out);
                 }
             }
@@ -571,7 +585,11 @@ mod tests {
             } else if let Some(cell) = line.strip_prefix("| `") {
                 let first = cell.split('|').next().unwrap_or("");
                 for name in format!("`{first}").split('`').skip(1).step_by(2) {
-                    let key = if section.is_empty() { name.to_string() } else { format!("{section}.{name}") };
+                    let key = if section.is_empty() {
+                        name.to_string()
+                    } else {
+                        format!("{section}.{name}")
+                    };
                     documented.insert(key);
                 }
             }
@@ -583,7 +601,10 @@ mod tests {
         let mut keys = Vec::new();
         flatten("", &value, &mut keys);
         let missing: Vec<_> = keys.iter().filter(|k| !documented.contains(*k)).collect();
-        assert!(missing.is_empty(), "undocumented configuration keys: {missing:?}");
+        assert!(
+            missing.is_empty(),
+            "undocumented configuration keys: {missing:?}"
+        );
         assert!(keys.len() > 30);
     }
 

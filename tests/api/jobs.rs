@@ -353,12 +353,19 @@ async fn serve_runs_workers_in_process() {
     let mut env = TestEnv::new();
     env.replace_in_config("workers = 0", "workers = 2\npoll_interval_ms = 20");
     let app = spawn_app_with(env, |b| b).await;
-    cadenza::accounts::service::create_organiser(&app.state, "inproc@example.org", cadenza::i18n::Locale::En)
-        .await
-        .unwrap();
+    cadenza::accounts::service::create_organiser(
+        &app.state,
+        "inproc@example.org",
+        cadenza::i18n::Locale::En,
+    )
+    .await
+    .unwrap();
     let start = Instant::now();
     while app.emails().is_empty() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the in-process workers did not send the mail");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the in-process workers did not send the mail"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(app.emails()[0].to, "inproc@example.org");

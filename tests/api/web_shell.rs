@@ -173,11 +173,20 @@ async fn static_assets_are_served_with_etags() {
 async fn hsts_is_sent_behind_https() {
     use crate::helpers::{TestEnv, spawn_app_with};
     let plain = spawn_app().await;
-    assert!(!plain.get("/").await.headers().contains_key("strict-transport-security"));
+    assert!(
+        !plain
+            .get("/")
+            .await
+            .headers()
+            .contains_key("strict-transport-security")
+    );
     plain.shutdown().await;
 
     let mut env = TestEnv::new();
-    env.replace_in_config("public_url = \"http://127.0.0.1\"", "public_url = \"https://contest.example.org\"");
+    env.replace_in_config(
+        "public_url = \"http://127.0.0.1\"",
+        "public_url = \"https://contest.example.org\"",
+    );
     let app = spawn_app_with(env, |b| b).await;
     for path in ["/", "/nowhere", "/api/v1/nope", "/livez"] {
         let res = app.get(path).await;
