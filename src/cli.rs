@@ -34,6 +34,29 @@ enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Analyse an audio file: loudness, peaks, silence, clipping, and the verdict of a
+    /// policy. Exit code 0 pass, 10 warn, 20 reject, 30 unreadable.
+    Analyze {
+        file: PathBuf,
+        /// Print JSON (the report, and the verdict when a policy is given).
+        #[arg(long)]
+        json: bool,
+        /// A policy file (TOML, or JSON by extension) to judge the file against.
+        #[arg(long)]
+        policy: Option<PathBuf>,
+        /// Skip the acoustic fingerprint.
+        #[arg(long)]
+        no_fingerprint: bool,
+        /// Stop decoding after this many seconds of audio.
+        #[arg(long, default_value_t = 1800.0)]
+        max_duration: f64,
+        /// Language of the text report: en or zh-CN.
+        #[arg(long, default_value = "en")]
+        lang: String,
+        /// Only decode (the benchmark's floor); prints the number of frames.
+        #[arg(long, hide = true)]
+        decode_only: bool,
+    },
     /// Administration tasks.
     Admin {
         #[command(subcommand)]
@@ -66,6 +89,49 @@ enum AdminCommand {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    // Analysis needs no configuration, database or runtime: it is also the isolated
+    // child process the workers start, so it stays single-threaded and small.
+    if let Some(Command::Analyze {
+        file,
+        json,
+        policy,
+        no_fingerprint,
+        max_duration,
+        lang,
+        decode_only,
+    }) = &cli.command
+    {
+        let Some(locale) = Locale::parse(lang) else {
+            eprintln!("cadenza analyze: --lang must be en or zh-CN");
+            return ExitCode::from(2);
+        };
+        let options = crate::audio::Options {
+            limits: crate::audio::Limits {
+                max_decoded_secs: *max_duration,
+                ..crate::audio::Limits::default()
+            },
+            fingerprint: !no_fingerprint,
+        };
+        if *decode_only {
+            return match crate::audio::decode_only(file, options.limits) {
+                Ok(frames) => {
+                    println!("{frames}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}: {}", file.display(), e.message(locale));
+                    ExitCode::from(crate::audio::cli::EXIT_UNREADABLE)
+                }
+            };
+        }
+        return ExitCode::from(crate::audio::cli::run(
+            file,
+            *json,
+            policy.as_deref(),
+            options,
+            locale,
+        ));
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -112,6 +178,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCo
             println!("database is up to date ({})", state.db.backend().name());
         }
         Command::Admin { command } => return admin(command, settings).await,
+        Command::Analyze { .. } => unreachable!("handled before the runtime starts"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 //! See `docs/architecture.md` for the shape of the system.
 
 pub mod accounts;
+pub mod audio;
 pub mod cli;
 pub mod competitions;
 pub mod config;

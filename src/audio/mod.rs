@@ -1,0 +1,193 @@
+//! The audio analysis engine: decode (symphonia), measure (ebur128 and our own
+//! meters), fingerprint (rusty-chromaprint), and judge against a competition's
+//! policy. A pure library: no HTTP, no database.
+//!
+//! Decoding untrusted files can crash or exhaust memory inside a decoder, so the
+//! server never calls [`analyze_file`] in its own process: it runs `cadenza analyze`
+//! as a limited child process through [`sandbox::analyze_isolated`].
+
+pub mod cli;
+pub mod decode;
+pub mod fingerprint;
+pub mod loudness;
+pub mod meter;
+pub mod policy;
+pub mod report;
+pub mod sandbox;
+pub mod simd;
+pub mod truepeak;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+pub use decode::Limits;
+pub use report::Report;
+
+use decode::Source;
+use fingerprint::FingerprintBuilder;
+use meter::Meter;
+use report::{FormatInfo, SCHEMA, round2};
+
+/// Why a file could not be analysed. Each has a stable code (`audio.…`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AnalysisError {
+    #[error("unsupported file type: {detected}")]
+    Unsupported { detected: String },
+    #[error("the file has no audio track")]
+    NoAudio,
+    #[error("the file is empty or has no audio samples")]
+    Empty,
+    #[error("the stream is not valid: {0}")]
+    InvalidStream(String),
+    #[error("the file is damaged: {0}")]
+    Corrupt(String),
+    #[error("longer than the limit of {limit_secs} s")]
+    TooLong { limit_secs: f64 },
+    #[error("cannot read the file: {0}")]
+    Io(String),
+    /// The isolated analysis ran out of time.
+    #[error("analysis took too long")]
+    Timeout,
+    /// The isolated analysis hit its memory or CPU limit.
+    #[error("analysis hit a resource limit: {0}")]
+    ResourceLimit(String),
+    /// The isolated analysis crashed.
+    #[error("analysis crashed: {0}")]
+    Crashed(String),
+}
+
+impl AnalysisError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            AnalysisError::Unsupported { .. } => "audio.unsupported_format",
+            AnalysisError::NoAudio => "audio.no_audio_track",
+            AnalysisError::Empty => "audio.empty",
+            AnalysisError::InvalidStream(_) => "audio.invalid_stream",
+            AnalysisError::Corrupt(_) => "audio.corrupt",
+            AnalysisError::TooLong { .. } => "audio.too_long_to_analyse",
+            AnalysisError::Io(_) => "audio.unreadable",
+            AnalysisError::Timeout => "audio.analysis_timeout",
+            AnalysisError::ResourceLimit(_) => "audio.analysis_resource_limit",
+            AnalysisError::Crashed(_) => "audio.analysis_crashed",
+        }
+    }
+
+    /// Whether trying again could help (a resource problem rather than the file).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, AnalysisError::Io(_))
+    }
+
+    /// A message for the musician in `locale`.
+    pub fn message(&self, locale: crate::i18n::Locale) -> String {
+        let key = format!("error.{}", self.code());
+        match self {
+            AnalysisError::Unsupported { detected } => {
+                let what = locale.t(&format!("audio.kind.{detected}"));
+                locale.tf(&key, &[("kind", what)])
+            }
+            AnalysisError::TooLong { limit_secs } => {
+                locale.tf(&key, &[("minutes", &format!("{:.0}", limit_secs / 60.0))])
+            }
+            _ => locale.t(&key).to_string(),
+        }
+    }
+}
+
+/// What to measure.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub limits: Limits,
+    pub fingerprint: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            limits: Limits::default(),
+            fingerprint: true,
+        }
+    }
+}
+
+/// Decode only, measuring nothing: the floor the benchmark compares against.
+pub fn decode_only(path: &Path, limits: Limits) -> Result<u64, AnalysisError> {
+    let mut source = Source::open(path, limits)?;
+    let mut sum = 0f32;
+    source.decode_all(|planes| {
+        // Touch the samples so the conversion cannot be optimised away.
+        sum += planes[0].first().copied().unwrap_or(0.0);
+    })?;
+    std::hint::black_box(sum);
+    Ok(source.decoded_frames)
+}
+
+/// Decode and measure a file, in this process. Use [`sandbox::analyze_isolated`] for
+/// files from users.
+pub fn analyze_file(path: &Path, options: &Options) -> Result<Report, AnalysisError> {
+    let mut source = Source::open(path, options.limits)?;
+    let info = source.info.clone();
+    let mut meter: Option<Meter> = None;
+    let mut fp: Option<FingerprintBuilder> = None;
+    let mut failure: Option<AnalysisError> = None;
+    source.decode_all(|planes| {
+        if failure.is_some() {
+            return;
+        }
+        if meter.is_none() {
+            match Meter::new(info.sample_rate, planes.len() as u32) {
+                Ok(m) => meter = Some(m),
+                Err(e) => {
+                    failure = Some(e);
+                    return;
+                }
+            }
+            if options.fingerprint {
+                fp = FingerprintBuilder::new(info.sample_rate, planes.len() as u32);
+            }
+        }
+        if let Some(m) = meter.as_mut()
+            && let Err(e) = m.feed(planes)
+        {
+            failure = Some(e);
+        }
+        if let Some(f) = fp.as_mut() {
+            f.feed(planes);
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let meter = meter.ok_or(AnalysisError::Empty)?;
+    let m = meter.finish()?;
+    let channels = source.info.channels;
+    let bitrate = (m.duration > 0.0 && info.file_size > 0)
+        .then(|| round2(info.file_size as f64 * 8.0 / m.duration / 1000.0));
+    Ok(Report {
+        schema: SCHEMA.to_string(),
+        format: FormatInfo {
+            container: info.container,
+            codec: info.codec,
+            codec_long: info.codec_long,
+            lossless: info.lossless,
+            float_samples: info.float_samples,
+            sample_rate: info.sample_rate,
+            bit_depth: info.bit_depth,
+            channels,
+            duration_secs: round2(m.duration),
+            frames: m.frames,
+            bitrate_kbps: bitrate,
+            file_size_bytes: info.file_size,
+        },
+        loudness: m.loudness,
+        peaks: m.peaks,
+        silence: m.silence,
+        clipping: m.clipping,
+        dc_offset: m.dc_offset,
+        stereo: m.stereo,
+        waveform: m.waveform,
+        fingerprint: fp.and_then(FingerprintBuilder::finish),
+        warnings: std::mem::take(&mut source.warnings),
+    })
+}

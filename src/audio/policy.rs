@@ -1,0 +1,734 @@
+//! A competition's technical rules, applied to a report: pass, warn or reject per rule,
+//! each with a stable code and a message (English, Simplified Chinese) that tells a
+//! young musician what to fix. Defaults follow common distributor practice.
+
+use serde::{Deserialize, Serialize};
+
+use super::report::Report;
+use crate::i18n::Locale;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Pass,
+    Warn,
+    Reject,
+}
+
+/// What a broken rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Off,
+    Warn,
+    Reject,
+}
+
+impl Severity {
+    fn outcome(self) -> Outcome {
+        match self {
+            Severity::Off | Severity::Warn => Outcome::Warn,
+            Severity::Reject => Outcome::Reject,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FormatRule {
+    /// Codecs accepted: `pcm` (WAV), `flac`, `alac`, `mp3`, `aac`, `vorbis`.
+    pub allowed: Vec<String>,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DurationRule {
+    pub min_secs: Option<f64>,
+    pub max_secs: Option<f64>,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MinRule {
+    pub min: f64,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MaxRule {
+    pub max: f64,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChannelsRule {
+    pub allowed: Vec<u32>,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoudnessRule {
+    pub min_lufs: f64,
+    pub max_lufs: f64,
+    pub severity: Severity,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SilenceRule {
+    pub max_leading_secs: f64,
+    pub max_trailing_secs: f64,
+    pub severity: Severity,
+}
+
+/// The rules. Every section has defaults; `severity = "off"` disables one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    pub formats: FormatRule,
+    pub duration: DurationRule,
+    /// Minimum sample rate in Hz.
+    pub sample_rate: MinRule,
+    /// Minimum bit depth of lossless files.
+    pub bit_depth: MinRule,
+    /// Minimum average bitrate of lossy files, in kbit/s.
+    pub lossy_bitrate: MinRule,
+    pub channels: ChannelsRule,
+    /// Integrated loudness window.
+    pub loudness: LoudnessRule,
+    /// Maximum true peak in dBTP.
+    pub true_peak: MaxRule,
+    pub silence: SilenceRule,
+    /// Maximum number of clipping runs.
+    pub clipping: MaxRule,
+}
+
+impl Default for FormatRule {
+    fn default() -> Self {
+        FormatRule {
+            allowed: ["pcm", "flac", "alac", "mp3", "aac", "vorbis"]
+                .map(String::from)
+                .to_vec(),
+            severity: Severity::Reject,
+        }
+    }
+}
+impl Default for DurationRule {
+    fn default() -> Self {
+        DurationRule {
+            min_secs: Some(30.0),
+            max_secs: Some(15.0 * 60.0),
+            severity: Severity::Reject,
+        }
+    }
+}
+impl Default for MinRule {
+    fn default() -> Self {
+        MinRule {
+            min: 0.0,
+            severity: Severity::Off,
+        }
+    }
+}
+impl Default for MaxRule {
+    fn default() -> Self {
+        MaxRule {
+            max: 0.0,
+            severity: Severity::Off,
+        }
+    }
+}
+impl Default for ChannelsRule {
+    fn default() -> Self {
+        ChannelsRule {
+            allowed: vec![1, 2],
+            severity: Severity::Reject,
+        }
+    }
+}
+impl Default for LoudnessRule {
+    fn default() -> Self {
+        LoudnessRule {
+            min_lufs: -20.0,
+            max_lufs: -7.0,
+            severity: Severity::Warn,
+        }
+    }
+}
+impl Default for SilenceRule {
+    fn default() -> Self {
+        SilenceRule {
+            max_leading_secs: 2.0,
+            max_trailing_secs: 10.0,
+            severity: Severity::Warn,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            formats: FormatRule::default(),
+            duration: DurationRule::default(),
+            sample_rate: MinRule {
+                min: 44_100.0,
+                severity: Severity::Reject,
+            },
+            bit_depth: MinRule {
+                min: 16.0,
+                severity: Severity::Reject,
+            },
+            lossy_bitrate: MinRule {
+                min: 192.0,
+                severity: Severity::Warn,
+            },
+            channels: ChannelsRule::default(),
+            loudness: LoudnessRule::default(),
+            true_peak: MaxRule {
+                max: -1.0,
+                severity: Severity::Warn,
+            },
+            silence: SilenceRule::default(),
+            clipping: MaxRule {
+                max: 0.0,
+                severity: Severity::Warn,
+            },
+        }
+    }
+}
+
+/// One rule's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleVerdict {
+    /// The rule: `formats`, `duration`, `sample_rate`, …
+    pub rule: String,
+    pub outcome: Outcome,
+    /// Stable code, e.g. `audio.true_peak_too_high`; `audio.ok` when the rule passed.
+    pub code: String,
+    /// What was measured, formatted for people (`+0.4 dBTP`).
+    pub measured: String,
+    /// The limit, formatted for people (`−1.0 dBTP`).
+    pub limit: String,
+}
+
+impl RuleVerdict {
+    /// The message for the musician: what is wrong and how to fix it, or that all is well.
+    pub fn message(&self, locale: Locale) -> String {
+        let key = if self.outcome == Outcome::Pass {
+            format!("audio.pass.{}", self.rule)
+        } else {
+            format!("error.{}", self.code)
+        };
+        locale.tf(&key, &[("value", &self.measured), ("limit", &self.limit)])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// The worst outcome of any rule.
+    pub outcome: Outcome,
+    pub rules: Vec<RuleVerdict>,
+}
+
+/// `−1.0`, `+0.4`: signed, with a real minus sign.
+pub fn signed(x: f64, decimals: usize) -> String {
+    let s = format!("{:.*}", decimals, x.abs());
+    if x < 0.0 && s.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        format!("\u{2212}{s}")
+    } else if x > 0.0 {
+        format!("+{s}")
+    } else {
+        s
+    }
+}
+
+pub fn minutes(secs: f64) -> String {
+    let s = secs.round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+fn trim(x: f64) -> String {
+    let s = format!("{x:.1}");
+    s.strip_suffix(".0").map(str::to_string).unwrap_or(s)
+}
+
+impl Policy {
+    pub fn evaluate(&self, r: &Report) -> Verdict {
+        let mut rules = Vec::new();
+        let mut push = |rule: &str,
+                        broken: Option<&'static str>,
+                        severity: Severity,
+                        measured: String,
+                        limit: String| {
+            if severity == Severity::Off {
+                return;
+            }
+            let (outcome, code) = match broken {
+                Some(code) => (severity.outcome(), code),
+                None => (Outcome::Pass, "audio.ok"),
+            };
+            rules.push(RuleVerdict {
+                rule: rule.to_string(),
+                outcome,
+                code: code.to_string(),
+                measured,
+                limit,
+            });
+        };
+        let f = &r.format;
+
+        let allowed = self
+            .formats
+            .allowed
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(&f.codec));
+        push(
+            "formats",
+            (!allowed).then_some("audio.format_not_allowed"),
+            self.formats.severity,
+            format_label(&f.codec),
+            self.formats
+                .allowed
+                .iter()
+                .map(|c| format_label(c))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+
+        let d = f.duration_secs;
+        if let Some(min) = self.duration.min_secs
+            && d < min
+        {
+            push(
+                "duration",
+                Some("audio.too_short"),
+                self.duration.severity,
+                minutes(d),
+                minutes(min),
+            );
+        } else if let Some(max) = self.duration.max_secs
+            && d > max
+        {
+            push(
+                "duration",
+                Some("audio.too_long"),
+                self.duration.severity,
+                minutes(d),
+                minutes(max),
+            );
+        } else {
+            let limit = match (self.duration.min_secs, self.duration.max_secs) {
+                (Some(a), Some(b)) => format!("{}–{}", minutes(a), minutes(b)),
+                (Some(a), None) => format!("≥ {}", minutes(a)),
+                (None, Some(b)) => format!("≤ {}", minutes(b)),
+                (None, None) => "–".into(),
+            };
+            push("duration", None, self.duration.severity, minutes(d), limit);
+        }
+
+        push(
+            "sample_rate",
+            ((f.sample_rate as f64) < self.sample_rate.min).then_some("audio.sample_rate_too_low"),
+            self.sample_rate.severity,
+            format!("{} Hz", f.sample_rate),
+            format!("{} Hz", self.sample_rate.min as u64),
+        );
+
+        if f.lossless
+            && let Some(bits) = f.bit_depth
+        {
+            push(
+                "bit_depth",
+                ((bits as f64) < self.bit_depth.min).then_some("audio.bit_depth_too_low"),
+                self.bit_depth.severity,
+                format!("{bits}"),
+                format!("{}", self.bit_depth.min as u32),
+            );
+        }
+        if !f.lossless
+            && let Some(kbps) = f.bitrate_kbps
+        {
+            push(
+                "lossy_bitrate",
+                (kbps < self.lossy_bitrate.min).then_some("audio.lossy_bitrate_too_low"),
+                self.lossy_bitrate.severity,
+                format!("{:.0}", kbps),
+                format!("{:.0}", self.lossy_bitrate.min),
+            );
+        }
+
+        push(
+            "channels",
+            (!self.channels.allowed.contains(&f.channels)).then_some("audio.channels_not_allowed"),
+            self.channels.severity,
+            f.channels.to_string(),
+            self.channels
+                .allowed
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+
+        match r.loudness.integrated_lufs {
+            None => push(
+                "loudness",
+                Some("audio.silent"),
+                // Nothing to hear is never only a warning.
+                if self.loudness.severity == Severity::Off {
+                    Severity::Off
+                } else {
+                    Severity::Reject
+                },
+                "–".into(),
+                format!("{} LUFS", signed(self.loudness.min_lufs, 0)),
+            ),
+            Some(l) if l < self.loudness.min_lufs => push(
+                "loudness",
+                Some("audio.too_quiet"),
+                self.loudness.severity,
+                signed(l, 1),
+                signed(self.loudness.min_lufs, 1),
+            ),
+            Some(l) if l > self.loudness.max_lufs => push(
+                "loudness",
+                Some("audio.too_loud"),
+                self.loudness.severity,
+                signed(l, 1),
+                signed(self.loudness.max_lufs, 1),
+            ),
+            Some(l) => push(
+                "loudness",
+                None,
+                self.loudness.severity,
+                signed(l, 1),
+                format!(
+                    "{} … {}",
+                    signed(self.loudness.min_lufs, 1),
+                    signed(self.loudness.max_lufs, 1)
+                ),
+            ),
+        }
+
+        if let Some(tp) = r.peaks.true_peak_dbtp {
+            push(
+                "true_peak",
+                (tp > self.true_peak.max).then_some("audio.true_peak_too_high"),
+                self.true_peak.severity,
+                signed(tp, 1),
+                signed(self.true_peak.max, 1),
+            );
+        }
+
+        if !r.silence.all_silent {
+            if r.silence.leading_secs > self.silence.max_leading_secs {
+                push(
+                    "silence",
+                    Some("audio.leading_silence_too_long"),
+                    self.silence.severity,
+                    trim(r.silence.leading_secs),
+                    trim(self.silence.max_leading_secs),
+                );
+            } else if r.silence.trailing_secs > self.silence.max_trailing_secs {
+                push(
+                    "silence",
+                    Some("audio.trailing_silence_too_long"),
+                    self.silence.severity,
+                    trim(r.silence.trailing_secs),
+                    trim(self.silence.max_trailing_secs),
+                );
+            } else {
+                push(
+                    "silence",
+                    None,
+                    self.silence.severity,
+                    format!(
+                        "{} / {}",
+                        trim(r.silence.leading_secs),
+                        trim(r.silence.trailing_secs)
+                    ),
+                    format!(
+                        "{} / {}",
+                        trim(self.silence.max_leading_secs),
+                        trim(self.silence.max_trailing_secs)
+                    ),
+                );
+            }
+        }
+
+        push(
+            "clipping",
+            ((r.clipping.runs as f64) > self.clipping.max).then_some("audio.clipping"),
+            self.clipping.severity,
+            r.clipping.runs.to_string(),
+            format!("{}", self.clipping.max as u64),
+        );
+
+        let outcome = rules
+            .iter()
+            .map(|v| v.outcome)
+            .max()
+            .unwrap_or(Outcome::Pass);
+        Verdict { outcome, rules }
+    }
+}
+
+fn format_label(codec: &str) -> String {
+    match codec {
+        "pcm" => "WAV".into(),
+        "flac" => "FLAC".into(),
+        "alac" => "ALAC".into(),
+        "mp3" => "MP3".into(),
+        "aac" => "AAC".into(),
+        "vorbis" => "Ogg Vorbis".into(),
+        other => other.to_uppercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::report::*;
+
+    pub fn sample_report() -> Report {
+        Report {
+            schema: SCHEMA.into(),
+            format: FormatInfo {
+                container: "wav".into(),
+                codec: "pcm".into(),
+                codec_long: "PCM".into(),
+                lossless: true,
+                float_samples: false,
+                sample_rate: 44_100,
+                bit_depth: Some(24),
+                channels: 2,
+                duration_secs: 200.0,
+                frames: 8_820_000,
+                bitrate_kbps: Some(2117.0),
+                file_size_bytes: 52_920_044,
+            },
+            loudness: Loudness {
+                integrated_lufs: Some(-14.0),
+                range_lu: Some(6.0),
+                max_momentary_lufs: Some(-9.0),
+                max_short_term_lufs: Some(-11.0),
+                short_term: Curve {
+                    step_secs: 1.0,
+                    values: vec![],
+                },
+            },
+            peaks: Peaks {
+                sample_peak_dbfs: Some(-1.5),
+                true_peak_dbtp: Some(-1.2),
+                channels: vec![],
+            },
+            silence: Silence {
+                threshold_dbfs: -60.0,
+                leading_secs: 0.1,
+                trailing_secs: 1.0,
+                total_secs: 1.1,
+                all_silent: false,
+            },
+            clipping: Clipping {
+                min_run: 3,
+                runs: 0,
+                clipped_samples: 0,
+                first_runs: vec![],
+            },
+            dc_offset: vec![0.0, 0.0],
+            stereo: None,
+            waveform: Waveform {
+                buckets: 0,
+                min: vec![],
+                max: vec![],
+            },
+            fingerprint: None,
+            warnings: vec![],
+        }
+    }
+
+    fn rule<'a>(v: &'a Verdict, name: &str) -> &'a RuleVerdict {
+        v.rules
+            .iter()
+            .find(|r| r.rule == name)
+            .unwrap_or_else(|| panic!("no verdict for {name}"))
+    }
+
+    #[test]
+    fn a_good_master_passes_every_rule() {
+        let v = Policy::default().evaluate(&sample_report());
+        assert_eq!(v.outcome, Outcome::Pass, "{v:#?}");
+        assert!(v.rules.len() >= 9);
+        for r in &v.rules {
+            assert_eq!(r.code, "audio.ok");
+            for l in Locale::ALL {
+                assert!(!r.message(l).contains("missing"), "{} {}", r.rule, l.tag());
+            }
+        }
+    }
+
+    #[test]
+    fn hot_true_peak_gets_the_actionable_message() {
+        let mut r = sample_report();
+        r.peaks.true_peak_dbtp = Some(0.4);
+        let v = Policy::default().evaluate(&r);
+        assert_eq!(v.outcome, Outcome::Warn);
+        let tp = rule(&v, "true_peak");
+        assert_eq!(tp.code, "audio.true_peak_too_high");
+        assert_eq!(
+            tp.message(Locale::En),
+            "Your track peaks at +0.4 dBTP; the limit is \u{2212}1.0 dBTP. Lower your limiter's ceiling to \u{2212}1.0 dB and export again."
+        );
+        assert!(tp.message(Locale::ZhCn).contains("+0.4 dBTP"));
+        let strict = Policy {
+            true_peak: MaxRule {
+                max: -1.0,
+                severity: Severity::Reject,
+            },
+            ..Policy::default()
+        };
+        assert_eq!(strict.evaluate(&r).outcome, Outcome::Reject);
+    }
+
+    #[test]
+    fn each_rule_breaks_with_its_own_code() {
+        let p = Policy::default();
+        let cases: Vec<(Box<dyn Fn(&mut Report)>, &str, &str, Outcome)> = vec![
+            (
+                Box::new(|r| r.format.codec = "opus".into()),
+                "formats",
+                "audio.format_not_allowed",
+                Outcome::Reject,
+            ),
+            (
+                Box::new(|r| r.format.duration_secs = 12.0),
+                "duration",
+                "audio.too_short",
+                Outcome::Reject,
+            ),
+            (
+                Box::new(|r| r.format.duration_secs = 3600.0),
+                "duration",
+                "audio.too_long",
+                Outcome::Reject,
+            ),
+            (
+                Box::new(|r| r.format.sample_rate = 22_050),
+                "sample_rate",
+                "audio.sample_rate_too_low",
+                Outcome::Reject,
+            ),
+            (
+                Box::new(|r| r.format.bit_depth = Some(8)),
+                "bit_depth",
+                "audio.bit_depth_too_low",
+                Outcome::Reject,
+            ),
+            (
+                Box::new(|r| {
+                    r.format.lossless = false;
+                    r.format.bit_depth = None;
+                    r.format.bitrate_kbps = Some(128.0);
+                }),
+                "lossy_bitrate",
+                "audio.lossy_bitrate_too_low",
+                Outcome::Warn,
+            ),
+            (
+                Box::new(|r| r.format.channels = 6),
+                "channels",
+                "audio.channels_not_allowed",
+                Outcome::Reject,
+            ),
+            (
+                Box::new(|r| r.loudness.integrated_lufs = Some(-27.0)),
+                "loudness",
+                "audio.too_quiet",
+                Outcome::Warn,
+            ),
+            (
+                Box::new(|r| r.loudness.integrated_lufs = Some(-5.0)),
+                "loudness",
+                "audio.too_loud",
+                Outcome::Warn,
+            ),
+            (
+                Box::new(|r| r.loudness.integrated_lufs = None),
+                "loudness",
+                "audio.silent",
+                Outcome::Reject,
+            ),
+            (
+                Box::new(|r| r.silence.leading_secs = 4.0),
+                "silence",
+                "audio.leading_silence_too_long",
+                Outcome::Warn,
+            ),
+            (
+                Box::new(|r| r.silence.trailing_secs = 12.5),
+                "silence",
+                "audio.trailing_silence_too_long",
+                Outcome::Warn,
+            ),
+            (
+                Box::new(|r| r.clipping.runs = 7),
+                "clipping",
+                "audio.clipping",
+                Outcome::Warn,
+            ),
+        ];
+        for (change, name, code, outcome) in cases {
+            let mut r = sample_report();
+            change(&mut r);
+            let v = p.evaluate(&r);
+            let rv = rule(&v, name);
+            assert_eq!((rv.code.as_str(), rv.outcome), (code, outcome), "{name}");
+            assert_eq!(v.outcome, outcome);
+            for l in Locale::ALL {
+                let m = rv.message(l);
+                assert!(
+                    !m.contains('{') && !m.contains("missing"),
+                    "{code} in {}: {m}",
+                    l.tag()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn severity_off_disables_a_rule() {
+        let mut r = sample_report();
+        r.clipping.runs = 50;
+        let p = Policy {
+            clipping: MaxRule {
+                max: 0.0,
+                severity: Severity::Off,
+            },
+            ..Policy::default()
+        };
+        let v = p.evaluate(&r);
+        assert!(v.rules.iter().all(|x| x.rule != "clipping"));
+        assert_eq!(v.outcome, Outcome::Pass);
+    }
+
+    #[test]
+    fn policies_parse_from_toml_and_refuse_unknown_keys() {
+        let p: Policy = toml::from_str("[true_peak]\nmax = -2.0\nseverity = \"reject\"\n").unwrap();
+        assert_eq!(p.true_peak.max, -2.0);
+        assert_eq!(p.duration, DurationRule::default());
+        assert!(toml::from_str::<Policy>("[true_peek]\nmax = 1\n").is_err());
+    }
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(signed(-1.0, 1), "\u{2212}1.0");
+        assert_eq!(signed(0.4, 1), "+0.4");
+        assert_eq!(signed(-0.01, 1), "0.0");
+        assert_eq!(minutes(95.4), "1:35");
+    }
+}
