@@ -2,14 +2,15 @@
 # Cadenza's whole test suite, every leg:
 #   fmt, clippy, unit tests, the API suite on SQLite (local store) and on PostgreSQL
 #   (S3 store), the storage contract on the local store and a real S3 server, the SMTP
-#   mailer against a real SMTP server, and the browser tests in real Chromium.
+#   mailer against a real SMTP server, the audio engine (EBU conformance, an ffmpeg
+#   cross-check, isolation, 2,000 malformed files), and the browser tests in real Chromium.
 #
 # It installs what a fresh Debian machine lacks (PostgreSQL server, s3s-fs, aiosmtpd,
 # Chromium, Node) and starts throwaway instances of the services on free ports; it
 # stops what it started. With CI=true a leg that cannot run fails the run.
 #
 # Usage: scripts/test.sh [LEG...]     (no argument: every leg)
-# Legs:  fmt clippy unit api-sqlite api-postgres storage smtp browser
+# Legs:  fmt clippy unit api-sqlite api-postgres storage smtp audio browser
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +21,7 @@ TOOLS=${CADENZA_TOOLS_DIR:-$HOME/.cache/cadenza-test-tools}
 RUN=$(mktemp -d /tmp/cadenza-test.XXXXXX)
 chmod 755 "$RUN"
 mkdir -p "$TOOLS"
-ALL_LEGS=(fmt clippy unit api-sqlite api-postgres storage smtp browser)
+ALL_LEGS=(fmt clippy unit api-sqlite api-postgres storage smtp audio browser)
 if [ $# -gt 0 ]; then LEGS=("$@"); else LEGS=("${ALL_LEGS[@]}"); fi
 
 PIDS=()
@@ -172,6 +173,12 @@ start_smtp() {
   note "aiosmtpd on port $port"
 }
 
+prepare_audio() {
+  command -v ffmpeg >/dev/null && return 0
+  note "installing ffmpeg"
+  apt_install ffmpeg && command -v ffmpeg >/dev/null
+}
+
 prepare_browser() {
   if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_PATH:-}" ]; then
     note "installing Chromium"
@@ -200,10 +207,11 @@ say "preparing services"
 NEED_PG=false; NEED_S3=false
 { wants api-sqlite || wants api-postgres; } && NEED_PG=true
 { wants api-postgres || wants storage; } && NEED_S3=true
-PG_OK=false; S3_OK=false; SMTP_OK=false; BROWSER_OK=false
+PG_OK=false; S3_OK=false; SMTP_OK=false; AUDIO_OK=false; BROWSER_OK=false
 if [ "$NEED_PG" = true ]; then start_postgres && PG_OK=true; fi
 if [ "$NEED_S3" = true ]; then start_s3 && S3_OK=true; fi
 if wants smtp; then start_smtp && SMTP_OK=true; fi
+if wants audio; then prepare_audio && AUDIO_OK=true; fi
 if wants browser; then prepare_browser && BROWSER_OK=true; fi
 
 wants fmt && leg fmt cargo fmt --check
@@ -236,6 +244,13 @@ if wants smtp; then
     leg smtp cargo test --test api contract::smtp
   else
     cannot_run smtp "the SMTP sink could not be started"
+  fi
+fi
+if wants audio; then
+  if [ "$AUDIO_OK" = true ]; then
+    leg audio cargo test --test audio -- --nocapture --test-threads=2
+  else
+    cannot_run audio "ffmpeg could not be installed"
   fi
 fi
 if wants browser; then

@@ -465,7 +465,7 @@ impl Meter {
             self.short_term_series.push(short);
         }
         let per_step = (CURVE_STEP_SECS * 10.0) as usize;
-        if n % per_step == 0 {
+        if n.is_multiple_of(per_step) {
             self.curve.push(
                 short
                     .is_finite()
@@ -499,9 +499,9 @@ impl Meter {
         let mut channels = Vec::with_capacity(self.channels);
         let (mut sp_all, mut tp_all) = (0f64, 0f64);
         let true_peaks = self.true_peak.finish();
-        for ch in 0..self.channels {
-            let sp = self.sample_peak[ch] as f64;
-            let tp = true_peaks[ch].max(sp);
+        for (&sp, tp) in self.sample_peak.iter().zip(true_peaks) {
+            let sp = sp as f64;
+            let tp = tp.max(sp);
             sp_all = sp_all.max(sp);
             tp_all = tp_all.max(tp);
             channels.push(ChannelPeaks {
@@ -608,9 +608,7 @@ mod tests {
     fn clipping_runs_are_counted_and_located() {
         let rate = 44_100;
         let mut x = sine(rate, 1.0, 100.0, 0.5);
-        for i in 22_050..22_060 {
-            x[i] = 1.0; // a run of 10
-        }
+        x[22_050..22_060].fill(1.0); // a run of 10
         x[30_000] = 1.0; // a single full-scale sample is not a run
         x[30_001] = 0.0;
         let r = run(rate, vec![x.clone(), x]);

@@ -31,7 +31,7 @@ use report::{FormatInfo, SCHEMA, round2};
 
 /// Why a file could not be analysed. Each has a stable code (`audio.…`).
 #[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
 pub enum AnalysisError {
     #[error("unsupported file type: {detected}")]
     Unsupported { detected: String },

@@ -598,7 +598,8 @@ mod tests {
     #[test]
     fn each_rule_breaks_with_its_own_code() {
         let p = Policy::default();
-        let cases: Vec<(Box<dyn Fn(&mut Report)>, &str, &str, Outcome)> = vec![
+        type Change = Box<dyn Fn(&mut Report)>;
+        let cases: Vec<(Change, &str, &str, Outcome)> = vec![
             (
                 Box::new(|r| r.format.codec = "opus".into()),
                 "formats",

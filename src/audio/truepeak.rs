@@ -14,12 +14,16 @@ const TAPS: usize = 32;
 const BLOCK: usize = 64;
 
 pub struct TruePeak {
+    kernel: Kernel,
+    channels: Vec<ChannelState>,
+}
+
+struct Kernel {
     /// Interpolation phases (the fractional positions between samples); phase 0, the
     /// samples themselves, is the sample peak.
     phases: Vec<[f32; TAPS]>,
     /// The largest L1 norm of any phase: |output| ≤ l1 · max |input in its span|.
     l1: f32,
-    channels: Vec<ChannelState>,
     avx2: bool,
 }
 
@@ -149,8 +153,7 @@ impl TruePeak {
         #[cfg(not(target_arch = "x86_64"))]
         let avx2 = false;
         TruePeak {
-            phases,
-            l1,
+            kernel: Kernel { phases, l1, avx2 },
             channels: (0..channels)
                 .map(|_| ChannelState {
                     hist: vec![0.0; TAPS - 1],
@@ -158,10 +161,11 @@ impl TruePeak {
                     peak: 0.0,
                 })
                 .collect(),
-            avx2,
         }
     }
+}
 
+impl Kernel {
     fn run(&self, x: &[f32], n: usize, floor: f32) -> f32 {
         #[cfg(target_arch = "x86_64")]
         if self.avx2 {
@@ -170,40 +174,31 @@ impl TruePeak {
         }
         kernel_portable(&self.phases, x, n, floor, self.l1)
     }
+}
 
+impl TruePeak {
     pub fn feed(&mut self, planes: &[&[f32]]) {
-        if self.phases.is_empty() {
-            for (st, p) in self.channels.iter_mut().zip(planes) {
-                st.peak = p.iter().fold(st.peak, |m, v| m.max(v.abs()));
+        for (st, p) in self.channels.iter_mut().zip(planes) {
+            let sample_peak = st.peak.max(crate::audio::simd::peak(p));
+            if self.kernel.phases.is_empty() {
+                st.peak = sample_peak;
+                continue;
             }
-            return;
-        }
-        for ch in 0..self.channels.len() {
-            let mut st = std::mem::replace(
-                &mut self.channels[ch],
-                ChannelState {
-                    hist: Vec::new(),
-                    work: Vec::new(),
-                    peak: 0.0,
-                },
-            );
             st.work.clear();
             st.work.extend_from_slice(&st.hist);
-            st.work.extend_from_slice(planes[ch]);
+            st.work.extend_from_slice(p);
             let n = st.work.len() + 1 - TAPS;
-            let sample_peak = st.peak.max(crate::audio::simd::peak(planes[ch]));
-            st.peak = self.run(&st.work, n, sample_peak);
+            st.peak = self.kernel.run(&st.work, n, sample_peak);
             let keep = st.work.len() - (TAPS - 1);
             st.hist.clear();
             st.hist.extend_from_slice(&st.work[keep..]);
-            self.channels[ch] = st;
         }
     }
 
     /// Flush the filter's tail and return each channel's true peak (linear).
     pub fn finish(mut self) -> Vec<f64> {
-        if !self.phases.is_empty() {
-            let zeros = vec![0f32; TAPS / 2];
+        if !self.kernel.phases.is_empty() {
+            let zeros = [0f32; TAPS / 2];
             let planes: Vec<&[f32]> = (0..self.channels.len()).map(|_| &zeros[..]).collect();
             self.feed(&planes);
         }
@@ -259,7 +254,7 @@ mod tests {
     #[test]
     fn the_portable_and_fast_kernels_agree() {
         let x = sine(44_100, 997.0, 10.0, 0.9);
-        let t = TruePeak::new(44_100, 1);
+        let t = TruePeak::new(44_100, 1).kernel;
         let n = x.len() + 1 - TAPS;
         let a = kernel_portable(&t.phases, &x, n, 0.0, t.l1);
         let b = t.run(&x, n, 0.0);

@@ -21,7 +21,7 @@ fn analyze(args: &[&str]) -> (i32, String, String) {
 
 fn good_master(dir: &Path) -> PathBuf {
     let path = dir.join("good.wav");
-    let [l, r] = music(44_100, 35.0, 11, -1.5);
+    let [l, r] = music(44_100, 35.0, 11, -3.0);
     write_wav_i16(&path, 44_100, &[l, r]);
     path
 }

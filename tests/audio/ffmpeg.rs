@@ -69,7 +69,7 @@ pub fn ffmpeg_loudness(file: &Path) -> FfmpegLoudness {
         text.lines()
             .filter_map(|l| l.strip_prefix(key))
             .filter_map(|v| v.strip_prefix('='))
-            .last()
+            .next_back()
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("ffmpeg printed no {key}"))
     };

@@ -94,7 +94,7 @@ pub fn music(rate: u32, secs: f64, seed: u64, peak_dbfs: f64) -> [Vec<f32>; 2] {
         let drum = 0.9 * drum_env * lp * 3.0;
         let hat = 0.05
             * rng.noise()
-            * if (i / (rate as usize / 8)) % 2 == 0 {
+            * if (i / (rate as usize / 8)).is_multiple_of(2) {
                 1.0
             } else {
                 0.3
