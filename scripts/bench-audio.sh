@@ -19,9 +19,10 @@ trap 'rm -rf "$WORK"' EXIT
 # Music-like material: a chord progression with harmonics, a bass line, noise drums,
 # a slow swell; 3 minutes, stereo, peaking near −1 dBFS.
 music() { # rate seconds out.wav
-  local chord='0.16*sin(2*PI*(261.63+40*lt(mod(t,8),4))*t)+0.12*sin(2*PI*329.63*t)+0.1*sin(2*PI*392*t)'
+  # Commas inside functions are escaped (\,): in a filter graph a bare comma separates filters.
+  local chord='0.16*sin(2*PI*(261.63+40*lt(mod(t\,8)\,4))*t)+0.12*sin(2*PI*329.63*t)+0.1*sin(2*PI*392*t)'
   local bass='0.3*sin(2*PI*65.4*t)*(0.6+0.4*sin(2*PI*0.25*t))'
-  local drum='0.35*random(0)*exp(-12*mod(t,0.5))'
+  local drum='0.35*random(0)*exp(-12*mod(t\,0.5))'
   local swell='(0.75+0.25*sin(2*PI*t/11))'
   ffmpeg -hide_banner -loglevel error -y -f lavfi \
     -i "aevalsrc=exprs=${swell}*(${chord}+${bass})+${drum}|${swell}*(${chord}+${bass})+0.9*${drum}:s=$1:d=$2" \
