@@ -248,9 +248,11 @@ impl Source {
             .map_err(|e| map_open_error(e, kind))?;
 
         let lossless = matches!(codec.as_str(), "pcm" | "flac" | "alac");
-        let float_samples = params
-            .sample_format
-            .is_some_and(|f| format!("{f:?}").to_ascii_lowercase().starts_with('f'));
+        let short = registered.codec.info.short_name.to_ascii_lowercase();
+        let float_samples = short.starts_with("pcm_f")
+            || params
+                .sample_format
+                .is_some_and(|f| format!("{f:?}").to_ascii_lowercase().starts_with('f'));
         let bit_depth = if lossless {
             params.bits_per_sample.filter(|b| (1..=64).contains(b))
         } else {

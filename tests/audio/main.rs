@@ -5,6 +5,7 @@
 mod cli;
 mod ebu;
 mod ffmpeg;
+mod formats;
 mod robustness;
 mod sandbox;
 mod signals;
