@@ -31,7 +31,16 @@ fn every_supported_format_is_described() {
     let dir = tempfile::tempdir().unwrap();
     let src = source(dir.path());
     // (file, ffmpeg args, container, codec, lossless, bit depth, float)
-    let cases: &[(&str, &[&str], &str, &str, bool, Option<u32>, bool)] = &[
+    type Case<'a> = (
+        &'a str,
+        &'a [&'a str],
+        &'a str,
+        &'a str,
+        bool,
+        Option<u32>,
+        bool,
+    );
+    let cases: &[Case] = &[
         (
             "a.wav",
             &["-c:a", "pcm_s16le"],
