@@ -53,6 +53,9 @@ pub struct ServerSettings {
     pub json_limit_bytes: usize,
     /// Largest form body accepted, in bytes.
     pub form_limit_bytes: usize,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed; everyone
+    /// else's client address is the connection's.
+    pub trusted_proxies: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -181,6 +184,35 @@ pub struct AuthSettings {
     pub max_concurrent_hashes: usize,
     /// Hours a password set-up link stays valid.
     pub setup_link_hours: i64,
+    /// Identifier (`kid`) of the current signing key.
+    pub key_id: String,
+    /// The previous signing secret, kept to verify tokens it signed until
+    /// `previous_retired_at` + one access-token lifetime.
+    #[serde(serialize_with = "redact_opt")]
+    pub previous_secret: Option<SecretString>,
+    pub previous_key_id: Option<String>,
+    /// When the previous key stopped signing (RFC 3339).
+    pub previous_retired_at: Option<String>,
+    /// Access-token lifetime in minutes.
+    pub access_token_minutes: i64,
+    /// Absolute lifetime of a sign-in session (refresh token family), in days.
+    pub session_days: i64,
+    /// Below this age an account waits for a guardian's consent.
+    pub age_of_digital_consent: u32,
+    /// Hours an email verification link stays valid.
+    pub verify_link_hours: i64,
+    /// Days a guardian consent link stays valid.
+    pub guardian_link_days: i64,
+    /// Failed sign-ins before each further try must wait (doubling).
+    pub throttle_after_failures: i32,
+    /// Failed sign-ins after which only a password reset lets the account in again.
+    pub block_after_failures: i32,
+    /// Sign-in attempts per client address per minute.
+    pub sign_in_per_ip_per_minute: u32,
+    /// Registrations per client address per hour.
+    pub register_per_ip_per_hour: u32,
+    /// Emails a client address may cause per hour (verification resends, resets, links).
+    pub mail_per_ip_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -245,6 +277,7 @@ impl Default for ServerSettings {
             shutdown_timeout_secs: 30,
             json_limit_bytes: 256 * 1024,
             form_limit_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -333,6 +366,20 @@ impl Default for AuthSettings {
             argon2_iterations: 3,
             max_concurrent_hashes: 0,
             setup_link_hours: 72,
+            key_id: "k1".into(),
+            previous_secret: None,
+            previous_key_id: None,
+            previous_retired_at: None,
+            access_token_minutes: 15,
+            session_days: 14,
+            age_of_digital_consent: 14,
+            verify_link_hours: 24,
+            guardian_link_days: 7,
+            throttle_after_failures: 5,
+            block_after_failures: 100,
+            sign_in_per_ip_per_minute: 30,
+            register_per_ip_per_hour: 20,
+            mail_per_ip_per_hour: 30,
         }
     }
 }

@@ -24,6 +24,9 @@ pub enum AppError {
     },
     #[error("authentication required")]
     Unauthorized,
+    /// Wrong email or password (said the same way for unknown accounts).
+    #[error("invalid credentials")]
+    InvalidCredentials,
     #[error("forbidden")]
     Forbidden,
     #[error("cross-site request refused")]
@@ -92,6 +95,7 @@ impl AppError {
             AppError::NotFound => "not_found",
             AppError::Invalid { code, .. } => code,
             AppError::Unauthorized => "auth.required",
+            AppError::InvalidCredentials => "auth.invalid_credentials",
             AppError::Forbidden => "auth.forbidden",
             AppError::CrossSite => "http.cross_site",
             AppError::Conflict { code } => code,
@@ -107,7 +111,7 @@ impl AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Unauthorized | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::CrossSite => StatusCode::FORBIDDEN,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,

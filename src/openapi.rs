@@ -18,7 +18,16 @@ use utoipa::OpenApi;
         crate::http::health::metrics,
         crate::competitions::routes::list_competitions,
         crate::accounts::routes::password_setup_api,
+        crate::accounts::api::register,
+        crate::accounts::api::verify_email,
+        crate::accounts::api::guardian_consent,
+        crate::accounts::api::sign_in,
+        crate::accounts::api::refresh,
+        crate::accounts::api::sign_out,
+        crate::accounts::api::sign_out_everywhere,
+        crate::accounts::api::me,
     ),
+    modifiers(&BearerAuth),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     tags(
         (name = "health", description = "Liveness, readiness and metrics"),
@@ -27,3 +36,22 @@ use utoipa::OpenApi;
     )
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the protected operations refer to.
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -15,6 +15,7 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::accounts::jwt::JwtKeys;
 use crate::accounts::password::PasswordHasher;
 use crate::config::Settings;
 use crate::db::Db;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub storage: ObjectStore,
     pub mailer: Mailer,
     pub hasher: PasswordHasher,
+    pub jwt: Arc<JwtKeys>,
     pub metrics: Metrics,
 }
 
@@ -62,12 +64,14 @@ impl AppState {
             None => Mailer::from_settings(&settings.mail)?,
         };
         let hasher = PasswordHasher::new(&settings.auth)?;
+        let jwt = Arc::new(JwtKeys::from_settings(&settings)?);
         Ok(AppState {
             settings: Arc::new(settings),
             db,
             storage,
             mailer,
             hasher,
+            jwt,
             metrics: Metrics::new(),
         })
     }
@@ -331,6 +335,7 @@ fn http_server(
             )
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .wrap(CatchPanic::default())
+            .wrap(from_fn(crate::accounts::extract::renew_session))
             .wrap(from_fn(security::csrf_guard))
             .wrap(from_fn(envelope::envelope))
             .wrap(from_fn(metrics::record))
@@ -344,6 +349,8 @@ fn http_server(
             )
             .configure(crate::competitions::routes::configure)
             .configure(crate::accounts::routes::configure)
+            .configure(crate::accounts::api::configure)
+            .configure(crate::accounts::pages::configure)
             .configure(crate::web::configure);
         for hook in &extra {
             let hook = hook.clone();

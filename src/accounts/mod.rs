@@ -2,8 +2,13 @@
 //! one-time tokens, and setting a password from an emailed or printed link. The
 //! accounts issue extends this (registration, sign-in, sessions).
 
+pub mod api;
+pub mod auth;
 pub mod domain;
+pub mod extract;
+pub mod jwt;
 pub mod model;
+pub mod pages;
 pub mod password;
 pub mod routes;
 pub mod service;

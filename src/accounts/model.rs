@@ -1,16 +1,56 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{account_tokens, user_roles, users};
+use crate::db::schema::{account_tokens, refresh_tokens, sessions, user_roles, users};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
     pub id: String,
     pub email: String,
+    /// The stage name: the only name other people ever see.
     pub display_name: String,
     pub password_hash: Option<String>,
     pub locale: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    pub country: String,
+    pub bio: String,
+    /// JSON array of URLs.
+    pub links: String,
+    pub avatar_key: Option<String>,
+    pub email_verified_at: Option<NaiveDateTime>,
+    pub guardian_email: Option<String>,
+    pub guardian_consent_at: Option<NaiveDateTime>,
+    pub guardian_consent_by: Option<String>,
+    pub guardian_consent_method: Option<String>,
+    pub failed_logins: i32,
+    pub throttled_until: Option<NaiveDateTime>,
+    pub login_blocked: bool,
+    /// Access tokens issued before this instant are void (sign out everywhere).
+    pub tokens_valid_after: Option<NaiveDateTime>,
+}
+
+impl UserRow {
+    /// Waiting for a guardian: a guardian email was required and consent has not come.
+    pub fn awaits_guardian(&self) -> bool {
+        self.guardian_email.is_some() && self.guardian_consent_at.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub display_name: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub locale: &'a str,
+    pub date_of_birth: Option<&'a str>,
+    pub country: &'a str,
+    pub guardian_email: Option<&'a str>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -50,12 +90,16 @@ pub struct NewRole<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {
     SetPassword,
+    VerifyEmail,
+    GuardianConsent,
 }
 
 impl TokenPurpose {
     pub fn as_str(self) -> &'static str {
         match self {
             TokenPurpose::SetPassword => "set_password",
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::GuardianConsent => "guardian_consent",
         }
     }
 }
@@ -70,6 +114,7 @@ pub struct TokenRow {
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    pub data: String,
 }
 
 #[derive(Insertable)]
@@ -80,4 +125,27 @@ pub struct NewToken<'a> {
     pub token_hash: &'a str,
     pub expires_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoke_reason: Option<String>,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshRow {
+    pub id: i64,
+    pub session_id: String,
+    pub token_hash: String,
+    pub created_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
 }

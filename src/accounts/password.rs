@@ -16,6 +16,9 @@ use crate::error::AppError;
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    /// A hash of a random password, verified against when the account does not exist,
+    /// so sign-in takes the same time either way.
+    dummy: Arc<String>,
 }
 
 impl PasswordHasher {
@@ -34,10 +37,36 @@ impl PasswordHasher {
         } else {
             settings.max_concurrent_hashes
         };
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let dummy = argon2
+            .hash_password(uuid::Uuid::new_v4().to_string().as_bytes())
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+            .to_string();
         Ok(PasswordHasher {
             params,
             permits: Arc::new(Semaphore::new(n)),
+            dummy: Arc::new(dummy),
         })
+    }
+
+    /// Spend the time of a verification on nothing (unknown accounts).
+    pub async fn verify_dummy(&self, password: &str) {
+        let p = Password::parse(password)
+            .unwrap_or_else(|_| Password::parse("placeholder-password").expect("valid literal"));
+        let _ = self.verify(p, self.dummy.as_str().to_string()).await;
+    }
+
+    /// Whether a stored hash was made with other parameters than today's (rehash it).
+    pub fn needs_rehash(&self, phc: &str) -> bool {
+        match PasswordHash::new(phc) {
+            Ok(h) => {
+                h.algorithm.as_str() != "argon2id"
+                    || h.params.get_decimal("m") != Some(self.params.m_cost())
+                    || h.params.get_decimal("t") != Some(self.params.t_cost())
+                    || h.params.get_decimal("p") != Some(self.params.p_cost())
+            }
+            Err(_) => true,
+        }
     }
 
     fn argon2(&self) -> Argon2<'static> {

@@ -7,7 +7,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::domain::{EmailAddress, Password};
-use super::model::{Role, TokenPurpose, UserRow};
+use super::model::{NewUser, Role, TokenPurpose, UserRow};
 use super::store;
 use crate::error::AppError;
 use crate::i18n::Locale;
@@ -61,21 +61,29 @@ pub async fn create_organiser(
             let (user, created) = match store::find_user_by_email(conn, email.as_str())? {
                 Some(u) => (u, false),
                 None => {
-                    let user = UserRow {
-                        id: uuid::Uuid::now_v7().to_string(),
-                        email: email.as_str().to_string(),
-                        display_name: email
-                            .as_str()
-                            .split('@')
-                            .next()
-                            .unwrap_or("organiser")
-                            .to_string(),
-                        password_hash: None,
-                        locale: locale.tag().to_string(),
-                        created_at: now,
-                        updated_at: now,
-                    };
-                    store::insert_user(conn, &user)?;
+                    let id = uuid::Uuid::now_v7().to_string();
+                    let name = email
+                        .as_str()
+                        .split('@')
+                        .next()
+                        .unwrap_or("organiser")
+                        .to_string();
+                    store::insert_user(
+                        conn,
+                        &NewUser {
+                            id: &id,
+                            email: email.as_str(),
+                            display_name: &name,
+                            password_hash: None,
+                            locale: locale.tag(),
+                            date_of_birth: None,
+                            country: "",
+                            guardian_email: None,
+                            created_at: now,
+                            updated_at: now,
+                        },
+                    )?;
+                    let user = store::find_user(conn, &id)?.ok_or(AppError::NotFound)?;
                     (user, true)
                 }
             };

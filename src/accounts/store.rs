@@ -1,9 +1,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{NewRole, NewToken, Role, TokenPurpose, TokenRow, UserRow};
+use super::model::{
+    NewRole, NewToken, NewUser, RefreshRow, Role, SessionRow, TokenPurpose, TokenRow, UserRow,
+};
 use crate::db::DbConnection;
-use crate::db::schema::{account_tokens, user_roles, users};
+use crate::db::schema::{account_tokens, audit_log, refresh_tokens, sessions, user_roles, users};
 use crate::error::AppError;
 
 pub fn find_user_by_email(
@@ -25,7 +27,7 @@ pub fn find_user(conn: &mut DbConnection, id: &str) -> Result<Option<UserRow>, A
         .optional()?)
 }
 
-pub fn insert_user(conn: &mut DbConnection, user: &UserRow) -> Result<(), AppError> {
+pub fn insert_user(conn: &mut DbConnection, user: &NewUser) -> Result<(), AppError> {
     diesel::insert_into(users::table)
         .values(user)
         .execute(conn)?;
@@ -145,6 +147,212 @@ pub fn set_password_hash(
         .set((
             users::password_hash.eq(Some(hash)),
             users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_token_with_data(
+    conn: &mut DbConnection,
+    user_id: &str,
+    purpose: TokenPurpose,
+    token_hash: &str,
+    expires_at: NaiveDateTime,
+    now: NaiveDateTime,
+    data: &serde_json::Value,
+) -> Result<(), AppError> {
+    insert_token(conn, user_id, purpose, token_hash, expires_at, now)?;
+    diesel::update(account_tokens::table.filter(account_tokens::token_hash.eq(token_hash)))
+        .set(account_tokens::data.eq(data.to_string()))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_email_verified(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::email_verified_at.is_null()),
+    )
+    .set((
+        users::email_verified_at.eq(Some(now)),
+        users::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn record_guardian_consent(
+    conn: &mut DbConnection,
+    user_id: &str,
+    by: &str,
+    method: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::guardian_consent_at.eq(Some(now)),
+            users::guardian_consent_by.eq(Some(by)),
+            users::guardian_consent_method.eq(Some(method)),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Record a failed sign-in: one more failure, the next allowed try, and whether only a
+/// password reset lets the account in now.
+pub fn record_failed_login(
+    conn: &mut DbConnection,
+    user_id: &str,
+    throttle_until: Option<NaiveDateTime>,
+    block: bool,
+) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::failed_logins.eq(users::failed_logins + 1),
+            users::throttled_until.eq(throttle_until),
+            users::login_blocked.eq(block),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn reset_failed_logins(conn: &mut DbConnection, user_id: &str) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::failed_logins.eq(0),
+            users::throttled_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_session(conn: &mut DbConnection, s: &SessionRow) -> Result<(), AppError> {
+    diesel::insert_into(sessions::table)
+        .values(s)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_session(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, AppError> {
+    Ok(sessions::table
+        .find(id)
+        .select(SessionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn touch_session(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(sessions::table.find(id))
+        .set(sessions::last_used_at.eq(now))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn revoke_session(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(
+        sessions::table
+            .find(id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Some(now)),
+        sessions::revoke_reason.eq(Some(reason)),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn revoke_all_sessions(
+    conn: &mut DbConnection,
+    user_id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Some(now)),
+        sessions::revoke_reason.eq(Some(reason)),
+    ))
+    .execute(conn)?;
+    diesel::update(users::table.find(user_id))
+        .set(users::tokens_valid_after.eq(Some(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_refresh(
+    conn: &mut DbConnection,
+    session_id: &str,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::session_id.eq(session_id),
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_refresh(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> Result<Option<RefreshRow>, AppError> {
+    Ok(refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select(RefreshRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Spend a refresh token. False if it had already been spent (reuse).
+pub fn use_refresh(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, AppError> {
+    let n = diesel::update(
+        refresh_tokens::table
+            .find(id)
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(Some(now)))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn audit(
+    conn: &mut DbConnection,
+    actor_id: Option<&str>,
+    action: &str,
+    subject: &str,
+    details: &serde_json::Value,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::insert_into(audit_log::table)
+        .values((
+            audit_log::at.eq(now),
+            audit_log::actor_id.eq(actor_id),
+            audit_log::action.eq(action),
+            audit_log::subject.eq(subject),
+            audit_log::details.eq(details.to_string()),
         ))
         .execute(conn)?;
     Ok(())

@@ -5,6 +5,7 @@
 //! The few statements that must differ per backend live in [`backend`].
 
 pub mod backend;
+pub mod counters;
 pub mod schema;
 
 use std::path::Path;

@@ -10,6 +10,20 @@ diesel::table! {
         locale -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        date_of_birth -> Nullable<Text>,
+        country -> Text,
+        bio -> Text,
+        links -> Text,
+        avatar_key -> Nullable<Text>,
+        email_verified_at -> Nullable<Timestamp>,
+        guardian_email -> Nullable<Text>,
+        guardian_consent_at -> Nullable<Timestamp>,
+        guardian_consent_by -> Nullable<Text>,
+        guardian_consent_method -> Nullable<Text>,
+        failed_logins -> Integer,
+        throttled_until -> Nullable<Timestamp>,
+        login_blocked -> Bool,
+        tokens_valid_after -> Nullable<Timestamp>,
     }
 }
 
@@ -48,6 +62,49 @@ diesel::table! {
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        revoke_reason -> Nullable<Text>,
+        user_agent -> Text,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        session_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    rate_counters (bucket, window_start) {
+        bucket -> Text,
+        window_start -> Timestamp,
+        hits -> Integer,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        subject -> Text,
+        details -> Text,
     }
 }
 

@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod health;
 pub mod metrics;
 pub mod pagination;
+pub mod ratelimit;
 pub mod security;
 
 use actix_web::HttpRequest;

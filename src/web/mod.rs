@@ -41,6 +41,10 @@ pub struct PageCtx {
     pub nonce: String,
     /// Path and query of this page, for the language switcher's return address.
     pub here: String,
+    /// Whether the reader is signed in (a valid access token came with the request).
+    pub signed_in: bool,
+    /// The reader's stage name, when the page looked it up.
+    pub user_name: Option<String>,
 }
 
 impl PageCtx {
@@ -58,7 +62,16 @@ impl PageCtx {
             l: locale_of(req),
             nonce,
             here,
+            signed_in: crate::accounts::extract::has_valid_access(req),
+            user_name: None,
         }
+    }
+
+    /// The page knows who is signed in.
+    pub fn signed_in(mut self, name: &str) -> PageCtx {
+        self.signed_in = true;
+        self.user_name = Some(name.to_string());
+        self
     }
 
     pub fn t(&self, key: &str) -> &'static str {
@@ -123,6 +136,8 @@ pub fn render_error_page(
             l: locale,
             nonce: nonce.to_string(),
             here: "/".into(),
+            signed_in: false,
+            user_name: None,
         },
         status: status.as_u16(),
         message,

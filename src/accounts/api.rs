@@ -1,0 +1,247 @@
+//! JSON API of sign-up and sign-in.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::auth::{self, RegisterInput, Tokens};
+use super::extract::{AuthUser, REFRESH_COOKIE};
+use crate::error::{AppError, ErrorBody};
+use crate::http::ratelimit::{self, Limit};
+use crate::startup::AppState;
+
+pub fn ip_key(req: &HttpRequest, state: &AppState) -> String {
+    ratelimit::ip_key(ratelimit::client_ip(
+        req,
+        &state.settings.server.trusted_proxies,
+    ))
+}
+
+pub async fn limit_sign_in(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+    let l = Limit {
+        name: "sign_in_ip",
+        max: state.settings.auth.sign_in_per_ip_per_minute,
+        window_secs: 60,
+    };
+    ratelimit::check(&state.db, l, &ip_key(req, state)).await
+}
+
+pub async fn limit_register(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+    let key = ip_key(req, state);
+    let a = &state.settings.auth;
+    ratelimit::check(
+        &state.db,
+        Limit {
+            name: "register_ip",
+            max: a.register_per_ip_per_hour,
+            window_secs: 3600,
+        },
+        &key,
+    )
+    .await?;
+    ratelimit::check(
+        &state.db,
+        Limit {
+            name: "mail_ip",
+            max: a.mail_per_ip_per_hour,
+            window_secs: 3600,
+        },
+        &key,
+    )
+    .await
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    /// `check_your_email`: the same answer whether or not the address had an account.
+    pub status: &'static str,
+}
+
+/// Register as a musician. A verification link is emailed; below the age of digital
+/// consent a guardian's email is required and gets a consent link.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterInput,
+    responses(
+        (status = 202, description = "Check your email", body = Accepted),
+        (status = 422, description = "A field breaks a rule", body = ErrorBody),
+        (status = 429, description = "Too many registrations from this address", body = ErrorBody)))]
+#[post("/api/v1/auth/register")]
+pub async fn register(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<RegisterInput>,
+) -> Result<HttpResponse, AppError> {
+    limit_register(&req, &state).await?;
+    auth::register(&state, body.into_inner()).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        status: "check_your_email",
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct TokenBody {
+    pub token: String,
+}
+
+/// Confirm an email address with the token from the emailed link.
+#[utoipa::path(post, path = "/api/v1/auth/verify-email", tag = "accounts", request_body = TokenBody,
+    responses((status = 204, description = "Verified"), (status = 422, description = "Invalid or used token", body = ErrorBody)))]
+#[post("/api/v1/auth/verify-email")]
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    body: web::Json<TokenBody>,
+) -> Result<HttpResponse, AppError> {
+    auth::verify_email(&state, &body.token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ConsentBody {
+    pub token: String,
+    /// The guardian's full name, as a record of who consented.
+    pub guardian_name: String,
+}
+
+/// A guardian consents, with the token from the emailed link.
+#[utoipa::path(post, path = "/api/v1/auth/guardian-consent", tag = "accounts", request_body = ConsentBody,
+    responses((status = 204, description = "Consent recorded"), (status = 422, description = "Invalid token or name", body = ErrorBody)))]
+#[post("/api/v1/auth/guardian-consent")]
+pub async fn guardian_consent(
+    state: web::Data<AppState>,
+    body: web::Json<ConsentBody>,
+) -> Result<HttpResponse, AppError> {
+    auth::give_guardian_consent(&state, &body.token, &body.guardian_name).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct SignInBody {
+    pub email: String,
+    pub password: String,
+}
+
+/// Sign in. Wrong email and wrong password get the same answer.
+#[utoipa::path(post, path = "/api/v1/auth/sign-in", tag = "accounts", request_body = SignInBody,
+    responses(
+        (status = 200, description = "Signed in", body = Tokens),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address", body = ErrorBody)))]
+#[post("/api/v1/auth/sign-in")]
+pub async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<SignInBody>,
+) -> Result<HttpResponse, AppError> {
+    limit_sign_in(&req, &state).await?;
+    let ua = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let tokens = auth::sign_in(&state, &body.email, &body.password, ua).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(tokens))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshBody {
+    /// Absent for browsers, which send the refresh cookie.
+    pub refresh_token: Option<String>,
+}
+
+/// Trade a refresh token for new tokens (the old one is spent).
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "accounts", request_body = RefreshBody,
+    responses((status = 200, description = "New tokens", body = Tokens), (status = 401, description = "Unknown, spent or revoked", body = ErrorBody)))]
+#[post("/api/v1/auth/refresh")]
+pub async fn refresh(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: Option<web::Json<RefreshBody>>,
+) -> Result<HttpResponse, AppError> {
+    let from_body = body.and_then(|b| b.into_inner().refresh_token);
+    let from_cookie = req.cookie(REFRESH_COOKIE).map(|c| c.value().to_string());
+    let cookie_based = from_body.is_none();
+    let token = from_body.or(from_cookie).ok_or(AppError::Unauthorized)?;
+    let tokens = auth::refresh(&state, &token).await?;
+    let mut res = HttpResponse::Ok();
+    res.insert_header(("Cache-Control", "no-store"));
+    if cookie_based {
+        super::extract::set_session_cookies(&mut res, &state, &tokens);
+    }
+    Ok(res.json(tokens))
+}
+
+/// End this session.
+#[utoipa::path(post, path = "/api/v1/auth/sign-out", tag = "accounts",
+    responses((status = 204, description = "Signed out"), (status = 401, description = "Not signed in", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/auth/sign-out")]
+pub async fn sign_out(state: web::Data<AppState>, who: AuthUser) -> Result<HttpResponse, AppError> {
+    auth::sign_out(&state, &who.session_id).await?;
+    let mut res = HttpResponse::NoContent();
+    super::extract::clear_session_cookies(&mut res);
+    Ok(res.finish())
+}
+
+/// End every session of this account, on every device.
+#[utoipa::path(post, path = "/api/v1/auth/sign-out-everywhere", tag = "accounts",
+    responses((status = 204, description = "Signed out everywhere"), (status = 401, description = "Not signed in", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/auth/sign-out-everywhere")]
+pub async fn sign_out_everywhere(
+    state: web::Data<AppState>,
+    who: AuthUser,
+) -> Result<HttpResponse, AppError> {
+    auth::sign_out_everywhere(&state, &who.user.id).await?;
+    let mut res = HttpResponse::NoContent();
+    super::extract::clear_session_cookies(&mut res);
+    Ok(res.finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub stage_name: String,
+    pub email: String,
+    pub language: String,
+    pub country: String,
+    pub roles: Vec<String>,
+    pub email_verified: bool,
+    /// A minor's account waits for a guardian's consent.
+    pub awaiting_guardian_consent: bool,
+    /// Verified, and (for minors) with a guardian's consent.
+    pub can_submit: bool,
+}
+
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
+    responses((status = 200, description = "The account", body = Me), (status = 401, description = "Not signed in", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/me")]
+pub async fn me(who: AuthUser) -> Result<HttpResponse, AppError> {
+    let u = &who.user;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(Me {
+            id: u.id.clone(),
+            stage_name: u.display_name.clone(),
+            email: u.email.clone(),
+            language: u.locale.clone(),
+            country: u.country.clone(),
+            roles: who.roles.clone(),
+            email_verified: u.email_verified_at.is_some(),
+            awaiting_guardian_consent: u.awaits_guardian(),
+            can_submit: who.can_submit(),
+        }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(register)
+        .service(verify_email)
+        .service(guardian_consent)
+        .service(sign_in)
+        .service(refresh)
+        .service(sign_out)
+        .service(sign_out_everywhere)
+        .service(me);
+}

@@ -1,0 +1,189 @@
+//! Authentication as an extractor: handlers take `AuthUser` (or `Option<AuthUser>`).
+//! API clients send `Authorization: Bearer <access token>`; browsers carry the access
+//! and refresh tokens in `__Host-` HttpOnly cookies, and the access cookie renews
+//! itself from the refresh cookie on page navigations (`renew_session`).
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponseBuilder, web};
+
+use super::auth::{self, Tokens};
+use super::model::UserRow;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+pub const ACCESS_COOKIE: &str = "__Host-cadenza-at";
+pub const REFRESH_COOKIE: &str = "__Host-cadenza-rt";
+
+/// The signed-in person.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user: UserRow,
+    pub session_id: String,
+    pub roles: Vec<String>,
+}
+
+impl AuthUser {
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the person may submit entries: email verified and, for minors, a guardian's consent.
+    pub fn can_submit(&self) -> bool {
+        self.user.email_verified_at.is_some() && !self.user.awaits_guardian()
+    }
+}
+
+/// An access token renewed for this request by `renew_session`.
+#[derive(Clone)]
+struct RenewedAccess(String);
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(|t| t.trim().to_string())
+}
+
+fn access_token(req: &HttpRequest) -> Option<String> {
+    if let Some(t) = bearer(req) {
+        return Some(t);
+    }
+    if let Some(r) = req.extensions().get::<RenewedAccess>() {
+        return Some(r.0.clone());
+    }
+    req.cookie(ACCESS_COOKIE).map(|c| c.value().to_string())
+}
+
+/// Whether the request carries an access token that verifies (no database lookup: for
+/// showing "Account" rather than "Sign in" in the navigation).
+pub fn has_valid_access(req: &HttpRequest) -> bool {
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return false;
+    };
+    access_token(req)
+        .is_some_and(|t| !t.is_empty() && state.jwt.verify(&t, chrono::Utc::now()).is_ok())
+}
+
+impl FromRequest for AuthUser {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<AuthUser, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = access_token(req);
+        Box::pin(async move {
+            let (state, token) = match (state, token) {
+                (Some(s), Some(t)) => (s, t),
+                _ => return Err(AppError::Unauthorized.into()),
+            };
+            let (user, session_id, roles) = auth::authenticate(&state, &token).await?;
+            Ok(AuthUser {
+                user,
+                session_id,
+                roles,
+            })
+        })
+    }
+}
+
+fn cookie(name: &'static str, value: String, max_age: CookieDuration) -> Cookie<'static> {
+    Cookie::build(name, value)
+        .path("/")
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(max_age)
+        .finish()
+}
+
+/// Put both tokens in cookies.
+pub fn set_session_cookies(res: &mut HttpResponseBuilder, state: &AppState, tokens: &Tokens) {
+    res.cookie(cookie(
+        ACCESS_COOKIE,
+        tokens.access_token.clone(),
+        CookieDuration::seconds(tokens.expires_in),
+    ));
+    res.cookie(cookie(
+        REFRESH_COOKIE,
+        tokens.refresh_token.clone(),
+        CookieDuration::days(state.settings.auth.session_days),
+    ));
+}
+
+pub fn clear_session_cookies(res: &mut HttpResponseBuilder) {
+    res.cookie(cookie(ACCESS_COOKIE, String::new(), CookieDuration::ZERO));
+    res.cookie(cookie(REFRESH_COOKIE, String::new(), CookieDuration::ZERO));
+}
+
+/// On a page navigation whose access cookie is missing or no longer valid, trade the
+/// refresh cookie for new tokens and set both cookies on the response. Only
+/// navigations renew (not background fetches), so parallel requests never race to
+/// spend the same refresh token.
+pub async fn renew_session<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let navigation = req.method() == actix_web::http::Method::GET
+        && req
+            .headers()
+            .get("sec-fetch-mode")
+            .and_then(|v| v.to_str().ok())
+            .is_none_or(|m| m == "navigate")
+        && !req.path().starts_with("/static/")
+        && !req.path().starts_with("/api/");
+    let refresh = req
+        .cookie(REFRESH_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| !v.is_empty());
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let (Some(refresh), Some(state), true) = (refresh, state, navigation) else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let access_ok = match req.cookie(ACCESS_COOKIE) {
+        Some(c) if !c.value().is_empty() => state.jwt.verify(c.value(), chrono::Utc::now()).is_ok(),
+        _ => false,
+    };
+    if access_ok {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    }
+    match auth::refresh(&state, &refresh).await {
+        Ok(tokens) => {
+            req.extensions_mut()
+                .insert(RenewedAccess(tokens.access_token.clone()));
+            let mut res = next.call(req).await?;
+            let mut b = actix_web::HttpResponse::Ok();
+            set_session_cookies(&mut b, &state, &tokens);
+            for c in b.finish().cookies() {
+                let _ = res.response_mut().add_cookie(&c.into_owned());
+            }
+            Ok(res.map_into_left_body())
+        }
+        Err(_) => {
+            // The session is over: forget the cookies.
+            let mut res = next.call(req).await?;
+            let mut b = actix_web::HttpResponse::Ok();
+            clear_session_cookies(&mut b);
+            for c in b.finish().cookies() {
+                let _ = res.response_mut().add_cookie(&c.into_owned());
+            }
+            Ok(res.map_into_left_body())
+        }
+    }
+}

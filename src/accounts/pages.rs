@@ -1,0 +1,377 @@
+//! The account pages: register, confirm email, guardian consent, sign in and out, and
+//! the account overview. Plain forms that work without JavaScript.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::api::{limit_register, limit_sign_in};
+use super::auth::{self, RegisterInput};
+use super::extract::{AuthUser, clear_session_cookies, set_session_cookies};
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::{PageCtx, render, render_with_status, safe_return_path};
+
+/// A page that says one thing, with an optional link or button.
+#[derive(Template)]
+#[template(path = "account/notice.html")]
+struct Notice {
+    ctx: PageCtx,
+    title: String,
+    paragraphs: Vec<String>,
+    link: Option<(String, String)>,
+}
+
+fn notice(
+    ctx: PageCtx,
+    title_key: &str,
+    body_key: &str,
+    link: Option<(&str, &str)>,
+) -> Result<HttpResponse, AppError> {
+    let page = Notice {
+        title: ctx.t(title_key).to_string(),
+        paragraphs: vec![ctx.t(body_key).to_string()],
+        link: link.map(|(href, label)| (href.to_string(), ctx.t(label).to_string())),
+        ctx,
+    };
+    render(&page)
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct RegisterForm {
+    email: String,
+    password: String,
+    stage_name: String,
+    date_of_birth: String,
+    country: String,
+    language: Option<String>,
+    guardian_email: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "account/register.html")]
+struct RegisterPage {
+    ctx: PageCtx,
+    form: RegisterForm,
+    error: Option<String>,
+    age: u32,
+}
+
+#[get("/register")]
+async fn register_page(state: web::Data<AppState>, ctx: PageCtx) -> Result<HttpResponse, AppError> {
+    let form = RegisterForm {
+        language: Some(ctx.l.tag().to_string()),
+        ..RegisterForm::default()
+    };
+    render(&RegisterPage {
+        ctx,
+        form,
+        error: None,
+        age: state.settings.auth.age_of_digital_consent,
+    })
+}
+
+#[post("/register")]
+async fn register_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    form: web::Form<RegisterForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    limit_register(&req, &state).await?;
+    let input = RegisterInput {
+        email: form.email.clone(),
+        password: form.password.clone(),
+        stage_name: form.stage_name.clone(),
+        date_of_birth: form.date_of_birth.clone(),
+        country: form.country.clone(),
+        language: form.language.clone(),
+        guardian_email: form.guardian_email.clone(),
+    };
+    match auth::register(&state, input).await {
+        Ok(()) => notice(
+            ctx,
+            "account.check_email_title",
+            "account.check_email",
+            None,
+        ),
+        Err(e @ AppError::Invalid { .. }) => {
+            let message = e.message(ctx.l);
+            render_with_status(
+                &RegisterPage {
+                    ctx,
+                    form: RegisterForm {
+                        password: String::new(),
+                        ..form
+                    },
+                    error: Some(message),
+                    age: state.settings.auth.age_of_digital_consent,
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/confirm.html")]
+struct ConfirmPage {
+    ctx: PageCtx,
+    title: String,
+    text: String,
+    action: &'static str,
+    token: String,
+    button: String,
+}
+
+#[derive(Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+/// The emailed link lands here; confirming is a button (no state change on GET).
+#[get("/verify-email")]
+async fn verify_page(ctx: PageCtx, q: web::Query<TokenQuery>) -> Result<HttpResponse, AppError> {
+    render(&ConfirmPage {
+        title: ctx.t("account.verify_title").to_string(),
+        text: ctx.t("account.verify_text").to_string(),
+        action: "/verify-email",
+        token: q.token.clone().unwrap_or_default(),
+        button: ctx.t("account.verify_button").to_string(),
+        ctx,
+    })
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    token: String,
+}
+
+#[post("/verify-email")]
+async fn verify_submit(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    form: web::Form<TokenForm>,
+) -> Result<HttpResponse, AppError> {
+    auth::verify_email(&state, &form.token).await?;
+    notice(
+        ctx,
+        "account.verified_title",
+        "account.verified",
+        Some(("/sign-in", "account.sign_in")),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "account/guardian.html")]
+struct GuardianPage {
+    ctx: PageCtx,
+    stage_name: String,
+    guardian_email: String,
+    token: String,
+    error: Option<String>,
+}
+
+#[get("/guardian-consent")]
+async fn guardian_page(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    q: web::Query<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    let token = q.token.clone().unwrap_or_default();
+    let (stage_name, guardian_email) = auth::guardian_request(&state, &token).await?;
+    render(&GuardianPage {
+        ctx,
+        stage_name,
+        guardian_email,
+        token,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct GuardianForm {
+    token: String,
+    guardian_name: String,
+    agree: Option<String>,
+}
+
+#[post("/guardian-consent")]
+async fn guardian_submit(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    form: web::Form<GuardianForm>,
+) -> Result<HttpResponse, AppError> {
+    let result = if form.agree.is_none() {
+        Err(AppError::invalid("account.guardian_must_agree"))
+    } else {
+        auth::give_guardian_consent(&state, &form.token, &form.guardian_name).await
+    };
+    match result {
+        Ok(()) => notice(
+            ctx,
+            "account.consent_given_title",
+            "account.consent_given",
+            None,
+        ),
+        Err(e @ AppError::Invalid { code, .. }) if code != "account.token_invalid" => {
+            let (stage_name, guardian_email) = auth::guardian_request(&state, &form.token).await?;
+            let message = e.message(ctx.l);
+            render_with_status(
+                &GuardianPage {
+                    ctx,
+                    stage_name,
+                    guardian_email,
+                    token: form.token.clone(),
+                    error: Some(message),
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "account/sign_in.html")]
+struct SignInPage {
+    ctx: PageCtx,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+#[get("/sign-in")]
+async fn sign_in_page(ctx: PageCtx, q: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+    render(&SignInPage {
+        ctx,
+        email: String::new(),
+        next: safe_return_path(q.next.as_deref()).to_string(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    email: String,
+    password: String,
+    next: Option<String>,
+}
+
+#[post("/sign-in")]
+async fn sign_in_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    form: web::Form<SignInForm>,
+) -> Result<HttpResponse, AppError> {
+    limit_sign_in(&req, &state).await?;
+    let ua = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let next = safe_return_path(form.next.as_deref()).to_string();
+    match auth::sign_in(&state, &form.email, &form.password, ua).await {
+        Ok(tokens) => {
+            let target = if next == "/" {
+                "/account".to_string()
+            } else {
+                next
+            };
+            let mut res = HttpResponse::SeeOther();
+            set_session_cookies(&mut res, &state, &tokens);
+            Ok(res.insert_header((header::LOCATION, target)).finish())
+        }
+        Err(AppError::InvalidCredentials) => {
+            let message = AppError::InvalidCredentials.message(ctx.l);
+            render_with_status(
+                &SignInPage {
+                    ctx,
+                    email: form.email.clone(),
+                    next,
+                    error: Some(message),
+                },
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/sign-out")]
+async fn sign_out_submit(
+    state: web::Data<AppState>,
+    who: Option<AuthUser>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(who) = who {
+        auth::sign_out(&state, &who.session_id).await?;
+    }
+    let mut res = HttpResponse::SeeOther();
+    clear_session_cookies(&mut res);
+    Ok(res.insert_header((header::LOCATION, "/")).finish())
+}
+
+#[post("/sign-out-everywhere")]
+async fn sign_out_everywhere_submit(
+    state: web::Data<AppState>,
+    who: AuthUser,
+) -> Result<HttpResponse, AppError> {
+    auth::sign_out_everywhere(&state, &who.user.id).await?;
+    let mut res = HttpResponse::SeeOther();
+    clear_session_cookies(&mut res);
+    Ok(res.insert_header((header::LOCATION, "/")).finish())
+}
+
+#[derive(Template)]
+#[template(path = "account/account.html")]
+struct AccountPage {
+    ctx: PageCtx,
+    stage_name: String,
+    email: String,
+    verified: bool,
+    awaiting_guardian: bool,
+    can_submit: bool,
+    roles: Vec<String>,
+}
+
+#[get("/account")]
+async fn account_page(ctx: PageCtx, who: Option<AuthUser>) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/sign-in?next=/account"))
+            .finish());
+    };
+    let ctx = ctx.signed_in(&who.user.display_name);
+    render(&AccountPage {
+        ctx,
+        stage_name: who.user.display_name.clone(),
+        email: who.user.email.clone(),
+        verified: who.user.email_verified_at.is_some(),
+        awaiting_guardian: who.user.awaits_guardian(),
+        can_submit: who.can_submit(),
+        roles: who.roles.clone(),
+    })
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(register_page)
+        .service(register_submit)
+        .service(verify_page)
+        .service(verify_submit)
+        .service(guardian_page)
+        .service(guardian_submit)
+        .service(sign_in_page)
+        .service(sign_in_submit)
+        .service(sign_out_submit)
+        .service(sign_out_everywhere_submit)
+        .service(account_page);
+}
