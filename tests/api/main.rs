@@ -3,6 +3,7 @@
 //! `scripts/test.sh`; plain `cargo test` runs the SQLite + local-store leg.
 
 mod accounts;
+mod auth;
 mod cli;
 mod competitions;
 mod contract;
