@@ -1,7 +1,7 @@
 // Shared helpers for the browser tests: start the real cadenza binary on a free
 // port with a fresh data folder, and launch Debian's Chromium headless.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -52,6 +52,7 @@ export async function startCadenza(extraEnv = {}) {
       CADENZA__AUTH__ARGON2_MEMORY_KIB: "1024",
       CADENZA__AUTH__ARGON2_ITERATIONS: "1",
       CADENZA__LOG__LEVEL: "warn",
+      CADENZA__JOBS__POLL_INTERVAL_MS: "100",
       ...extraEnv,
     },
     stdio: ["ignore", "inherit", "inherit"],
@@ -98,4 +99,63 @@ export function watchProblems(page) {
     if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
   });
   return problems;
+}
+
+/** Decode one MIME part body by its Content-Transfer-Encoding. */
+function decodePart(headers, body) {
+  const enc = (/content-transfer-encoding:\s*([\w-]+)/i.exec(headers)?.[1] || "").toLowerCase();
+  if (enc === "base64") return Buffer.from(body.replace(/\s+/g, ""), "base64").toString("utf8");
+  if (enc === "quoted-printable") {
+    const bytes = [];
+    const soft = body.replace(/=\r?\n/g, "");
+    for (let i = 0; i < soft.length; i++) {
+      if (soft[i] === "=" && /^[0-9A-F]{2}$/i.test(soft.slice(i + 1, i + 3))) {
+        bytes.push(parseInt(soft.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else {
+        bytes.push(...Buffer.from(soft[i], "utf8"));
+      }
+    }
+    return Buffer.from(bytes).toString("utf8");
+  }
+  return body;
+}
+
+/** The plain-text bodies of the .eml files in the outbox, newest last. */
+export function outboxTexts(dataDir) {
+  const dir = join(dataDir, "data", "outbox");
+  let files = [];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".eml"));
+  } catch {
+    return [];
+  }
+  return files
+    .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs, raw: readFileSync(join(dir, f), "utf8") }))
+    .sort((a, b) => a.t - b.t)
+    .map(({ raw }) => {
+      const to = /^To:\s*(.*)$/im.exec(raw)?.[1] || "";
+      const parts = raw.split(/\r?\n--[^\r\n]+\r?\n/);
+      const text = parts
+        .map((p) => {
+          const [h, ...rest] = p.split(/\r?\n\r?\n/);
+          return /content-type:\s*text\/plain/i.test(h) ? decodePart(h, rest.join("\n\n")) : "";
+        })
+        .join("\n");
+      return { to, text };
+    });
+}
+
+/** Wait for an email to `to` with a link containing `path`; returns the link. */
+export async function waitForLink(dataDir, to, path, deadlineMs = 20_000) {
+  const start = Date.now();
+  while (Date.now() - start < deadlineMs) {
+    for (const m of outboxTexts(dataDir).reverse()) {
+      if (!m.to.includes(to)) continue;
+      const link = m.text.match(new RegExp(`https?://\\S+${path.replace(/[?]/g, "\\?")}\\S*`));
+      if (link) return link[0];
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no email to ${to} with ${path}`);
 }
