@@ -44,6 +44,7 @@ cleanup() {
   rm -rf "$RUN"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 wants() { local l; for l in "${LEGS[@]}"; do [ "$l" = "$1" ] && return 0; done; return 1; }
 

@@ -351,6 +351,7 @@ fn http_server(
             .configure(crate::accounts::routes::configure)
             .configure(crate::accounts::api::configure)
             .configure(crate::accounts::pages::configure)
+            .configure(crate::accounts::recovery_pages::configure)
             .configure(crate::web::configure);
         for hook in &extra {
             let hook = hook.clone();

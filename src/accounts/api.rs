@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::auth::{self, RegisterInput, Tokens};
 use super::extract::{AuthUser, REFRESH_COOKIE};
+use super::recovery;
 use crate::error::{AppError, ErrorBody};
 use crate::http::ratelimit::{self, Limit};
 use crate::startup::AppState;
@@ -235,8 +236,189 @@ pub async fn me(who: AuthUser) -> Result<HttpResponse, AppError> {
         }))
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct EmailBody {
+    pub email: String,
+    /// `en` or `zh-CN` (magic links to new voters).
+    pub language: Option<String>,
+}
+
+pub async fn limit_mail(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
+    let l = Limit {
+        name: "mail_ip",
+        max: state.settings.auth.mail_per_ip_per_hour,
+        window_secs: 3600,
+    };
+    ratelimit::check(&state.db, l, &ip_key(req, state)).await
+}
+
+/// Email a password-reset link (30 minutes, single use). The same answer for any address.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset", tag = "accounts", request_body = EmailBody,
+    responses((status = 202, description = "Check your email", body = Accepted), (status = 429, description = "Too many emails from this address", body = ErrorBody)))]
+#[post("/api/v1/auth/password-reset")]
+pub async fn password_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<EmailBody>,
+) -> Result<HttpResponse, AppError> {
+    limit_mail(&req, &state).await?;
+    recovery::request_password_reset(&state, &body.email).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        status: "check_your_email",
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetBody {
+    pub token: String,
+    pub password: String,
+}
+
+/// Set a new password with the reset token. Every session ends; a blocked account opens.
+#[utoipa::path(post, path = "/api/v1/auth/password-reset/confirm", tag = "accounts", request_body = ResetBody,
+    responses((status = 204, description = "Password set"), (status = 422, description = "Invalid token or password", body = ErrorBody)))]
+#[post("/api/v1/auth/password-reset/confirm")]
+pub async fn password_reset_confirm(
+    state: web::Data<AppState>,
+    body: web::Json<ResetBody>,
+) -> Result<HttpResponse, AppError> {
+    recovery::reset_password(&state, &body.token, &body.password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChangeBody {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change the password. Other sessions end; the account's email is told.
+#[utoipa::path(post, path = "/api/v1/account/password", tag = "accounts", request_body = PasswordChangeBody,
+    responses((status = 204, description = "Changed"), (status = 422, description = "Wrong current password or a weak new one", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/account/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    body: web::Json<PasswordChangeBody>,
+) -> Result<HttpResponse, AppError> {
+    recovery::change_password(&state, &who, &body.current_password, &body.new_password).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct EmailChangeBody {
+    pub new_email: String,
+    pub password: String,
+}
+
+/// Start changing the email: a confirmation link goes to the new address.
+#[utoipa::path(post, path = "/api/v1/account/email", tag = "accounts", request_body = EmailChangeBody,
+    responses((status = 202, description = "Check the new address", body = Accepted), (status = 422, description = "Wrong password or invalid address", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/account/email")]
+pub async fn change_email(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthUser,
+    body: web::Json<EmailChangeBody>,
+) -> Result<HttpResponse, AppError> {
+    limit_mail(&req, &state).await?;
+    recovery::request_email_change(&state, &who, &body.new_email, &body.password).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        status: "check_your_email",
+    }))
+}
+
+/// Confirm an email change with the token sent to the new address.
+#[utoipa::path(post, path = "/api/v1/account/email/confirm", tag = "accounts", request_body = TokenBody,
+    responses((status = 204, description = "Changed"), (status = 422, description = "Invalid token", body = ErrorBody)))]
+#[post("/api/v1/account/email/confirm")]
+pub async fn change_email_confirm(
+    state: web::Data<AppState>,
+    body: web::Json<TokenBody>,
+) -> Result<HttpResponse, AppError> {
+    recovery::confirm_email_change(&state, &body.token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn limit_resend(state: &AppState, who: &AuthUser) -> Result<(), AppError> {
+    let l = Limit {
+        name: "resend_account",
+        max: recovery::RESENDS_PER_HOUR,
+        window_secs: 3600,
+    };
+    ratelimit::check(&state.db, l, &who.user.id).await
+}
+
+/// Send the verification link again (3 an hour).
+#[utoipa::path(post, path = "/api/v1/account/verification-email", tag = "accounts",
+    responses((status = 202, description = "Sent", body = Accepted), (status = 429, description = "Too many in an hour", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/account/verification-email")]
+pub async fn resend_verification(
+    state: web::Data<AppState>,
+    who: AuthUser,
+) -> Result<HttpResponse, AppError> {
+    limit_resend(&state, &who).await?;
+    recovery::resend_verification(&state, &who).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        status: "check_your_email",
+    }))
+}
+
+/// Email a one-time sign-in link (10 minutes): voters sign in without a password.
+/// Disposable email addresses are refused.
+#[utoipa::path(post, path = "/api/v1/auth/magic-link", tag = "accounts", request_body = EmailBody,
+    responses((status = 202, description = "Check your email", body = Accepted), (status = 422, description = "Invalid or disposable address", body = ErrorBody)))]
+#[post("/api/v1/auth/magic-link")]
+pub async fn magic_link(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<EmailBody>,
+) -> Result<HttpResponse, AppError> {
+    limit_mail(&req, &state).await?;
+    let locale = body
+        .language
+        .as_deref()
+        .and_then(crate::i18n::Locale::parse)
+        .unwrap_or_default();
+    recovery::request_magic_link(&state, &body.email, locale).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        status: "check_your_email",
+    }))
+}
+
+/// Sign in with a magic-link token.
+#[utoipa::path(post, path = "/api/v1/auth/magic-link/sign-in", tag = "accounts", request_body = TokenBody,
+    responses((status = 200, description = "Signed in", body = Tokens), (status = 422, description = "Invalid, used or expired link", body = ErrorBody)))]
+#[post("/api/v1/auth/magic-link/sign-in")]
+pub async fn magic_link_sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<TokenBody>,
+) -> Result<HttpResponse, AppError> {
+    let ua = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let tokens = recovery::sign_in_with_magic_link(&state, &body.token, ua).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(tokens))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(register)
+    cfg.service(password_reset)
+        .service(password_reset_confirm)
+        .service(change_password)
+        .service(change_email)
+        .service(change_email_confirm)
+        .service(resend_verification)
+        .service(magic_link)
+        .service(magic_link_sign_in)
+        .service(register)
         .service(verify_email)
         .service(guardian_consent)
         .service(sign_in)

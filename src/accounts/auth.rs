@@ -44,7 +44,7 @@ pub struct Tokens {
     pub session_id: String,
 }
 
-fn now() -> NaiveDateTime {
+pub(super) fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
 
@@ -97,7 +97,7 @@ fn guardian_mail(
     .render()?)
 }
 
-fn notice_mail(
+pub(super) fn notice_mail(
     user: &UserRow,
     subject_key: &str,
     body_key: &str,
@@ -241,7 +241,7 @@ pub async fn register(state: &AppState, input: RegisterInput) -> Result<(), AppE
         .await
 }
 
-fn spend(
+pub(super) fn spend(
     conn: &mut DbConnection,
     purpose: TokenPurpose,
     token: &str,
@@ -328,7 +328,7 @@ pub async fn give_guardian_consent(
         .await
 }
 
-fn new_session_tokens(
+pub(super) fn new_session_tokens(
     state: &AppState,
     conn: &mut DbConnection,
     user_id: &str,

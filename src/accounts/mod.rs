@@ -10,6 +10,8 @@ pub mod jwt;
 pub mod model;
 pub mod pages;
 pub mod password;
+pub mod recovery;
+pub mod recovery_pages;
 pub mod routes;
 pub mod service;
 pub mod store;

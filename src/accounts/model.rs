@@ -92,6 +92,9 @@ pub enum TokenPurpose {
     SetPassword,
     VerifyEmail,
     GuardianConsent,
+    ResetPassword,
+    ChangeEmail,
+    MagicLink,
 }
 
 impl TokenPurpose {
@@ -100,6 +103,9 @@ impl TokenPurpose {
             TokenPurpose::SetPassword => "set_password",
             TokenPurpose::VerifyEmail => "verify_email",
             TokenPurpose::GuardianConsent => "guardian_consent",
+            TokenPurpose::ResetPassword => "reset_password",
+            TokenPurpose::ChangeEmail => "change_email",
+            TokenPurpose::MagicLink => "magic_link",
         }
     }
 }

@@ -357,3 +357,52 @@ pub fn audit(
         .execute(conn)?;
     Ok(())
 }
+
+pub fn unblock_login(conn: &mut DbConnection, user_id: &str) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::failed_logins.eq(0),
+            users::throttled_until.eq(None::<NaiveDateTime>),
+            users::login_blocked.eq(false),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_email(
+    conn: &mut DbConnection,
+    user_id: &str,
+    email: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::email.eq(email),
+            users::email_verified_at.eq(Some(now)),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Revoke every session of the person but `keep`.
+pub fn revoke_other_sessions(
+    conn: &mut DbConnection,
+    user_id: &str,
+    keep: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::id.ne(keep))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set((
+        sessions::revoked_at.eq(Some(now)),
+        sessions::revoke_reason.eq(Some(reason)),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

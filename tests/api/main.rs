@@ -11,5 +11,6 @@ mod errors;
 mod health;
 mod helpers;
 mod jobs;
+mod recovery;
 mod schema;
 mod web_shell;
