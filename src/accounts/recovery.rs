@@ -21,14 +21,16 @@ pub const CHANGE_EMAIL_LINK_HOURS: i64 = 24;
 /// Verification emails one account may ask for per hour.
 pub const RESENDS_PER_HOUR: u32 = 3;
 
+fn link(state: &AppState, path: &str, token: &str) -> String {
+    format!("{}{path}?token={token}", state.settings.base_url())
+}
+
 fn link_mail(
-    state: &AppState,
     locale: Locale,
     to: &str,
     subject: &str,
     body: String,
-    path: &str,
-    token: &str,
+    url: String,
     button: &str,
 ) -> Result<mail::Email, AppError> {
     Ok(MailContent {
@@ -38,7 +40,7 @@ fn link_mail(
         paragraphs: vec![body],
         action: Some(MailAction {
             label: locale.t(button).to_string(),
-            url: format!("{}{path}?token={token}", state.settings.base_url()),
+            url,
         }),
     }
     .render()?)
@@ -81,13 +83,11 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
                 ],
             );
             let m = link_mail(
-                &st,
                 l,
                 &user.email,
                 "mail.reset_subject",
                 body,
-                "/reset-password",
-                &token,
+                link(&st, "/reset-password", &token),
                 "mail.reset_button",
             )?;
             mail::enqueue(conn, &m, now).map(|_| ())
@@ -243,13 +243,11 @@ pub async fn request_email_change(
                 &[("name", &user.display_name), ("email", new_email.as_str())],
             );
             let m = link_mail(
-                &st,
                 l,
                 new_email.as_str(),
                 "mail.change_email_subject",
                 body,
-                "/confirm-email-change",
-                &token,
+                link(&st, "/confirm-email-change", &token),
                 "mail.change_email_button",
             )?;
             mail::enqueue(conn, &m, now).map(|_| ())
@@ -328,13 +326,11 @@ pub async fn resend_verification(state: &AppState, who: &AuthUser) -> Result<(),
                 &[("name", &user.display_name), ("hours", &hours.to_string())],
             );
             let m = link_mail(
-                &st,
                 l,
                 &user.email,
                 "mail.verify_subject",
                 body,
-                "/verify-email",
-                &token,
+                link(&st, "/verify-email", &token),
                 "mail.verify_button",
             )?;
             mail::enqueue(conn, &m, now).map(|_| ())
@@ -410,13 +406,11 @@ pub async fn request_magic_link(
                 &[("minutes", &MAGIC_LINK_MINUTES.to_string())],
             );
             let m = link_mail(
-                &st,
                 l,
                 &user.email,
                 "mail.magic_subject",
                 body,
-                "/magic-link/sign-in",
-                &token,
+                link(&st, "/magic-link/sign-in", &token),
                 "mail.magic_button",
             )?;
             mail::enqueue(conn, &m, now).map(|_| ())
