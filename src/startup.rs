@@ -350,6 +350,7 @@ fn http_server(
             .configure(crate::competitions::routes::configure)
             .configure(crate::accounts::routes::configure)
             .configure(crate::accounts::api::configure)
+            .configure(crate::accounts::account_api::configure)
             .configure(crate::accounts::pages::configure)
             .configure(crate::accounts::recovery_pages::configure)
             .configure(crate::web::configure);

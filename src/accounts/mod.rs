@@ -2,6 +2,7 @@
 //! one-time tokens, and setting a password from an emailed or printed link. The
 //! accounts issue extends this (registration, sign-in, sessions).
 
+pub mod account_api;
 pub mod api;
 pub mod auth;
 pub mod domain;
@@ -10,6 +11,7 @@ pub mod jwt;
 pub mod model;
 pub mod pages;
 pub mod password;
+pub mod profile;
 pub mod recovery;
 pub mod recovery_pages;
 pub mod routes;

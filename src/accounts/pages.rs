@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::api::{limit_register, limit_sign_in};
 use super::auth::{self, RegisterInput};
 use super::extract::{AuthUser, clear_session_cookies, set_session_cookies};
+use super::profile::{self, Profile, ProfileInput, SessionView};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::web::{PageCtx, render, render_with_status, safe_return_path};
@@ -341,25 +342,152 @@ struct AccountPage {
     awaiting_guardian: bool,
     can_submit: bool,
     roles: Vec<String>,
+    profile: Profile,
+    links_text: String,
+    sessions: Vec<SessionView>,
+    has_password: bool,
+    error: Option<String>,
+}
+
+async fn account_view(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let ctx = ctx.signed_in(&who.user.display_name);
+    let profile = profile::profile_of(&who.user);
+    render_with_status(
+        &AccountPage {
+            ctx,
+            stage_name: who.user.display_name.clone(),
+            email: who.user.email.clone(),
+            verified: who.user.email_verified_at.is_some(),
+            awaiting_guardian: who.user.awaits_guardian(),
+            can_submit: who.can_submit(),
+            roles: who.roles.clone(),
+            links_text: profile.links.join("\n"),
+            profile,
+            sessions: profile::sessions(state, who).await?,
+            has_password: who.user.password_hash.is_some(),
+            error,
+        },
+        status,
+    )
 }
 
 #[get("/account")]
-async fn account_page(ctx: PageCtx, who: Option<AuthUser>) -> Result<HttpResponse, AppError> {
+async fn account_page(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+) -> Result<HttpResponse, AppError> {
     let Some(who) = who else {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/sign-in?next=/account"))
             .finish());
     };
-    let ctx = ctx.signed_in(&who.user.display_name);
-    render(&AccountPage {
-        ctx,
-        stage_name: who.user.display_name.clone(),
-        email: who.user.email.clone(),
-        verified: who.user.email_verified_at.is_some(),
-        awaiting_guardian: who.user.awaits_guardian(),
-        can_submit: who.can_submit(),
-        roles: who.roles.clone(),
-    })
+    account_view(&state, ctx, &who, None, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct ProfileForm {
+    stage_name: String,
+    bio: String,
+    links: String,
+    language: String,
+}
+
+#[post("/account/profile")]
+async fn profile_submit(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    form: web::Form<ProfileForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let input = ProfileInput {
+        stage_name: form.stage_name,
+        bio: form.bio,
+        links: form.links.lines().map(str::to_string).collect(),
+        language: form.language,
+    };
+    match profile::update_profile(&state, &who, input).await {
+        Ok(_) => Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, "/account"))
+            .finish()),
+        Err(e @ AppError::Invalid { .. }) => {
+            let message = e.message(ctx.l);
+            account_view(
+                &state,
+                ctx,
+                &who,
+                Some(message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/account/sessions/{id}/revoke")]
+async fn session_revoke_submit(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    profile::revoke_session(&state, &who, &path).await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/account"))
+        .finish())
+}
+
+#[derive(Deserialize)]
+struct DeleteForm {
+    confirmation: String,
+}
+
+#[post("/account/delete")]
+async fn delete_submit(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    form: web::Form<DeleteForm>,
+) -> Result<HttpResponse, AppError> {
+    match profile::delete_account(&state, &who, &form.confirmation).await {
+        Ok(()) => {
+            let page = Notice {
+                title: ctx.t("account.deleted_title").to_string(),
+                paragraphs: vec![ctx.t("account.deleted").to_string()],
+                link: None,
+                ctx: PageCtx {
+                    signed_in: false,
+                    ..ctx
+                },
+            };
+            let mut res = render(&page)?;
+            let mut b = HttpResponse::Ok();
+            clear_session_cookies(&mut b);
+            for c in b.finish().cookies() {
+                let _ = res.add_cookie(&c.into_owned());
+            }
+            Ok(res)
+        }
+        Err(e @ AppError::Invalid { .. }) => {
+            let message = e.message(ctx.l);
+            account_view(
+                &state,
+                ctx,
+                &who,
+                Some(message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -373,5 +501,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(sign_in_submit)
         .service(sign_out_submit)
         .service(sign_out_everywhere_submit)
-        .service(account_page);
+        .service(account_page)
+        .service(profile_submit)
+        .service(session_revoke_submit)
+        .service(delete_submit);
 }

@@ -406,3 +406,99 @@ pub fn revoke_other_sessions(
     .execute(conn)?;
     Ok(())
 }
+
+pub fn update_profile(
+    conn: &mut DbConnection,
+    user_id: &str,
+    stage_name: &str,
+    bio: &str,
+    links: &str,
+    locale: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::display_name.eq(stage_name),
+            users::bio.eq(bio),
+            users::links.eq(links),
+            users::locale.eq(locale),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_avatar_key(
+    conn: &mut DbConnection,
+    user_id: &str,
+    key: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((users::avatar_key.eq(key), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Sessions that have not been revoked, newest use first.
+pub fn active_sessions(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<SessionRow>, AppError> {
+    Ok(sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now))
+        .select(SessionRow::as_select())
+        .order(sessions::last_used_at.desc())
+        .load(conn)?)
+}
+
+pub fn all_sessions(conn: &mut DbConnection, user_id: &str) -> Result<Vec<SessionRow>, AppError> {
+    Ok(sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .select(SessionRow::as_select())
+        .order(sessions::created_at.desc())
+        .load(conn)?)
+}
+
+pub fn roles_with_scope(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<(String, Option<String>)>, AppError> {
+    Ok(user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .select((user_roles::role, user_roles::competition_id))
+        .order(user_roles::role)
+        .load(conn)?)
+}
+
+/// Audit entries about or by a person: `(at, action)`.
+pub fn audit_of(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<(NaiveDateTime, String)>, AppError> {
+    Ok(audit_log::table
+        .filter(
+            audit_log::actor_id
+                .eq(user_id)
+                .or(audit_log::subject.eq(user_id)),
+        )
+        .select((audit_log::at, audit_log::action))
+        .order(audit_log::at)
+        .load(conn)?)
+}
+
+/// Erase a person: the row and everything hanging off it (sessions, refresh tokens,
+/// one-time tokens, roles) go; audit entries stay but lose the link to them.
+pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), AppError> {
+    diesel::update(audit_log::table.filter(audit_log::actor_id.eq(user_id)))
+        .set(audit_log::actor_id.eq(None::<String>))
+        .execute(conn)?;
+    diesel::update(audit_log::table.filter(audit_log::subject.eq(user_id)))
+        .set(audit_log::subject.eq("erased"))
+        .execute(conn)?;
+    diesel::delete(users::table.find(user_id)).execute(conn)?;
+    Ok(())
+}

@@ -11,6 +11,7 @@ mod errors;
 mod health;
 mod helpers;
 mod jobs;
+mod profile;
 mod recovery;
 mod schema;
 mod web_shell;

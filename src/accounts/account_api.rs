@@ -1,0 +1,149 @@
+//! JSON API of the account's own data: profile, avatar, sessions, export, erasure.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, delete, get, post, put, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{AuthUser, clear_session_cookies};
+use super::profile::{self, Profile, ProfileInput, SessionView};
+use crate::error::{AppError, ErrorBody};
+use crate::startup::AppState;
+
+/// The profile other people see (stage name, bio, links, avatar) and the language.
+#[utoipa::path(get, path = "/api/v1/me/profile", tag = "accounts",
+    responses((status = 200, description = "The profile", body = Profile), (status = 401, description = "Not signed in", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/me/profile")]
+pub async fn get_profile(who: AuthUser) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(profile::profile_of(&who.user))
+}
+
+/// Change the profile.
+#[utoipa::path(put, path = "/api/v1/me/profile", tag = "accounts", request_body = ProfileInput,
+    responses((status = 200, description = "The new profile", body = Profile), (status = 422, description = "A field breaks a rule", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/api/v1/me/profile")]
+pub async fn put_profile(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    body: web::Json<ProfileInput>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(profile::update_profile(&state, &who, body.into_inner()).await?))
+}
+
+/// Upload an avatar: a PNG, JPEG or WebP image of at most 1 MiB, as the request body.
+#[utoipa::path(put, path = "/api/v1/me/avatar", tag = "accounts", request_body(content = Vec<u8>, content_type = "image/png"),
+    responses((status = 200, description = "Stored", body = Profile), (status = 413, description = "Larger than 1 MiB", body = ErrorBody),
+              (status = 422, description = "Not a PNG, JPEG or WebP image", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/api/v1/me/avatar")]
+pub async fn put_avatar(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(profile::set_avatar(&state, &who, body).await?))
+}
+
+/// Someone's avatar image.
+#[utoipa::path(get, path = "/avatars/{user_id}", tag = "accounts",
+    params(("user_id" = String, Path, description = "The person's id")),
+    responses((status = 200, description = "The image", content_type = "image/png"), (status = 404, description = "No avatar", body = ErrorBody)))]
+#[get("/avatars/{user_id}")]
+pub async fn get_avatar(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let (bytes, kind) = profile::avatar(&state, &path).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(kind)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox",
+        ))
+        .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"avatar\""))
+        .body(bytes))
+}
+
+/// The account's active sessions (devices signed in).
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "accounts",
+    responses((status = 200, description = "Sessions, most recently used first", body = Vec<SessionView>), (status = 401, description = "Not signed in", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/me/sessions")]
+pub async fn list_sessions(
+    state: web::Data<AppState>,
+    who: AuthUser,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(profile::sessions(&state, &who).await?))
+}
+
+/// Sign one session out.
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "accounts",
+    params(("id" = String, Path, description = "Session id")),
+    responses((status = 204, description = "Signed out"), (status = 404, description = "No such session of yours", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[delete("/api/v1/me/sessions/{id}")]
+pub async fn delete_session(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    profile::revoke_session(&state, &who, &path).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Download everything Cadenza holds about you, as JSON.
+#[utoipa::path(get, path = "/api/v1/me/export", tag = "accounts",
+    responses((status = 200, description = "Your data", body = Object), (status = 401, description = "Not signed in", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/me/export")]
+pub async fn export(state: web::Data<AppState>, who: AuthUser) -> Result<HttpResponse, AppError> {
+    let data = profile::export(&state, &who).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"cadenza-my-data.json\"",
+        ))
+        .json(data))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct DeleteBody {
+    /// The password; accounts without one type their email.
+    pub confirmation: String,
+}
+
+/// Erase the account and everything that belongs to it.
+#[utoipa::path(post, path = "/api/v1/me/delete", tag = "accounts", request_body = DeleteBody,
+    responses((status = 204, description = "Erased"), (status = 422, description = "Wrong confirmation", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/me/delete")]
+pub async fn delete_me(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    body: web::Json<DeleteBody>,
+) -> Result<HttpResponse, AppError> {
+    profile::delete_account(&state, &who, &body.confirmation).await?;
+    let mut res = HttpResponse::NoContent();
+    clear_session_cookies(&mut res);
+    Ok(res.finish())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(profile::MAX_AVATAR_BYTES + 1))
+        .service(get_profile)
+        .service(put_profile)
+        .service(put_avatar)
+        .service(get_avatar)
+        .service(list_sessions)
+        .service(delete_session)
+        .service(export)
+        .service(delete_me);
+}

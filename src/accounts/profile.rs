@@ -1,0 +1,315 @@
+//! The account's own data: profile (stage name, bio, links, language, avatar), active
+//! sessions, a download of everything we hold about the person, and erasure.
+
+use bytes::Bytes;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::domain::{Password, StageName};
+use super::extract::AuthUser;
+use super::store;
+use crate::error::AppError;
+use crate::i18n::Locale;
+use crate::startup::AppState;
+
+pub const MAX_BIO_CHARS: usize = 500;
+pub const MAX_LINKS: usize = 5;
+pub const MAX_AVATAR_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct ProfileInput {
+    pub stage_name: String,
+    #[serde(default)]
+    pub bio: String,
+    /// Up to 5 `http(s)` links.
+    #[serde(default)]
+    pub links: Vec<String>,
+    /// `en` or `zh-CN`.
+    pub language: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Profile {
+    pub stage_name: String,
+    pub bio: String,
+    pub links: Vec<String>,
+    pub language: String,
+    /// Where the avatar is served, if there is one.
+    pub avatar_url: Option<String>,
+}
+
+pub fn profile_of(user: &super::model::UserRow) -> Profile {
+    Profile {
+        stage_name: user.display_name.clone(),
+        bio: user.bio.clone(),
+        links: serde_json::from_str(&user.links).unwrap_or_default(),
+        language: user.locale.clone(),
+        avatar_url: user
+            .avatar_key
+            .as_ref()
+            .map(|_| format!("/avatars/{}", user.id)),
+    }
+}
+
+fn parse_links(links: &[String]) -> Result<Vec<String>, AppError> {
+    let cleaned: Vec<String> = links
+        .iter()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if cleaned.len() > MAX_LINKS {
+        return Err(AppError::invalid_with(
+            "account.too_many_links",
+            vec![("max", MAX_LINKS.to_string())],
+        ));
+    }
+    for l in &cleaned {
+        let ok = l.len() <= 200
+            && url::Url::parse(l)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        if !ok {
+            return Err(AppError::invalid("account.link_invalid"));
+        }
+    }
+    Ok(cleaned)
+}
+
+pub async fn update_profile(
+    state: &AppState,
+    who: &AuthUser,
+    input: ProfileInput,
+) -> Result<Profile, AppError> {
+    let stage_name = StageName::parse(&input.stage_name)?;
+    let bio = input.bio.trim().to_string();
+    if bio.chars().count() > MAX_BIO_CHARS || bio.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(AppError::invalid_with(
+            "account.bio_too_long",
+            vec![("max", MAX_BIO_CHARS.to_string())],
+        ));
+    }
+    let links = parse_links(&input.links)?;
+    let locale = Locale::parse(&input.language)
+        .ok_or_else(|| AppError::invalid("account.language_invalid"))?;
+    let id = who.user.id.clone();
+    let links_json = serde_json::to_string(&links).map_err(AppError::internal)?;
+    state
+        .db
+        .run(move |conn| {
+            store::update_profile(
+                conn,
+                &id,
+                stage_name.as_str(),
+                &bio,
+                &links_json,
+                locale.tag(),
+                Utc::now().naive_utc(),
+            )?;
+            let user = store::find_user(conn, &id)?.ok_or(AppError::NotFound)?;
+            Ok(profile_of(&user))
+        })
+        .await
+}
+
+/// The image type of an avatar, by content.
+pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(b"\xff\xd8\xff") {
+        Some("image/jpeg")
+    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else {
+        None
+    }
+}
+
+pub async fn set_avatar(
+    state: &AppState,
+    who: &AuthUser,
+    bytes: Bytes,
+) -> Result<Profile, AppError> {
+    if bytes.len() > MAX_AVATAR_BYTES {
+        return Err(AppError::PayloadTooLarge {
+            limit: MAX_AVATAR_BYTES as u64,
+        });
+    }
+    if image_type(&bytes).is_none() {
+        return Err(AppError::invalid("account.avatar_type"));
+    }
+    let key = format!("avatars/{}", uuid::Uuid::new_v4().simple());
+    state
+        .storage
+        .put_bytes(&key, bytes, "application/octet-stream")
+        .await?;
+    let id = who.user.id.clone();
+    let new_key = key.clone();
+    let result = state
+        .db
+        .run(move |conn| {
+            let before = store::find_user(conn, &id)?.ok_or(AppError::NotFound)?;
+            store::set_avatar_key(conn, &id, Some(&new_key), Utc::now().naive_utc())?;
+            let after = store::find_user(conn, &id)?.ok_or(AppError::NotFound)?;
+            Ok((before.avatar_key, profile_of(&after)))
+        })
+        .await;
+    match result {
+        Ok((old, profile)) => {
+            if let Some(old) = old {
+                let _ = state.storage.delete(&old).await;
+            }
+            Ok(profile)
+        }
+        Err(e) => {
+            let _ = state.storage.delete(&key).await;
+            Err(e)
+        }
+    }
+}
+
+/// A person's avatar: its bytes and type.
+pub async fn avatar(state: &AppState, user_id: &str) -> Result<(Vec<u8>, &'static str), AppError> {
+    let id = user_id.to_string();
+    let key = state
+        .db
+        .run(move |conn| Ok(store::find_user(conn, &id)?.and_then(|u| u.avatar_key)))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut obj = state.storage.get(&key, None).await?;
+    let mut bytes = Vec::with_capacity(obj.total_size as usize);
+    use futures_util::StreamExt;
+    while let Some(chunk) = obj.body.next().await {
+        bytes.extend_from_slice(&chunk?);
+        if bytes.len() > MAX_AVATAR_BYTES {
+            return Err(AppError::NotFound);
+        }
+    }
+    let kind = image_type(&bytes).ok_or(AppError::NotFound)?;
+    Ok((bytes, kind))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: String,
+    pub created_at: chrono::DateTime<Utc>,
+    pub last_used_at: chrono::DateTime<Utc>,
+    pub user_agent: String,
+    /// The session this request was made with.
+    pub current: bool,
+}
+
+pub async fn sessions(state: &AppState, who: &AuthUser) -> Result<Vec<SessionView>, AppError> {
+    let (id, current) = (who.user.id.clone(), who.session_id.clone());
+    state
+        .db
+        .run(move |conn| {
+            Ok(store::active_sessions(conn, &id, Utc::now().naive_utc())?
+                .into_iter()
+                .map(|s| SessionView {
+                    current: s.id == current,
+                    id: s.id,
+                    created_at: s.created_at.and_utc(),
+                    last_used_at: s.last_used_at.and_utc(),
+                    user_agent: s.user_agent,
+                })
+                .collect())
+        })
+        .await
+}
+
+/// End one of the person's own sessions; someone else's is "not found".
+pub async fn revoke_session(
+    state: &AppState,
+    who: &AuthUser,
+    session_id: &str,
+) -> Result<(), AppError> {
+    let (uid, sid) = (who.user.id.clone(), session_id.to_string());
+    state
+        .db
+        .run(move |conn| {
+            let s = store::find_session(conn, &sid)?.ok_or(AppError::NotFound)?;
+            if s.user_id != uid {
+                return Err(AppError::NotFound);
+            }
+            store::revoke_session(conn, &sid, "revoked_by_owner", Utc::now().naive_utc())
+        })
+        .await
+}
+
+/// Everything we hold about the person, as JSON (the password hash is not "data about
+/// them" and is left out; so are other people's data).
+pub async fn export(state: &AppState, who: &AuthUser) -> Result<serde_json::Value, AppError> {
+    let id = who.user.id.clone();
+    state
+        .db
+        .run(move |conn| {
+            let u = store::find_user(conn, &id)?.ok_or(AppError::NotFound)?;
+            let roles = store::roles_with_scope(conn, &id)?;
+            let sessions = store::all_sessions(conn, &id)?;
+            let audit = store::audit_of(conn, &id)?;
+            let ts = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339());
+            Ok(serde_json::json!({
+                "format": "cadenza.account-export/1",
+                "exported_at": Utc::now().to_rfc3339(),
+                "account": {
+                    "id": u.id, "email": u.email, "stage_name": u.display_name, "language": u.locale,
+                    "date_of_birth": u.date_of_birth, "country": u.country, "bio": u.bio,
+                    "links": serde_json::from_str::<serde_json::Value>(&u.links).unwrap_or_default(),
+                    "has_avatar": u.avatar_key.is_some(),
+                    "created_at": u.created_at.and_utc().to_rfc3339(),
+                    "email_verified_at": ts(u.email_verified_at),
+                },
+                "guardian_consent": u.guardian_email.as_ref().map(|g| serde_json::json!({
+                    "guardian_email": g, "given_at": ts(u.guardian_consent_at),
+                    "given_by": u.guardian_consent_by, "method": u.guardian_consent_method,
+                })),
+                "roles": roles.iter().map(|(r, c)| serde_json::json!({ "role": r, "competition_id": c })).collect::<Vec<_>>(),
+                "sessions": sessions.iter().map(|s| serde_json::json!({
+                    "created_at": s.created_at.and_utc().to_rfc3339(), "last_used_at": s.last_used_at.and_utc().to_rfc3339(),
+                    "user_agent": s.user_agent, "ended_at": ts(s.revoked_at),
+                })).collect::<Vec<_>>(),
+                "activity": audit.iter().map(|(at, action)| serde_json::json!({ "at": at.and_utc().to_rfc3339(), "action": action })).collect::<Vec<_>>(),
+            }))
+        })
+        .await
+}
+
+/// Erase the account. With a password, it must be given; without one (voters), the
+/// email must be typed to confirm.
+pub async fn delete_account(
+    state: &AppState,
+    who: &AuthUser,
+    confirmation: &str,
+) -> Result<(), AppError> {
+    let ok = match &who.user.password_hash {
+        Some(phc) => match Password::parse(confirmation) {
+            Ok(p) => state.hasher.verify(p, phc.clone()).await?,
+            Err(_) => false,
+        },
+        None => confirmation.trim().eq_ignore_ascii_case(&who.user.email),
+    };
+    if !ok {
+        return Err(AppError::invalid("account.delete_confirmation_wrong"));
+    }
+    let id = who.user.id.clone();
+    let avatar = who.user.avatar_key.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            store::erase_user(conn, &id)?;
+            store::audit(
+                conn,
+                None,
+                "account.erased",
+                "erased",
+                &serde_json::json!({}),
+                Utc::now().naive_utc(),
+            )
+        })
+        .await?;
+    if let Some(key) = avatar {
+        // A failed delete leaves an object without a row, which the sweeper removes.
+        let _ = state.storage.delete(&key).await;
+    }
+    Ok(())
+}
