@@ -42,6 +42,8 @@ use utoipa::OpenApi;
         crate::accounts::account_api::delete_session,
         crate::accounts::account_api::export,
         crate::accounts::account_api::delete_me,
+        crate::accounts::account_api::invite_judge,
+        crate::accounts::account_api::accept_invitation,
     ),
     modifiers(&BearerAuth),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::{AuthUser, clear_session_cookies};
+use super::judges::{self, AcceptInput};
 use super::profile::{self, Profile, ProfileInput, SessionView};
 use crate::error::{AppError, ErrorBody};
 use crate::startup::AppState;
@@ -136,6 +137,50 @@ pub async fn delete_me(
     Ok(res.finish())
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct InviteBody {
+    pub email: String,
+    /// Language of the invitation email for someone without an account: `en` or `zh-CN`.
+    pub language: Option<String>,
+}
+
+/// Invite a judge to a competition you organise (an email with a link).
+#[utoipa::path(post, path = "/api/v1/competitions/{id}/judges/invitations", tag = "accounts", request_body = InviteBody,
+    params(("id" = String, Path, description = "Competition id")),
+    responses((status = 202, description = "Invitation sent"), (status = 404, description = "No competition you organise", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/competitions/{id}/judges/invitations")]
+pub async fn invite_judge(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<InviteBody>,
+) -> Result<HttpResponse, AppError> {
+    judges::invite(&state, &who, &path, &body.email, body.language.as_deref()).await?;
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "invited" })))
+}
+
+/// Accept a judge invitation (creating the account if the address has none); signs in.
+#[utoipa::path(post, path = "/api/v1/judge-invitations/accept", tag = "accounts", request_body = AcceptInput,
+    responses((status = 200, description = "Signed in as a judge of the competition", body = crate::accounts::auth::Tokens),
+              (status = 422, description = "Invalid token, or a new account without stage name and password", body = ErrorBody)))]
+#[post("/api/v1/judge-invitations/accept")]
+pub async fn accept_invitation(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<AcceptInput>,
+) -> Result<HttpResponse, AppError> {
+    let ua = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let tokens = judges::accept(&state, body.into_inner(), ua).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(tokens))
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::PayloadConfig::new(profile::MAX_AVATAR_BYTES + 1))
         .service(get_profile)
@@ -145,5 +190,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_sessions)
         .service(delete_session)
         .service(export)
-        .service(delete_me);
+        .service(delete_me)
+        .service(invite_judge)
+        .service(accept_invitation);
 }

@@ -212,6 +212,8 @@ pub struct Me {
     pub awaiting_guardian_consent: bool,
     /// Verified, and (for minors) with a guardian's consent.
     pub can_submit: bool,
+    /// Ids of the competitions this person judges.
+    pub judge_for: Vec<String>,
 }
 
 /// The signed-in account.
@@ -219,7 +221,12 @@ pub struct Me {
     responses((status = 200, description = "The account", body = Me), (status = 401, description = "Not signed in", body = ErrorBody)),
     security(("bearer" = [])))]
 #[get("/api/v1/me")]
-pub async fn me(who: AuthUser) -> Result<HttpResponse, AppError> {
+pub async fn me(state: web::Data<AppState>, who: AuthUser) -> Result<HttpResponse, AppError> {
+    let id = who.user.id.clone();
+    let judge_for = state
+        .db
+        .run(move |c| super::store::judge_of(c, &id))
+        .await?;
     let u = &who.user;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -233,6 +240,7 @@ pub async fn me(who: AuthUser) -> Result<HttpResponse, AppError> {
             email_verified: u.email_verified_at.is_some(),
             awaiting_guardian_consent: u.awaits_guardian(),
             can_submit: who.can_submit(),
+            judge_for,
         }))
 }
 

@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod domain;
 pub mod extract;
+pub mod judges;
 pub mod jwt;
 pub mod model;
 pub mod pages;

@@ -95,6 +95,7 @@ pub enum TokenPurpose {
     ResetPassword,
     ChangeEmail,
     MagicLink,
+    JudgeInvite,
 }
 
 impl TokenPurpose {
@@ -106,6 +107,7 @@ impl TokenPurpose {
             TokenPurpose::ResetPassword => "reset_password",
             TokenPurpose::ChangeEmail => "change_email",
             TokenPurpose::MagicLink => "magic_link",
+            TokenPurpose::JudgeInvite => "judge_invite",
         }
     }
 }

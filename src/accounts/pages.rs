@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::api::{limit_register, limit_sign_in};
 use super::auth::{self, RegisterInput};
 use super::extract::{AuthUser, clear_session_cookies, set_session_cookies};
+use super::judges;
 use super::profile::{self, Profile, ProfileInput, SessionView};
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -490,6 +491,85 @@ async fn delete_submit(
     }
 }
 
+#[derive(Template)]
+#[template(path = "account/judge_invitation.html")]
+struct JudgePage {
+    ctx: PageCtx,
+    competition: String,
+    email: String,
+    has_account: bool,
+    token: String,
+    error: Option<String>,
+}
+
+#[get("/judge-invitation")]
+async fn judge_page(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    q: web::Query<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    let token = q.token.clone().unwrap_or_default();
+    let (competition, email, has_account) = judges::invitation(&state, &token).await?;
+    render(&JudgePage {
+        ctx,
+        competition,
+        email,
+        has_account,
+        token,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+struct JudgeForm {
+    token: String,
+    stage_name: Option<String>,
+    password: Option<String>,
+}
+
+#[post("/judge-invitation")]
+async fn judge_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    form: web::Form<JudgeForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let ua = req
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let input = judges::AcceptInput {
+        token: form.token.clone(),
+        stage_name: form.stage_name,
+        password: form.password,
+    };
+    match judges::accept(&state, input, ua).await {
+        Ok(tokens) => {
+            let mut res = HttpResponse::SeeOther();
+            set_session_cookies(&mut res, &state, &tokens);
+            Ok(res.insert_header((header::LOCATION, "/account")).finish())
+        }
+        Err(e @ AppError::Invalid { code, .. }) if code != "account.token_invalid" => {
+            let (competition, email, has_account) = judges::invitation(&state, &form.token).await?;
+            let message = e.message(ctx.l);
+            render_with_status(
+                &JudgePage {
+                    ctx,
+                    competition,
+                    email,
+                    has_account,
+                    token: form.token,
+                    error: Some(message),
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(register_page)
         .service(register_submit)
@@ -504,5 +584,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(account_page)
         .service(profile_submit)
         .service(session_revoke_submit)
-        .service(delete_submit);
+        .service(delete_submit)
+        .service(judge_page)
+        .service(judge_submit);
 }

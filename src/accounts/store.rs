@@ -502,3 +502,41 @@ pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), AppError
     diesel::delete(users::table.find(user_id)).execute(conn)?;
     Ok(())
 }
+
+/// Grant a role for one competition; granting one already held changes nothing.
+pub fn grant_competition_role(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: Role,
+    competition_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let held: i64 = user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .filter(user_roles::role.eq(role.as_str()))
+        .filter(user_roles::competition_id.eq(competition_id))
+        .count()
+        .get_result(conn)?;
+    if held == 0 {
+        diesel::insert_into(user_roles::table)
+            .values(NewRole {
+                user_id,
+                role: role.as_str(),
+                competition_id: Some(competition_id),
+                created_at: now,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Competitions the person judges.
+pub fn judge_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .filter(user_roles::role.eq(Role::Judge.as_str()))
+        .filter(user_roles::competition_id.is_not_null())
+        .select(user_roles::competition_id.assume_not_null())
+        .order(user_roles::competition_id)
+        .load(conn)?)
+}

@@ -30,3 +30,11 @@ pub async fn list_public(db: &Db, page: &PageQuery) -> Result<CompetitionPage, A
         next_cursor,
     })
 }
+
+/// A competition by id, for other features working inside their own transaction.
+pub fn find(
+    conn: &mut crate::db::DbConnection,
+    id: &str,
+) -> Result<Option<super::model::CompetitionRow>, AppError> {
+    store::find(conn, id)
+}

@@ -37,3 +37,11 @@ pub fn insert(conn: &mut DbConnection, row: &CompetitionRow) -> Result<(), AppEr
         .execute(conn)?;
     Ok(())
 }
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CompetitionRow>, AppError> {
+    Ok(competitions::table
+        .find(id)
+        .select(CompetitionRow::as_select())
+        .first(conn)
+        .optional()?)
+}

@@ -10,6 +10,7 @@ mod contract;
 mod errors;
 mod health;
 mod helpers;
+mod invitations;
 mod jobs;
 mod profile;
 mod recovery;
