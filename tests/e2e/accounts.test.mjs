@@ -58,6 +58,18 @@ test("register, verify by email, sign in, switch language, sign out", async () =
   assert.ok(await page.isVisible("[data-can-submit]"));
   assert.ok(await page.isVisible("[data-nav-account]"));
 
+  // A picture, uploaded by the page's module.
+  const png = Buffer.from(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000" +
+      "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2a6a0c30000000049454e44ae426082",
+    "hex",
+  );
+  await Promise.all([
+    page.waitForNavigation(),
+    page.setInputFiles("#avatar", { name: "me.png", mimeType: "image/png", buffer: png }),
+  ]);
+  await page.waitForSelector("[data-avatar]");
+
   await Promise.all([page.waitForURL(server.url + "/account"), page.selectOption("#lang-select", "zh-CN")]);
   await page.waitForFunction(() => document.documentElement.lang === "zh-CN");
   assert.match(await page.textContent("[data-can-submit]"), /你可以向比赛提交作品/);
