@@ -328,6 +328,28 @@ pub async fn give_guardian_consent(
         .await
 }
 
+/// Open a new session (refresh-token family) for `user_id` and issue its first tokens.
+pub(super) fn open_session(
+    state: &AppState,
+    conn: &mut DbConnection,
+    user_id: &str,
+    user_agent: &str,
+) -> Result<Tokens, AppError> {
+    let now = now();
+    let session = SessionRow {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        user_id: user_id.to_string(),
+        created_at: now,
+        last_used_at: now,
+        expires_at: now + Duration::days(state.settings.auth.session_days),
+        revoked_at: None,
+        revoke_reason: None,
+        user_agent: user_agent.chars().take(200).collect(),
+    };
+    store::insert_session(conn, &session)?;
+    new_session_tokens(state, conn, user_id, &session.id)
+}
+
 pub(super) fn new_session_tokens(
     state: &AppState,
     conn: &mut DbConnection,
@@ -428,8 +450,7 @@ pub async fn sign_in(
         None
     };
     let st = state.clone();
-    let ua: String = user_agent.chars().take(200).collect();
-    let days = auth.session_days;
+    let ua = user_agent.to_string();
     state
         .db
         .transaction(move |conn| {
@@ -438,18 +459,7 @@ pub async fn sign_in(
             if let Some(h) = rehash {
                 store::set_password_hash(conn, &user.id, &h, now)?;
             }
-            let session = SessionRow {
-                id: uuid::Uuid::new_v4().simple().to_string(),
-                user_id: user.id.clone(),
-                created_at: now,
-                last_used_at: now,
-                expires_at: now + Duration::days(days),
-                revoked_at: None,
-                revoke_reason: None,
-                user_agent: ua,
-            };
-            store::insert_session(conn, &session)?;
-            new_session_tokens(&st, conn, &user.id, &session.id)
+            open_session(&st, conn, &user.id, &ua)
         })
         .await
 }

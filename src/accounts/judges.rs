@@ -6,10 +6,10 @@ use chrono::Duration;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::auth::{Tokens, new_session_tokens, now, spend};
+use super::auth::{Tokens, now, open_session, spend};
 use super::domain::{EmailAddress, Password, StageName};
 use super::extract::AuthUser;
-use super::model::{NewUser, Role, SessionRow, TokenPurpose};
+use super::model::{NewUser, Role, TokenPurpose};
 use super::service::{hash_token, new_token};
 use super::store;
 use crate::error::AppError;
@@ -136,11 +136,7 @@ pub async fn accept(
         }
         _ => None,
     };
-    let (st, ua) = (
-        state.clone(),
-        user_agent.chars().take(200).collect::<String>(),
-    );
-    let days = state.settings.auth.session_days;
+    let (st, ua) = (state.clone(), user_agent.to_string());
     state
         .db
         .transaction(move |conn| {
@@ -189,18 +185,7 @@ pub async fn accept(
                 &serde_json::json!({}),
                 now,
             )?;
-            let session = SessionRow {
-                id: uuid::Uuid::new_v4().simple().to_string(),
-                user_id: user.id.clone(),
-                created_at: now,
-                last_used_at: now,
-                expires_at: now + Duration::days(days),
-                revoked_at: None,
-                revoke_reason: None,
-                user_agent: ua,
-            };
-            store::insert_session(conn, &session)?;
-            new_session_tokens(&st, conn, &user.id, &session.id)
+            open_session(&st, conn, &user.id, &ua)
         })
         .await
 }

@@ -10,6 +10,7 @@ pub mod extract;
 pub mod judges;
 pub mod jwt;
 pub mod model;
+pub mod page_kit;
 pub mod pages;
 pub mod password;
 pub mod profile;

@@ -10,35 +10,11 @@ use super::api::{limit_register, limit_sign_in};
 use super::auth::{self, RegisterInput};
 use super::extract::{AuthUser, clear_session_cookies, set_session_cookies};
 use super::judges;
+use super::page_kit::{ConfirmPage, Notice, TokenForm, TokenQuery, notice};
 use super::profile::{self, Profile, ProfileInput, SessionView};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::web::{PageCtx, render, render_with_status, safe_return_path};
-
-/// A page that says one thing, with an optional link or button.
-#[derive(Template)]
-#[template(path = "account/notice.html")]
-struct Notice {
-    ctx: PageCtx,
-    title: String,
-    paragraphs: Vec<String>,
-    link: Option<(String, String)>,
-}
-
-fn notice(
-    ctx: PageCtx,
-    title_key: &str,
-    body_key: &str,
-    link: Option<(&str, &str)>,
-) -> Result<HttpResponse, AppError> {
-    let page = Notice {
-        title: ctx.t(title_key).to_string(),
-        paragraphs: vec![ctx.t(body_key).to_string()],
-        link: link.map(|(href, label)| (href.to_string(), ctx.t(label).to_string())),
-        ctx,
-    };
-    render(&page)
-}
 
 #[derive(Deserialize, Default, Clone)]
 struct RegisterForm {
@@ -118,22 +94,6 @@ async fn register_submit(
     }
 }
 
-#[derive(Template)]
-#[template(path = "account/confirm.html")]
-struct ConfirmPage {
-    ctx: PageCtx,
-    title: String,
-    text: String,
-    action: &'static str,
-    token: String,
-    button: String,
-}
-
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
-}
-
 /// The emailed link lands here; confirming is a button (no state change on GET).
 #[get("/verify-email")]
 async fn verify_page(ctx: PageCtx, q: web::Query<TokenQuery>) -> Result<HttpResponse, AppError> {
@@ -145,11 +105,6 @@ async fn verify_page(ctx: PageCtx, q: web::Query<TokenQuery>) -> Result<HttpResp
         button: ctx.t("account.verify_button").to_string(),
         ctx,
     })
-}
-
-#[derive(Deserialize)]
-struct TokenForm {
-    token: String,
 }
 
 #[post("/verify-email")]

@@ -4,10 +4,10 @@
 
 use chrono::Duration;
 
-use super::auth::{Tokens, new_session_tokens, notice_mail, now, spend};
+use super::auth::{Tokens, notice_mail, now, open_session, spend};
 use super::domain::{EmailAddress, Password};
 use super::extract::AuthUser;
-use super::model::{NewUser, Role, SessionRow, TokenPurpose, UserRow};
+use super::model::{NewUser, Role, TokenPurpose, UserRow};
 use super::service::new_token;
 use super::store;
 use crate::error::AppError;
@@ -426,26 +426,14 @@ pub async fn sign_in_with_magic_link(
 ) -> Result<Tokens, AppError> {
     let token = token.to_string();
     let st = state.clone();
-    let ua: String = user_agent.chars().take(200).collect();
-    let days = state.settings.auth.session_days;
+    let ua = user_agent.to_string();
     state
         .db
         .transaction(move |conn| {
             let t = spend(conn, TokenPurpose::MagicLink, &token)?;
             let now = now();
             store::mark_email_verified(conn, &t.user_id, now)?;
-            let session = SessionRow {
-                id: uuid::Uuid::new_v4().simple().to_string(),
-                user_id: t.user_id.clone(),
-                created_at: now,
-                last_used_at: now,
-                expires_at: now + Duration::days(days),
-                revoked_at: None,
-                revoke_reason: None,
-                user_agent: ua,
-            };
-            store::insert_session(conn, &session)?;
-            new_session_tokens(&st, conn, &t.user_id, &session.id)
+            open_session(&st, conn, &t.user_id, &ua)
         })
         .await
 }

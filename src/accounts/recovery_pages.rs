@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use super::api::{limit_mail, limit_resend};
 use super::extract::{AuthUser, set_session_cookies};
+use super::page_kit::{ConfirmPage, TokenForm, TokenQuery, notice};
 use super::recovery;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -23,30 +24,6 @@ struct EmailFormPage {
     action: &'static str,
     button: String,
     error: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "account/notice.html")]
-struct Notice {
-    ctx: PageCtx,
-    title: String,
-    paragraphs: Vec<String>,
-    link: Option<(String, String)>,
-}
-
-fn notice(
-    ctx: PageCtx,
-    title: &str,
-    body: &str,
-    link: Option<(&str, &str)>,
-) -> Result<HttpResponse, AppError> {
-    let page = Notice {
-        title: ctx.t(title).to_string(),
-        paragraphs: vec![ctx.t(body).to_string()],
-        link: link.map(|(h, l)| (h.to_string(), ctx.t(l).to_string())),
-        ctx,
-    };
-    render(&page)
 }
 
 fn email_form(ctx: PageCtx, kind: &str, error: Option<String>) -> EmailFormPage {
@@ -104,11 +81,6 @@ struct ResetPage {
     error: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct TokenQuery {
-    token: Option<String>,
-}
-
 #[get("/reset-password")]
 async fn reset_page(ctx: PageCtx, q: web::Query<TokenQuery>) -> Result<HttpResponse, AppError> {
     render(&ResetPage {
@@ -152,17 +124,6 @@ async fn reset_submit(
     }
 }
 
-#[derive(Template)]
-#[template(path = "account/confirm.html")]
-struct ConfirmPage {
-    ctx: PageCtx,
-    title: String,
-    text: String,
-    action: &'static str,
-    token: String,
-    button: String,
-}
-
 #[get("/confirm-email-change")]
 async fn confirm_email_page(
     ctx: PageCtx,
@@ -176,11 +137,6 @@ async fn confirm_email_page(
         button: ctx.t("account.change_email_confirm_button").to_string(),
         ctx,
     })
-}
-
-#[derive(Deserialize)]
-struct TokenForm {
-    token: String,
 }
 
 #[post("/confirm-email-change")]
