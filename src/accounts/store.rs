@@ -51,18 +51,32 @@ pub fn grant_site_role(
     role: Role,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let held: i64 = user_roles::table
+    grant_role(conn, user_id, role, None, now)
+}
+
+/// Grant `role`, site-wide (`None`) or for one competition, unless already held.
+fn grant_role(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: Role,
+    competition_id: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let mut held = user_roles::table
         .filter(user_roles::user_id.eq(user_id))
         .filter(user_roles::role.eq(role.as_str()))
-        .filter(user_roles::competition_id.is_null())
-        .count()
-        .get_result(conn)?;
+        .into_boxed();
+    held = match competition_id {
+        Some(c) => held.filter(user_roles::competition_id.eq(c)),
+        None => held.filter(user_roles::competition_id.is_null()),
+    };
+    let held: i64 = held.count().get_result(conn)?;
     if held == 0 {
         diesel::insert_into(user_roles::table)
             .values(NewRole {
                 user_id,
                 role: role.as_str(),
-                competition_id: None,
+                competition_id,
                 created_at: now,
             })
             .execute(conn)?;
@@ -511,23 +525,7 @@ pub fn grant_competition_role(
     competition_id: &str,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    let held: i64 = user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .filter(user_roles::role.eq(role.as_str()))
-        .filter(user_roles::competition_id.eq(competition_id))
-        .count()
-        .get_result(conn)?;
-    if held == 0 {
-        diesel::insert_into(user_roles::table)
-            .values(NewRole {
-                user_id,
-                role: role.as_str(),
-                competition_id: Some(competition_id),
-                created_at: now,
-            })
-            .execute(conn)?;
-    }
-    Ok(())
+    grant_role(conn, user_id, role, Some(competition_id), now)
 }
 
 /// Competitions the person judges.
