@@ -235,7 +235,7 @@ if wants api-postgres; then
 fi
 if wants storage; then
   if [ "$S3_OK" = true ]; then
-    leg storage cargo test --test api contract::storage
+    leg storage env CADENZA_TEST_MEMORY=1 cargo test --test api contract::storage -- --test-threads=1
   else
     cannot_run storage "the S3 server could not be started"
   fi

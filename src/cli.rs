@@ -85,6 +85,10 @@ enum AdminCommand {
     },
     /// Count jobs by status.
     Jobs,
+    /// Run every job that is due now, then exit (for operators and scripts).
+    RunJobs,
+    /// Remove unfinished uploads past their time and objects no row refers to.
+    Sweep,
 }
 
 pub fn run() -> ExitCode {
@@ -254,6 +258,26 @@ async fn admin(command: AdminCommand, settings: Settings) -> anyhow::Result<Exit
                 }
             }
         }
+        AdminCommand::RunJobs => {
+            let n =
+                crate::jobs::run_pending_jobs(&state, std::sync::Arc::new(JobRegistry::standard()))
+                    .await;
+            println!("ran {n} job(s)");
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::Sweep => match crate::submissions::sweeper::sweep(&state).await {
+            Ok(r) => {
+                println!(
+                    "removed {} unfinished upload(s), {} orphan object(s), {} expired idempotency key(s)",
+                    r.stale_uploads, r.orphan_objects, r.idempotency_keys
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                println!("sweep failed: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
         AdminCommand::Jobs => {
             let counts = state.db.run(job_store::count_by_status).await?;
             if counts.is_empty() {

@@ -33,6 +33,8 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub mail: MailSettings,
     pub jobs: JobSettings,
+    pub uploads: UploadSettings,
+    pub analysis: AnalysisSettings,
     pub auth: AuthSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
@@ -172,6 +174,40 @@ pub struct JobSettings {
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct UploadSettings {
+    /// Largest audio file accepted, in bytes; enforced while the body streams.
+    pub max_bytes: u64,
+    /// Seconds an upload may stay unfinished before the sweeper removes it.
+    pub pending_ttl_secs: u64,
+    /// Seconds an object without a row is left alone before the sweeper deletes it.
+    pub orphan_grace_secs: u64,
+    /// Seconds between sweeps (0: never sweep automatically).
+    pub sweep_interval_secs: u64,
+    /// Seconds a presigned upload URL stays valid.
+    pub presign_expiry_secs: u32,
+    /// Seconds an Idempotency-Key is remembered.
+    pub idempotency_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalysisSettings {
+    /// The `cadenza` binary the worker runs as the sandbox (default: this executable).
+    pub executable: Option<PathBuf>,
+    /// Address-space limit of the analysing child, MiB.
+    pub memory_mib: u64,
+    /// CPU-time limit of the analysing child, seconds.
+    pub cpu_secs: u64,
+    /// Wall-clock limit, seconds.
+    pub wall_secs: u64,
+    /// Longest decoded duration analysed, seconds.
+    pub max_duration_secs: f64,
+    /// Shortest matching stretch, in seconds, that flags two entries as the same recording.
+    pub duplicate_min_secs: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// Secret for signing; production refuses the default.
     #[serde(serialize_with = "redact")]
@@ -260,6 +296,8 @@ impl Default for Settings {
             storage: StorageSettings::default(),
             mail: MailSettings::default(),
             jobs: JobSettings::default(),
+            uploads: UploadSettings::default(),
+            analysis: AnalysisSettings::default(),
             auth: AuthSettings::default(),
             log: LogSettings::default(),
             metrics: MetricsSettings::default(),
@@ -354,6 +392,32 @@ impl Default for JobSettings {
             backoff_base_secs: 5,
             backoff_max_secs: 3600,
             shutdown_grace_secs: 20,
+        }
+    }
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 200 * 1024 * 1024,
+            pending_ttl_secs: 3600,
+            orphan_grace_secs: 24 * 3600,
+            sweep_interval_secs: 600,
+            presign_expiry_secs: 900,
+            idempotency_ttl_secs: 24 * 3600,
+        }
+    }
+}
+
+impl Default for AnalysisSettings {
+    fn default() -> Self {
+        Self {
+            executable: None,
+            memory_mib: 512,
+            cpu_secs: 120,
+            wall_secs: 180,
+            max_duration_secs: 3600.0,
+            duplicate_min_secs: 10.0,
         }
     }
 }

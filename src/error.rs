@@ -37,6 +37,13 @@ pub enum AppError {
     PayloadTooLarge { limit: u64 },
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    /// A refusal with its own status and code (400, 403, 415…) and message parameters.
+    #[error("refused ({status}): {code}")]
+    Refused {
+        status: StatusCode,
+        code: &'static str,
+        params: Vec<(&'static str, String)>,
+    },
     #[error("rate limited, retry after {retry_after}s")]
     RateLimited { retry_after: u64 },
     #[error("service unavailable: {0}")]
@@ -86,6 +93,14 @@ impl AppError {
         }
     }
 
+    pub fn refused(status: StatusCode, code: &'static str) -> Self {
+        AppError::Refused {
+            status,
+            code,
+            params: Vec::new(),
+        }
+    }
+
     pub fn internal(msg: impl std::fmt::Display) -> Self {
         AppError::Internal(anyhow::anyhow!("{msg}"))
     }
@@ -101,6 +116,7 @@ impl AppError {
             AppError::Conflict { code } => code,
             AppError::PayloadTooLarge { .. } => "payload_too_large",
             AppError::UnsupportedMediaType => "http.unsupported_media_type",
+            AppError::Refused { code, .. } => code,
             AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable(_) => "service.unavailable",
             AppError::Internal(_) => "internal",
@@ -116,6 +132,7 @@ impl AppError {
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Refused { status, .. } => *status,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -126,7 +143,7 @@ impl AppError {
     pub fn message(&self, locale: Locale) -> String {
         let key = format!("error.{}", self.code());
         let params: Vec<(&str, String)> = match self {
-            AppError::Invalid { params, .. } => {
+            AppError::Invalid { params, .. } | AppError::Refused { params, .. } => {
                 params.iter().map(|(k, v)| (*k, v.clone())).collect()
             }
             AppError::PayloadTooLarge { limit } => vec![("limit", human_bytes(*limit))],

@@ -16,5 +16,6 @@ pub mod mail;
 pub mod openapi;
 pub mod startup;
 pub mod storage;
+pub mod submissions;
 pub mod telemetry;
 pub mod web;

@@ -348,6 +348,9 @@ fn http_server(
                 SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()),
             )
             .configure(crate::competitions::routes::configure)
+            .configure(crate::submissions::routes::configure)
+            .configure(crate::competitions::pages::configure)
+            .configure(crate::submissions::pages::configure)
             .configure(crate::accounts::routes::configure)
             .configure(crate::accounts::api::configure)
             .configure(crate::accounts::account_api::configure)

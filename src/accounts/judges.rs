@@ -19,12 +19,6 @@ use crate::startup::AppState;
 
 pub const INVITE_DAYS: i64 = 14;
 
-/// Whether `who` runs `competition_id` (its organiser, or a site admin).
-fn may_manage(who: &AuthUser, created_by: Option<&str>) -> bool {
-    who.has_role(Role::Admin.as_str())
-        || (who.has_role(Role::Organiser.as_str()) && created_by == Some(who.user.id.as_str()))
-}
-
 pub async fn invite(
     state: &AppState,
     who: &AuthUser,
@@ -41,7 +35,7 @@ pub async fn invite(
         .transaction(move |conn| {
             // Someone who may not manage it learns nothing, not even that it exists.
             let c = crate::competitions::service::find(conn, &cid)?.ok_or(AppError::NotFound)?;
-            if !may_manage(&who, c.created_by.as_deref()) {
+            if !crate::competitions::service::may_manage(&who, c.created_by.as_deref()) {
                 return Err(AppError::NotFound);
             }
             let now = now();

@@ -171,6 +171,34 @@ pub async fn set_password_with_token(
         .await
 }
 
+/// Record an action in the audit log (for features outside accounts).
+pub fn audit(
+    conn: &mut crate::db::DbConnection,
+    actor_id: Option<&str>,
+    action: &str,
+    subject: &str,
+    details: &serde_json::Value,
+    now: chrono::NaiveDateTime,
+) -> Result<(), AppError> {
+    store::audit(conn, actor_id, action, subject, details, now)
+}
+
+/// See [`store::lock_user`].
+pub fn lock_user(conn: &mut crate::db::DbConnection, user_id: &str) -> Result<(), AppError> {
+    store::lock_user(conn, user_id)
+}
+
+pub fn find_user(
+    conn: &mut crate::db::DbConnection,
+    user_id: &str,
+) -> Result<Option<UserRow>, AppError> {
+    store::find_user(conn, user_id)
+}
+
+pub fn avatar_keys(conn: &mut crate::db::DbConnection) -> Result<Vec<String>, AppError> {
+    store::avatar_keys(conn)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

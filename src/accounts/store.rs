@@ -538,3 +538,20 @@ pub fn judge_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, A
         .order(user_roles::competition_id)
         .load(conn)?)
 }
+
+/// Hold `user_id`'s row until the transaction ends (a write lock on both databases),
+/// so that checks like quotas cannot race with a parallel request of the same person.
+pub fn lock_user(conn: &mut DbConnection, user_id: &str) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set(users::id.eq(user_id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Every avatar object key in use (for the orphan sweeper).
+pub fn avatar_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    Ok(users::table
+        .filter(users::avatar_key.is_not_null())
+        .select(users::avatar_key.assume_not_null())
+        .load(conn)?)
+}

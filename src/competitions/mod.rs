@@ -1,7 +1,9 @@
-//! Competitions. The foundation lists published competitions on the home page and in
-//! the API; creating and running them arrives with the competitions issue.
+//! Competitions: an organiser's call around a theme (prompts, categories, the audio
+//! policy, the submission window, quota and eligibility), published for the public.
 
+pub mod domain;
 pub mod model;
+pub mod pages;
 pub mod routes;
 pub mod service;
 pub mod store;

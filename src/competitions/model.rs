@@ -3,10 +3,11 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::schema::competitions;
+use crate::audio::policy::Policy;
+use crate::db::schema::{categories, competitions, prompts};
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = competitions)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = competitions, treat_none_as_null = true)]
 pub struct CompetitionRow {
     pub id: String,
     pub slug: String,
@@ -19,6 +20,41 @@ pub struct CompetitionRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub published_at: Option<NaiveDateTime>,
+    /// Markdown source; rendered and sanitised when shown.
+    pub description: String,
+    /// Markdown source of the organiser's own rules.
+    pub rules: String,
+    pub cover_key: Option<String>,
+    /// IANA time zone the window is set and shown in (stored times are UTC).
+    pub time_zone: String,
+    pub entries_per_musician: i32,
+    pub min_age: Option<i32>,
+    pub max_age: Option<i32>,
+    /// The audio policy as JSON (`audio::policy::Policy`; missing keys take defaults).
+    pub audio_policy: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = prompts, treat_none_as_null = true)]
+pub struct PromptRow {
+    pub id: String,
+    pub competition_id: String,
+    pub position: i32,
+    pub title: String,
+    pub story: String,
+    pub image_key: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = categories)]
+pub struct CategoryRow {
+    pub id: String,
+    pub competition_id: String,
+    pub position: i32,
+    pub name: String,
+    pub description: String,
 }
 
 pub const PUBLISHED: &str = "published";
@@ -34,6 +70,40 @@ pub enum Phase {
 }
 
 impl CompetitionRow {
+    /// A draft with defaults for everything but its names.
+    pub fn new(slug: &str, title: &str, created_by: Option<&str>, now: NaiveDateTime) -> Self {
+        CompetitionRow {
+            id: uuid::Uuid::now_v7().simple().to_string(),
+            slug: slug.into(),
+            title: title.into(),
+            summary: String::new(),
+            status: DRAFT.into(),
+            submissions_open_at: None,
+            submissions_close_at: None,
+            created_by: created_by.map(str::to_string),
+            created_at: now,
+            updated_at: now,
+            published_at: None,
+            description: String::new(),
+            rules: String::new(),
+            cover_key: None,
+            time_zone: "UTC".into(),
+            entries_per_musician: 1,
+            min_age: None,
+            max_age: None,
+            audio_policy: "{}".into(),
+        }
+    }
+
+    /// The audio policy; a stored policy that no longer parses falls back to defaults.
+    pub fn policy(&self) -> Policy {
+        serde_json::from_str(&self.audio_policy).unwrap_or_default()
+    }
+
+    pub fn is_published(&self) -> bool {
+        self.status == PUBLISHED
+    }
+
     pub fn phase(&self, now: NaiveDateTime) -> Phase {
         match (self.submissions_open_at, self.submissions_close_at) {
             (Some(open), _) if now < open => Phase::Upcoming,
@@ -80,6 +150,110 @@ pub struct CompetitionPage {
     pub next_cursor: Option<String>,
 }
 
+/// A prompt: one theme an entry answers (e.g. one painting of an exhibition).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PromptView {
+    pub id: String,
+    pub title: String,
+    /// Markdown source.
+    pub story: String,
+    /// Sanitised HTML of `story`.
+    pub story_html: String,
+    pub image_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CategoryView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// A competition in full: what its public page and its organiser see.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CompetitionView {
+    pub id: String,
+    pub slug: String,
+    pub title: String,
+    pub summary: String,
+    pub description: String,
+    pub description_html: String,
+    pub rules: String,
+    pub rules_html: String,
+    pub cover_url: Option<String>,
+    /// `draft` or `published`.
+    pub status: String,
+    pub phase: Phase,
+    pub time_zone: String,
+    pub submissions_open_at: Option<DateTime<Utc>>,
+    pub submissions_close_at: Option<DateTime<Utc>>,
+    pub published_at: Option<DateTime<Utc>>,
+    pub entries_per_musician: i32,
+    pub min_age: Option<i32>,
+    pub max_age: Option<i32>,
+    /// The audio rules in force, defaults filled in.
+    #[schema(value_type = Object)]
+    pub audio_policy: Policy,
+    pub prompts: Vec<PromptView>,
+    pub categories: Vec<CategoryView>,
+}
+
+impl CompetitionView {
+    pub fn new(
+        c: &CompetitionRow,
+        prompts: &[PromptRow],
+        categories: &[CategoryRow],
+        now: NaiveDateTime,
+    ) -> CompetitionView {
+        use super::domain::render_markdown;
+        CompetitionView {
+            id: c.id.clone(),
+            slug: c.slug.clone(),
+            title: c.title.clone(),
+            summary: c.summary.clone(),
+            description: c.description.clone(),
+            description_html: render_markdown(&c.description),
+            rules: c.rules.clone(),
+            rules_html: render_markdown(&c.rules),
+            cover_url: c
+                .cover_key
+                .as_ref()
+                .map(|_| format!("/images/competitions/{}", c.id)),
+            status: c.status.clone(),
+            phase: c.phase(now),
+            time_zone: c.time_zone.clone(),
+            submissions_open_at: c.submissions_open_at.map(|t| t.and_utc()),
+            submissions_close_at: c.submissions_close_at.map(|t| t.and_utc()),
+            published_at: c.published_at.map(|t| t.and_utc()),
+            entries_per_musician: c.entries_per_musician,
+            min_age: c.min_age,
+            max_age: c.max_age,
+            audio_policy: c.policy(),
+            prompts: prompts
+                .iter()
+                .map(|p| PromptView {
+                    id: p.id.clone(),
+                    title: p.title.clone(),
+                    story: p.story.clone(),
+                    story_html: render_markdown(&p.story),
+                    image_url: p
+                        .image_key
+                        .as_ref()
+                        .map(|_| format!("/images/prompts/{}", p.id)),
+                })
+                .collect(),
+            categories: categories
+                .iter()
+                .map(|c| CategoryView {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    description: c.description.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,17 +268,9 @@ mod tests {
 
     fn row(open: Option<NaiveDateTime>, close: Option<NaiveDateTime>) -> CompetitionRow {
         CompetitionRow {
-            id: "c".into(),
-            slug: "s".into(),
-            title: "t".into(),
-            summary: String::new(),
-            status: PUBLISHED.into(),
             submissions_open_at: open,
             submissions_close_at: close,
-            created_by: None,
-            created_at: at(0),
-            updated_at: at(0),
-            published_at: Some(at(0)),
+            ..CompetitionRow::new("s", "t", None, at(0))
         }
     }
 

@@ -1,8 +1,11 @@
-use actix_web::{HttpResponse, get, web};
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, patch, post, put, web};
 use askama::Template;
 
-use super::model::{CompetitionPage, Phase};
-use super::service;
+use super::domain::CompetitionInput;
+use super::model::{CompetitionPage, CompetitionSummary, CompetitionView, Phase};
+use super::service::{self, ImageOf};
+use crate::accounts::extract::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::http::pagination::PageQuery;
 use crate::startup::AppState;
@@ -82,6 +85,191 @@ async fn list_competitions(
     Ok(web::Json(service::list_public(&state.db, &query).await?))
 }
 
+/// Create a competition (organisers and admins). It starts as a draft.
+#[utoipa::path(post, path = "/api/v1/competitions", tag = "competitions", request_body = CompetitionInput,
+    responses((status = 201, description = "Created", body = CompetitionView),
+        (status = 403, description = "Not an organiser", body = ErrorBody),
+        (status = 409, description = "The slug is taken", body = ErrorBody),
+        (status = 422, description = "A field is not valid", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/competitions")]
+async fn create_competition(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    input: web::Json<CompetitionInput>,
+) -> Result<HttpResponse, AppError> {
+    let view = service::create(&state, &who, input.into_inner()).await?;
+    Ok(HttpResponse::Created().json(view))
+}
+
+/// A competition by slug or id: published ones for everyone, drafts for their organisers.
+#[utoipa::path(get, path = "/api/v1/competitions/{key}", tag = "competitions",
+    params(("key" = String, Path, description = "Slug or id")),
+    responses((status = 200, description = "The competition", body = CompetitionView),
+        (status = 404, description = "No such published competition", body = ErrorBody)))]
+#[get("/api/v1/competitions/{key}")]
+async fn get_competition(
+    state: web::Data<AppState>,
+    who: Option<AuthUser>,
+    key: web::Path<String>,
+) -> Result<web::Json<CompetitionView>, AppError> {
+    Ok(web::Json(
+        service::public_view(&state, who.as_ref(), &key).await?,
+    ))
+}
+
+/// Change a competition; only the fields sent change.
+#[utoipa::path(patch, path = "/api/v1/competitions/{id}", tag = "competitions", request_body = CompetitionInput,
+    params(("id" = String, Path, description = "Competition id")),
+    responses((status = 200, description = "Saved", body = CompetitionView),
+        (status = 404, description = "Not found or not yours", body = ErrorBody),
+        (status = 409, description = "The slug is taken", body = ErrorBody),
+        (status = 422, description = "A field is not valid", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[patch("/api/v1/competitions/{id}")]
+async fn update_competition(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    input: web::Json<CompetitionInput>,
+) -> Result<web::Json<CompetitionView>, AppError> {
+    Ok(web::Json(
+        service::update(&state, &who, &id, input.into_inner()).await?,
+    ))
+}
+
+/// Publish a competition: its page and call for entries become public.
+#[utoipa::path(post, path = "/api/v1/competitions/{id}/publish", tag = "competitions",
+    params(("id" = String, Path, description = "Competition id")),
+    responses((status = 200, description = "Published", body = CompetitionView),
+        (status = 404, description = "Not found or not yours", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/competitions/{id}/publish")]
+async fn publish(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<web::Json<CompetitionView>, AppError> {
+    Ok(web::Json(
+        service::set_published(&state, &who, &id, true).await?,
+    ))
+}
+
+/// Take a competition back to draft: hidden from the public again.
+#[utoipa::path(post, path = "/api/v1/competitions/{id}/unpublish", tag = "competitions",
+    params(("id" = String, Path, description = "Competition id")),
+    responses((status = 200, description = "Back to draft", body = CompetitionView),
+        (status = 404, description = "Not found or not yours", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/competitions/{id}/unpublish")]
+async fn unpublish(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<web::Json<CompetitionView>, AppError> {
+    Ok(web::Json(
+        service::set_published(&state, &who, &id, false).await?,
+    ))
+}
+
+/// The competitions the caller runs (all of them for a site admin).
+#[utoipa::path(get, path = "/api/v1/organiser/competitions", tag = "competitions",
+    responses((status = 200, description = "Newest first", body = Vec<CompetitionSummary>)),
+    security(("bearer" = [])))]
+#[get("/api/v1/organiser/competitions")]
+async fn my_competitions(
+    state: web::Data<AppState>,
+    who: AuthUser,
+) -> Result<web::Json<Vec<CompetitionSummary>>, AppError> {
+    Ok(web::Json(service::list_managed(&state, &who).await?))
+}
+
+/// Set the cover image (PNG, JPEG or WebP, up to 5 MiB; the request body is the image).
+#[utoipa::path(put, path = "/api/v1/competitions/{id}/cover", tag = "competitions",
+    params(("id" = String, Path, description = "Competition id")),
+    request_body(content = Vec<u8>, content_type = "image/png"),
+    responses((status = 204, description = "Stored"), (status = 413, description = "Too large", body = ErrorBody),
+        (status = 422, description = "Not an image", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/api/v1/competitions/{id}/cover")]
+async fn put_cover(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    service::set_image(&state, &who, ImageOf::Cover, &id, body).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Set a prompt's image (e.g. the painting), same rules as the cover.
+#[utoipa::path(put, path = "/api/v1/prompts/{id}/image", tag = "competitions",
+    params(("id" = String, Path, description = "Prompt id")),
+    request_body(content = Vec<u8>, content_type = "image/png"),
+    responses((status = 204, description = "Stored"), (status = 413, description = "Too large", body = ErrorBody),
+        (status = 422, description = "Not an image", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/api/v1/prompts/{id}/image")]
+async fn put_prompt_image(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    service::set_image(&state, &who, ImageOf::Prompt, &id, body).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn image_response(state: &AppState, of: ImageOf, id: &str) -> Result<HttpResponse, AppError> {
+    use futures_util::StreamExt;
+    let key = service::image_key(state, of, id).await?;
+    let mut obj = state.storage.get(&key, None).await?;
+    let mut bytes = Vec::with_capacity(obj.total_size as usize);
+    while let Some(chunk) = obj.body.next().await {
+        bytes.extend_from_slice(&chunk?);
+        if bytes.len() > service::MAX_IMAGE_BYTES {
+            return Err(AppError::NotFound);
+        }
+    }
+    let kind = crate::accounts::profile::image_type(&bytes).ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(kind)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; sandbox",
+        ))
+        .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"image\""))
+        .body(bytes))
+}
+
+#[get("/images/competitions/{id}")]
+async fn cover_image(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    image_response(&state, ImageOf::Cover, &id).await
+}
+
+#[get("/images/prompts/{id}")]
+async fn prompt_image(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    image_response(&state, ImageOf::Prompt, &id).await
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(home).service(list_competitions);
+    cfg.service(home)
+        .service(list_competitions)
+        .service(create_competition)
+        .service(my_competitions)
+        .service(get_competition)
+        .service(update_competition)
+        .service(publish)
+        .service(unpublish)
+        .service(put_cover)
+        .service(put_prompt_image)
+        .service(cover_image)
+        .service(prompt_image);
 }

@@ -1,10 +1,23 @@
+use bytes::Bytes;
 use chrono::{NaiveDateTime, Utc};
 
-use super::model::{CompetitionPage, CompetitionSummary};
+use super::domain::{
+    self, CompetitionInput, MAX_CATEGORIES, MAX_MARKDOWN, MAX_PROMPTS, MAX_SUMMARY,
+};
+use super::model::{
+    CategoryRow, CompetitionPage, CompetitionRow, CompetitionSummary, CompetitionView, DRAFT,
+    PUBLISHED, Phase, PromptRow,
+};
 use super::store;
-use crate::db::Db;
+use crate::accounts::extract::AuthUser;
+use crate::accounts::model::{Role, UserRow};
+use crate::db::{Db, DbConnection};
 use crate::error::AppError;
 use crate::http::pagination::{PageQuery, encode_cursor};
+use crate::startup::AppState;
+
+/// Largest cover or prompt image.
+pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 
 /// One page of published competitions for the public.
 pub async fn list_public(db: &Db, page: &PageQuery) -> Result<CompetitionPage, AppError> {
@@ -32,9 +45,509 @@ pub async fn list_public(db: &Db, page: &PageQuery) -> Result<CompetitionPage, A
 }
 
 /// A competition by id, for other features working inside their own transaction.
-pub fn find(
-    conn: &mut crate::db::DbConnection,
-    id: &str,
-) -> Result<Option<super::model::CompetitionRow>, AppError> {
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CompetitionRow>, AppError> {
     store::find(conn, id)
+}
+
+pub fn find_prompt(conn: &mut DbConnection, id: &str) -> Result<Option<PromptRow>, AppError> {
+    store::find_prompt(conn, id)
+}
+
+pub fn prompts_of(conn: &mut DbConnection, id: &str) -> Result<Vec<PromptRow>, AppError> {
+    store::prompts_of(conn, id)
+}
+
+pub fn categories_of(conn: &mut DbConnection, id: &str) -> Result<Vec<CategoryRow>, AppError> {
+    store::categories_of(conn, id)
+}
+
+pub fn image_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    store::image_keys(conn)
+}
+
+/// Whether `who` runs a competition created by `created_by` (its organiser, or a site admin).
+pub fn may_manage(who: &AuthUser, created_by: Option<&str>) -> bool {
+    who.has_role(Role::Admin.as_str())
+        || (who.has_role(Role::Organiser.as_str()) && created_by == Some(who.user.id.as_str()))
+}
+
+/// The competition `id` if `who` may manage it; otherwise not found (nothing is revealed).
+pub fn managed(
+    conn: &mut DbConnection,
+    who: &AuthUser,
+    id: &str,
+) -> Result<CompetitionRow, AppError> {
+    let c = store::find(conn, id)?.ok_or(AppError::NotFound)?;
+    if !may_manage(who, c.created_by.as_deref()) {
+        return Err(AppError::NotFound);
+    }
+    Ok(c)
+}
+
+fn view(conn: &mut DbConnection, c: &CompetitionRow) -> Result<CompetitionView, AppError> {
+    let prompts = store::prompts_of(conn, &c.id)?;
+    let categories = store::categories_of(conn, &c.id)?;
+    Ok(CompetitionView::new(
+        c,
+        &prompts,
+        &categories,
+        Utc::now().naive_utc(),
+    ))
+}
+
+/// A competition by slug or id: published ones for everyone, drafts for their organisers.
+pub async fn public_view(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    slug_or_id: &str,
+) -> Result<CompetitionView, AppError> {
+    let key = slug_or_id.to_string();
+    let who = who.cloned();
+    state
+        .db
+        .run(move |conn| {
+            let c = match store::find_by_slug(conn, &key)? {
+                Some(c) => c,
+                None => store::find(conn, &key)?.ok_or(AppError::NotFound)?,
+            };
+            let visible = c.is_published()
+                || who
+                    .as_ref()
+                    .is_some_and(|w| may_manage(w, c.created_by.as_deref()));
+            if !visible {
+                return Err(AppError::NotFound);
+            }
+            view(conn, &c)
+        })
+        .await
+}
+
+pub async fn managed_view(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+) -> Result<CompetitionView, AppError> {
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .run(move |conn| {
+            let c = managed(conn, &who, &id)?;
+            view(conn, &c)
+        })
+        .await
+}
+
+/// The competitions `who` runs (every one for a site admin).
+pub async fn list_managed(
+    state: &AppState,
+    who: &AuthUser,
+) -> Result<Vec<CompetitionSummary>, AppError> {
+    let user = (!who.has_role(Role::Admin.as_str())).then(|| who.user.id.clone());
+    let rows = state
+        .db
+        .run(move |conn| store::list_managed(conn, user.as_deref()))
+        .await?;
+    let now = Utc::now().naive_utc();
+    Ok(rows
+        .iter()
+        .map(|r| CompetitionSummary::from_row(r, now))
+        .collect())
+}
+
+pub async fn create(
+    state: &AppState,
+    who: &AuthUser,
+    input: CompetitionInput,
+) -> Result<CompetitionView, AppError> {
+    if !(who.has_role(Role::Organiser.as_str()) || who.has_role(Role::Admin.as_str())) {
+        return Err(AppError::Forbidden);
+    }
+    let title = domain::parse_title(input.title.as_deref().unwrap_or(""))?;
+    let slug = domain::parse_slug(input.slug.as_deref().unwrap_or(""))?;
+    let who = who.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let now = Utc::now().naive_utc();
+            let mut row = CompetitionRow::new(&slug, &title, Some(&who.user.id), now);
+            if store::slug_taken(conn, &slug, "")? {
+                return Err(AppError::Conflict {
+                    code: "competition.slug_taken",
+                });
+            }
+            store::insert(conn, &row)?;
+            apply(conn, &mut row, input, now)?;
+            store::save(conn, &row)?;
+            crate::accounts::service::audit(
+                conn,
+                Some(&who.user.id),
+                "competition.created",
+                &row.id,
+                &serde_json::json!({}),
+                now,
+            )?;
+            view(conn, &row)
+        })
+        .await
+}
+
+pub async fn update(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    input: CompetitionInput,
+) -> Result<CompetitionView, AppError> {
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .transaction(move |conn| {
+            let mut row = managed(conn, &who, &id)?;
+            let now = Utc::now().naive_utc();
+            apply(conn, &mut row, input, now)?;
+            store::save(conn, &row)?;
+            view(conn, &row)
+        })
+        .await
+}
+
+/// Apply an organiser's changes to `row` (saved by the caller) and its prompts and categories.
+fn apply(
+    conn: &mut DbConnection,
+    row: &mut CompetitionRow,
+    input: CompetitionInput,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if let Some(t) = &input.title {
+        row.title = domain::parse_title(t)?;
+    }
+    if let Some(s) = &input.slug {
+        let slug = domain::parse_slug(s)?;
+        if slug != row.slug && store::slug_taken(conn, &slug, &row.id)? {
+            return Err(AppError::Conflict {
+                code: "competition.slug_taken",
+            });
+        }
+        row.slug = slug;
+    }
+    if let Some(s) = &input.summary {
+        row.summary = domain::parse_text(s, MAX_SUMMARY, "competition.text_too_long")?;
+    }
+    if let Some(s) = &input.description {
+        row.description = domain::parse_text(s, MAX_MARKDOWN, "competition.text_too_long")?;
+    }
+    if let Some(s) = &input.rules {
+        row.rules = domain::parse_text(s, MAX_MARKDOWN, "competition.text_too_long")?;
+    }
+    if let Some(tz) = &input.time_zone {
+        row.time_zone = domain::parse_time_zone(tz)?.name().to_string();
+    }
+    let tz = domain::parse_time_zone(&row.time_zone)?;
+    if let Some(t) = &input.submissions_open_at {
+        row.submissions_open_at = domain::parse_time(t, tz)?;
+    }
+    if let Some(t) = &input.submissions_close_at {
+        row.submissions_close_at = domain::parse_time(t, tz)?;
+    }
+    if let (Some(a), Some(b)) = (row.submissions_open_at, row.submissions_close_at)
+        && a >= b
+    {
+        return Err(AppError::invalid("competition.window_invalid"));
+    }
+    if let Some(n) = input.entries_per_musician {
+        row.entries_per_musician = domain::parse_quota(n)?;
+    }
+    if input.min_age.is_some() || input.max_age.is_some() {
+        let (min, max) =
+            domain::parse_ages(input.min_age.or(row.min_age), input.max_age.or(row.max_age))?;
+        row.min_age = min;
+        row.max_age = max;
+    }
+    if let Some(p) = &input.audio_policy {
+        let policy = domain::parse_policy(p)?;
+        row.audio_policy = serde_json::to_string(&policy).map_err(AppError::internal)?;
+    }
+    row.updated_at = now;
+    if let Some(list) = &input.prompts {
+        if list.len() > MAX_PROMPTS {
+            return Err(AppError::invalid("competition.prompt_invalid"));
+        }
+        let existing = store::prompts_of(conn, &row.id)?;
+        let mut kept = Vec::new();
+        for (i, p) in list.iter().enumerate() {
+            let (title, story) = domain::parse_prompt(p)?;
+            match p
+                .id
+                .as_deref()
+                .and_then(|id| existing.iter().find(|e| e.id == id))
+            {
+                Some(e) => {
+                    kept.push(e.id.clone());
+                    store::save_prompt(
+                        conn,
+                        &PromptRow {
+                            position: i as i32,
+                            title,
+                            story,
+                            updated_at: now,
+                            ..e.clone()
+                        },
+                    )?;
+                }
+                None if p.id.is_some() => {
+                    return Err(AppError::invalid("competition.prompt_invalid"));
+                }
+                None => store::insert_prompt(
+                    conn,
+                    &PromptRow {
+                        id: uuid::Uuid::now_v7().simple().to_string(),
+                        competition_id: row.id.clone(),
+                        position: i as i32,
+                        title,
+                        story,
+                        image_key: None,
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?,
+            }
+        }
+        // A removed prompt's entries keep their other details; the sweeper removes its image.
+        for e in existing.iter().filter(|e| !kept.contains(&e.id)) {
+            store::delete_prompt(conn, &e.id)?;
+        }
+    }
+    if let Some(list) = &input.categories {
+        if list.len() > MAX_CATEGORIES {
+            return Err(AppError::invalid("competition.category_invalid"));
+        }
+        let existing = store::categories_of(conn, &row.id)?;
+        let mut kept = Vec::new();
+        for (i, c) in list.iter().enumerate() {
+            let (name, description) = domain::parse_category(c)?;
+            match c
+                .id
+                .as_deref()
+                .and_then(|id| existing.iter().find(|e| e.id == id))
+            {
+                Some(e) => {
+                    kept.push(e.id.clone());
+                    store::save_category(
+                        conn,
+                        &CategoryRow {
+                            position: i as i32,
+                            name,
+                            description,
+                            ..e.clone()
+                        },
+                    )?;
+                }
+                None if c.id.is_some() => {
+                    return Err(AppError::invalid("competition.category_invalid"));
+                }
+                None => store::insert_category(
+                    conn,
+                    &CategoryRow {
+                        id: uuid::Uuid::now_v7().simple().to_string(),
+                        competition_id: row.id.clone(),
+                        position: i as i32,
+                        name,
+                        description,
+                    },
+                )?,
+            }
+        }
+        for e in existing.iter().filter(|e| !kept.contains(&e.id)) {
+            store::delete_category(conn, &e.id)?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn set_published(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    publish: bool,
+) -> Result<CompetitionView, AppError> {
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .transaction(move |conn| {
+            let mut row = managed(conn, &who, &id)?;
+            let now = Utc::now().naive_utc();
+            if publish {
+                row.status = PUBLISHED.into();
+                row.published_at.get_or_insert(now);
+            } else {
+                row.status = DRAFT.into();
+            }
+            row.updated_at = now;
+            store::save(conn, &row)?;
+            let action = if publish {
+                "competition.published"
+            } else {
+                "competition.unpublished"
+            };
+            crate::accounts::service::audit(
+                conn,
+                Some(&who.user.id),
+                action,
+                &row.id,
+                &serde_json::json!({}),
+                now,
+            )?;
+            view(conn, &row)
+        })
+        .await
+}
+
+/// Which image: a competition's cover or a prompt's picture.
+#[derive(Debug, Clone, Copy)]
+pub enum ImageOf {
+    Cover,
+    Prompt,
+}
+
+/// Store a new cover or prompt image (PNG, JPEG or WebP up to 5 MiB), replacing the old one.
+pub async fn set_image(
+    state: &AppState,
+    who: &AuthUser,
+    of: ImageOf,
+    id: &str,
+    bytes: Bytes,
+) -> Result<(), AppError> {
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(AppError::PayloadTooLarge {
+            limit: MAX_IMAGE_BYTES as u64,
+        });
+    }
+    if crate::accounts::profile::image_type(&bytes).is_none() {
+        return Err(AppError::invalid("competition.image_type"));
+    }
+    // Check the right to change it before storing anything.
+    let (w, i) = (who.clone(), id.to_string());
+    state
+        .db
+        .run(move |conn| owner_check(conn, &w, of, &i))
+        .await?;
+    let key = format!("images/{}", uuid::Uuid::new_v4().simple());
+    state
+        .storage
+        .put_bytes(&key, bytes, "application/octet-stream")
+        .await?;
+    let (w, i, k) = (who.clone(), id.to_string(), key.clone());
+    let old = state
+        .db
+        .transaction(move |conn| {
+            owner_check(conn, &w, of, &i)?;
+            let now = Utc::now().naive_utc();
+            match of {
+                ImageOf::Cover => {
+                    let mut c = store::find(conn, &i)?.ok_or(AppError::NotFound)?;
+                    let old = c.cover_key.replace(k);
+                    c.updated_at = now;
+                    store::save(conn, &c)?;
+                    Ok(old)
+                }
+                ImageOf::Prompt => {
+                    let mut p = store::find_prompt(conn, &i)?.ok_or(AppError::NotFound)?;
+                    let old = p.image_key.replace(k);
+                    p.updated_at = now;
+                    store::save_prompt(conn, &p)?;
+                    Ok(old)
+                }
+            }
+        })
+        .await;
+    match old {
+        Ok(old) => {
+            if let Some(old) = old {
+                let _ = state.storage.delete(&old).await;
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let _ = state.storage.delete(&key).await;
+            Err(e)
+        }
+    }
+}
+
+fn owner_check(
+    conn: &mut DbConnection,
+    who: &AuthUser,
+    of: ImageOf,
+    id: &str,
+) -> Result<(), AppError> {
+    let cid = match of {
+        ImageOf::Cover => id.to_string(),
+        ImageOf::Prompt => {
+            store::find_prompt(conn, id)?
+                .ok_or(AppError::NotFound)?
+                .competition_id
+        }
+    };
+    managed(conn, who, &cid).map(|_| ())
+}
+
+/// The stored key of a published competition's cover or a prompt's image.
+pub async fn image_key(state: &AppState, of: ImageOf, id: &str) -> Result<String, AppError> {
+    let id = id.to_string();
+    state
+        .db
+        .run(move |conn| {
+            let key = match of {
+                ImageOf::Cover => store::find(conn, &id)?.and_then(|c| c.cover_key),
+                ImageOf::Prompt => store::find_prompt(conn, &id)?.and_then(|p| p.image_key),
+            };
+            key.ok_or(AppError::NotFound)
+        })
+        .await
+}
+
+/// Why `user` may not enter `c` now, if they may not: the window, the age range, and
+/// for minors a guardian's consent and a verified email (checked by the caller).
+pub fn check_eligible(
+    c: &CompetitionRow,
+    user: &UserRow,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if !c.is_published() {
+        return Err(AppError::NotFound);
+    }
+    match c.phase(now) {
+        Phase::Open => {}
+        Phase::Upcoming => return Err(AppError::invalid("entry.window_not_open")),
+        Phase::Closed => return Err(AppError::invalid("entry.window_closed")),
+    }
+    if c.min_age.is_some() || c.max_age.is_some() {
+        let age = user
+            .date_of_birth
+            .as_deref()
+            .and_then(|d| crate::accounts::domain::DateOfBirth::parse(d, now.date()).ok())
+            .map(|d| d.age_on(now.date()) as i32);
+        let Some(age) = age else {
+            return Err(AppError::invalid("entry.age_unknown"));
+        };
+        if c.min_age.is_some_and(|m| age < m) || c.max_age.is_some_and(|m| age > m) {
+            return Err(AppError::invalid_with(
+                "entry.age_not_eligible",
+                vec![
+                    (
+                        "min",
+                        c.min_age
+                            .map(|a| a.to_string())
+                            .unwrap_or_else(|| "—".into()),
+                    ),
+                    (
+                        "max",
+                        c.max_age
+                            .map(|a| a.to_string())
+                            .unwrap_or_else(|| "—".into()),
+                    ),
+                ],
+            ));
+        }
+    }
+    Ok(())
 }

@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{CompetitionRow, PUBLISHED};
+use super::model::{CategoryRow, CompetitionRow, PUBLISHED, PromptRow};
 use crate::db::DbConnection;
-use crate::db::schema::competitions;
+use crate::db::schema::{categories, competitions, prompts};
 use crate::error::AppError;
 
 /// Published competitions, newest first, after the `(published_at, id)` cursor.
@@ -44,4 +44,131 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<CompetitionRow>,
         .select(CompetitionRow::as_select())
         .first(conn)
         .optional()?)
+}
+
+pub fn find_by_slug(
+    conn: &mut DbConnection,
+    slug: &str,
+) -> Result<Option<CompetitionRow>, AppError> {
+    Ok(competitions::table
+        .filter(competitions::slug.eq(slug))
+        .select(CompetitionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Whether another competition already uses `slug`.
+pub fn slug_taken(conn: &mut DbConnection, slug: &str, except_id: &str) -> Result<bool, AppError> {
+    let n: i64 = competitions::table
+        .filter(competitions::slug.eq(slug))
+        .filter(competitions::id.ne(except_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+pub fn save(conn: &mut DbConnection, row: &CompetitionRow) -> Result<(), AppError> {
+    diesel::update(competitions::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Competitions `user_id` created (all of them for `None`: a site admin), newest first.
+pub fn list_managed(
+    conn: &mut DbConnection,
+    user_id: Option<&str>,
+) -> Result<Vec<CompetitionRow>, AppError> {
+    let mut q = competitions::table
+        .select(CompetitionRow::as_select())
+        .order((competitions::created_at.desc(), competitions::id.desc()))
+        .limit(500)
+        .into_boxed();
+    if let Some(u) = user_id {
+        q = q.filter(competitions::created_by.eq(u.to_string()));
+    }
+    Ok(q.load(conn)?)
+}
+
+pub fn prompts_of(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<Vec<PromptRow>, AppError> {
+    Ok(prompts::table
+        .filter(prompts::competition_id.eq(competition_id))
+        .select(PromptRow::as_select())
+        .order((prompts::position.asc(), prompts::id.asc()))
+        .load(conn)?)
+}
+
+pub fn find_prompt(conn: &mut DbConnection, id: &str) -> Result<Option<PromptRow>, AppError> {
+    Ok(prompts::table
+        .find(id)
+        .select(PromptRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn categories_of(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<Vec<CategoryRow>, AppError> {
+    Ok(categories::table
+        .filter(categories::competition_id.eq(competition_id))
+        .select(CategoryRow::as_select())
+        .order((categories::position.asc(), categories::id.asc()))
+        .load(conn)?)
+}
+
+pub fn insert_prompt(conn: &mut DbConnection, row: &PromptRow) -> Result<(), AppError> {
+    diesel::insert_into(prompts::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn save_prompt(conn: &mut DbConnection, row: &PromptRow) -> Result<(), AppError> {
+    diesel::update(prompts::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_prompt(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+    diesel::delete(prompts::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+pub fn insert_category(conn: &mut DbConnection, row: &CategoryRow) -> Result<(), AppError> {
+    diesel::insert_into(categories::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn save_category(conn: &mut DbConnection, row: &CategoryRow) -> Result<(), AppError> {
+    diesel::update(categories::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_category(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+    diesel::delete(categories::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Every image key competitions and prompts refer to (for the orphan sweeper).
+pub fn image_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    let mut keys: Vec<String> = competitions::table
+        .filter(competitions::cover_key.is_not_null())
+        .select(competitions::cover_key.assume_not_null())
+        .load(conn)?;
+    keys.extend(
+        prompts::table
+            .filter(prompts::image_key.is_not_null())
+            .select(prompts::image_key.assume_not_null())
+            .load::<String>(conn)?,
+    );
+    Ok(keys)
 }

@@ -6,6 +6,7 @@
 
 pub mod backend;
 pub mod counters;
+pub mod idempotency;
 pub mod schema;
 
 use std::path::Path;

@@ -40,6 +40,93 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         published_at -> Nullable<Timestamp>,
+        description -> Text,
+        rules -> Text,
+        cover_key -> Nullable<Text>,
+        time_zone -> Text,
+        entries_per_musician -> Integer,
+        min_age -> Nullable<Integer>,
+        max_age -> Nullable<Integer>,
+        audio_policy -> Text,
+    }
+}
+
+diesel::table! {
+    prompts (id) {
+        id -> Text,
+        competition_id -> Text,
+        position -> Integer,
+        title -> Text,
+        story -> Text,
+        image_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    categories (id) {
+        id -> Text,
+        competition_id -> Text,
+        position -> Integer,
+        name -> Text,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    entries (id) {
+        id -> Text,
+        competition_id -> Text,
+        musician_id -> Text,
+        prompt_id -> Nullable<Text>,
+        category_id -> Nullable<Text>,
+        title -> Text,
+        description -> Text,
+        lyrics -> Text,
+        credits -> Text,
+        samples -> Text,
+        samples_declared -> Bool,
+        originality_declared -> Bool,
+        status -> Text,
+        review -> Text,
+        review_reason -> Nullable<Text>,
+        upload_id -> Nullable<Text>,
+        report -> Nullable<Text>,
+        verdict -> Nullable<Text>,
+        analysis_error -> Nullable<Text>,
+        fingerprint -> Nullable<Text>,
+        flags -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        analysed_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    uploads (id) {
+        id -> Text,
+        entry_id -> Text,
+        object_key -> Text,
+        state -> Text,
+        size_bytes -> Nullable<BigInt>,
+        sha256 -> Nullable<Text>,
+        original_name -> Text,
+        content_type -> Text,
+        created_at -> Timestamp,
+        stored_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (user_id, key) {
+        user_id -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        status_code -> Nullable<Integer>,
+        response -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -128,11 +215,20 @@ diesel::table! {
 
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(account_tokens -> users (user_id));
+diesel::joinable!(prompts -> competitions (competition_id));
+diesel::joinable!(categories -> competitions (competition_id));
+diesel::joinable!(entries -> competitions (competition_id));
+diesel::joinable!(entries -> users (musician_id));
+diesel::joinable!(uploads -> entries (entry_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     competitions,
     user_roles,
     account_tokens,
-    jobs
+    jobs,
+    prompts,
+    categories,
+    entries,
+    uploads
 );

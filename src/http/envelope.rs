@@ -163,6 +163,12 @@ pub async fn envelope(
                     .unwrap_or_default();
                 log_server_error(status, err, &cause);
                 let mut fresh = reader.render(status, err);
+                if res.response().head().connection_type() == actix_web::http::ConnectionType::Close
+                {
+                    fresh
+                        .head_mut()
+                        .set_connection_type(actix_web::http::ConnectionType::Close);
+                }
                 // Keep headers such as Allow or Retry-After from the original response.
                 for (name, value) in res.headers() {
                     if !fresh.headers().contains_key(name) && name != header::CONTENT_LENGTH {

@@ -15,8 +15,27 @@ use crate::startup::AppState;
 pub const SELFTEST_JOB: &str = "system.selftest";
 
 pub fn register(r: &mut JobRegistry) {
+    use crate::submissions::{analysis, sweeper, upload::ANALYSE_JOB};
     r.register(SEND_JOB, |state, job| Box::pin(send_mail(state, job)));
     r.register(SELFTEST_JOB, |state, job| Box::pin(selftest(state, job)));
+    r.register(ANALYSE_JOB, |state, job| {
+        Box::pin(analysis::run(state, job))
+    });
+    r.register(sweeper::SWEEP_JOB, |state, job| {
+        Box::pin(sweeper::run(state, job))
+    });
+}
+
+/// Jobs enqueued on a timer by processes that run workers.
+pub fn periodic(settings: &crate::config::Settings) -> Vec<(&'static str, Duration)> {
+    let mut out = Vec::new();
+    if settings.uploads.sweep_interval_secs > 0 {
+        out.push((
+            crate::submissions::sweeper::SWEEP_JOB,
+            Duration::from_secs(settings.uploads.sweep_interval_secs),
+        ));
+    }
+    out
 }
 
 async fn send_mail(state: AppState, job: JobRow) -> Result<(), JobError> {

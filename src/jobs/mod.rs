@@ -326,12 +326,52 @@ pub fn spawn_workers(
     n: usize,
     shutdown: &CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    (0..n)
+    let mut tasks: Vec<_> = (0..n)
         .map(|i| {
             let worker = Worker::new(state.clone(), registry.clone(), &format!("w{i}"));
             tokio::spawn(worker.run(shutdown.clone()))
         })
-        .collect()
+        .collect();
+    if n > 0 {
+        for (kind, every) in handlers::periodic(&state.settings) {
+            tasks.push(tokio::spawn(schedule(
+                state.clone(),
+                kind,
+                every,
+                shutdown.clone(),
+            )));
+        }
+    }
+    tasks
+}
+
+/// Enqueue a `kind` job every `every`, unless one is still waiting or running. With
+/// several processes each may enqueue one; the jobs are idempotent.
+async fn schedule(
+    state: AppState,
+    kind: &'static str,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = shutdown.cancelled() => return,
+        }
+        let r = state
+            .db
+            .transaction(move |conn| {
+                if store::has_unfinished(conn, kind)? {
+                    return Ok(());
+                }
+                let now = chrono::Utc::now().naive_utc();
+                store::enqueue(conn, kind, &serde_json::json!({}), now, None).map(|_| ())
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(kind, error = %e, "cannot schedule a periodic job");
+        }
+    }
 }
 
 #[cfg(test)]

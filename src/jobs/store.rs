@@ -232,3 +232,21 @@ fn truncate(s: &str) -> String {
     }
     s[..end].to_string()
 }
+
+/// Whether a job of `kind` is waiting or running (to avoid piling up periodic jobs).
+pub fn has_unfinished(conn: &mut DbConnection, kind: &str) -> Result<bool, AppError> {
+    let n: i64 = jobs::table
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::status.eq_any([QUEUED, "running"]))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// How many jobs of `kind` exist in any state (for tests and diagnostics).
+pub fn list_kind(conn: &mut DbConnection, kind: &str) -> Result<i64, AppError> {
+    Ok(jobs::table
+        .filter(jobs::kind.eq(kind))
+        .count()
+        .get_result(conn)?)
+}

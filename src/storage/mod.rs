@@ -189,6 +189,19 @@ impl ObjectStore {
         Ok(out)
     }
 
+    /// A presigned URL to PUT `key` directly to the store (S3 only; `None` for local).
+    pub async fn presign_put(
+        &self,
+        key: &str,
+        expiry_secs: u32,
+    ) -> Result<Option<String>, StorageError> {
+        validate_key(key)?;
+        match self {
+            ObjectStore::Local(_) => Ok(None),
+            ObjectStore::S3(s) => s.presign_put(key, expiry_secs).await.map(Some),
+        }
+    }
+
     /// A cheap check that the store answers, for `/readyz`.
     pub async fn check(&self) -> Result<(), StorageError> {
         match self {

@@ -255,6 +255,18 @@ impl S3Store {
             .collect())
     }
 
+    /// A URL a client may PUT the object's bytes to, valid for `expiry_secs`.
+    pub(super) async fn presign_put(
+        &self,
+        key: &str,
+        expiry_secs: u32,
+    ) -> Result<String, StorageError> {
+        self.bucket
+            .presign_put(self.full_key(key), expiry_secs, None, None)
+            .await
+            .map_err(map_err)
+    }
+
     pub(super) async fn check(&self) -> Result<(), StorageError> {
         // A one-key listing proves the endpoint, the credentials and the bucket.
         let probe = if self.prefix.is_empty() {

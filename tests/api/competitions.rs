@@ -7,17 +7,12 @@ use crate::helpers::{TestApp, spawn_app};
 async fn add(app: &TestApp, slug: &str, status: &str, published_at: Option<NaiveDateTime>) {
     let now = Utc::now().naive_utc();
     let row = CompetitionRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        slug: slug.into(),
-        title: format!("Title {slug} <b>bold</b>"),
         summary: "Songs for paintings".into(),
         status: status.into(),
         submissions_open_at: Some(now - Duration::days(1)),
         submissions_close_at: Some(now + Duration::days(10)),
-        created_by: None,
-        created_at: now,
-        updated_at: now,
         published_at,
+        ..CompetitionRow::new(slug, &format!("Title {slug} <b>bold</b>"), None, now)
     };
     app.state
         .db

@@ -146,8 +146,11 @@ fn test_toml(dir: &Path, pg_url: Option<&str>, extra: &str) -> String {
          [mail]\nbackend = \"memory\"\nfrom = \"Cadenza Test <test@cadenza.invalid>\"\n\
          [jobs]\nworkers = 0\nbackoff_base_secs = 0\nlease_secs = 30\n\
          [auth]\nargon2_memory_kib = 1024\nargon2_iterations = 1\n\
-         [log]\nlevel = \"warn\"\n",
-        toml_str(&dir.display().to_string())
+         [log]\nlevel = \"warn\"\n\
+         [uploads]\nmax_bytes = 209715200\nsweep_interval_secs = 0\npending_ttl_secs = 3600\norphan_grace_secs = 86400\n\
+         [analysis]\nexecutable = {}\n",
+        toml_str(&dir.display().to_string()),
+        toml_str(env!("CARGO_BIN_EXE_cadenza"))
     );
     if let Some(url) = pg_url {
         t.push_str(&format!(

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
-async fn organiser(app: &TestApp, email: &str) -> (String, String) {
+pub async fn organiser(app: &TestApp, email: &str) -> (String, String) {
     let link =
         cadenza::accounts::service::create_organiser(&app.state, email, cadenza::i18n::Locale::En)
             .await
@@ -35,17 +35,14 @@ async fn organiser(app: &TestApp, email: &str) -> (String, String) {
 async fn competition(app: &TestApp, owner: &str, slug: &str) -> String {
     let now = Utc::now().naive_utc();
     let row = CompetitionRow {
-        id: uuid::Uuid::now_v7().to_string(),
-        slug: slug.into(),
-        title: format!("Paintings that sing ({slug})"),
-        summary: String::new(),
         status: PUBLISHED.into(),
-        submissions_open_at: None,
-        submissions_close_at: None,
-        created_by: Some(owner.into()),
-        created_at: now,
-        updated_at: now,
         published_at: Some(now),
+        ..CompetitionRow::new(
+            slug,
+            &format!("Paintings that sing ({slug})"),
+            Some(owner),
+            now,
+        )
     };
     let id = row.id.clone();
     app.state

@@ -15,4 +15,5 @@ mod jobs;
 mod profile;
 mod recovery;
 mod schema;
+mod submissions;
 mod web_shell;

@@ -2,7 +2,7 @@
 // sign in, switch language, sign out; a minor's account says it awaits consent.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { launchBrowser, startCadenza, waitForLink, watchProblems } from "./helpers.mjs";
+import { launchBrowser, register as registerAt, signIn as signInAt, startCadenza, waitForLink, watchProblems } from "./helpers.mjs";
 
 let server;
 let browser;
@@ -17,28 +17,12 @@ after(async () => {
   await server?.stop();
 });
 
-function isoDate(yearsAgo) {
-  const d = new Date();
-  d.setFullYear(d.getFullYear() - yearsAgo);
-  return d.toISOString().slice(0, 10);
+function register(page, email, yearsOld, guardian) {
+  return registerAt(server, page, email, yearsOld, guardian);
 }
 
-async function register(page, email, yearsOld, guardian) {
-  await page.goto(server.url + "/register");
-  await page.fill("#email", email);
-  await page.fill("#password", "violin sunrise 1987");
-  await page.fill("#stage_name", "Lin Yue");
-  await page.fill("#date_of_birth", isoDate(yearsOld));
-  await page.fill("#country", "CN");
-  if (guardian) await page.fill("#guardian_email", guardian);
-  await Promise.all([page.waitForNavigation(), page.click("form[data-register] button[type=submit]")]);
-}
-
-async function signIn(page, email) {
-  await page.goto(server.url + "/sign-in");
-  await page.fill("#email", email);
-  await page.fill("#password", "violin sunrise 1987");
-  await Promise.all([page.waitForURL(server.url + "/account"), page.click("form[data-sign-in] button[type=submit]")]);
+function signIn(page, email) {
+  return signInAt(server, page, email);
 }
 
 test("register, verify by email, sign in, switch language, sign out", async () => {

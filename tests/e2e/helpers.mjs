@@ -1,6 +1,6 @@
 // Shared helpers for the browser tests: start the real cadenza binary on a free
 // port with a fresh data folder, and launch Debian's Chromium headless.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -43,24 +43,25 @@ export async function startCadenza(extraEnv = {}) {
   const dir = mkdtempSync(join(tmpdir(), "cadenza-e2e-"));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(bin, ["serve"], {
-    cwd: dir,
-    env: {
-      PATH: process.env.PATH,
-      CADENZA__SERVER__PORT: String(port),
-      CADENZA__SERVER__PUBLIC_URL: url,
-      CADENZA__AUTH__ARGON2_MEMORY_KIB: "1024",
-      CADENZA__AUTH__ARGON2_ITERATIONS: "1",
-      CADENZA__LOG__LEVEL: "warn",
-      CADENZA__JOBS__POLL_INTERVAL_MS: "100",
-      ...extraEnv,
-    },
-    stdio: ["ignore", "inherit", "inherit"],
-  });
+  const env = {
+    PATH: process.env.PATH,
+    CADENZA__SERVER__PORT: String(port),
+    CADENZA__SERVER__PUBLIC_URL: url,
+    CADENZA__AUTH__ARGON2_MEMORY_KIB: "1024",
+    CADENZA__AUTH__ARGON2_ITERATIONS: "1",
+    CADENZA__LOG__LEVEL: "warn",
+    CADENZA__JOBS__POLL_INTERVAL_MS: "100",
+    ...extraEnv,
+  };
+  const child = spawn(bin, ["serve"], { cwd: dir, env, stdio: ["ignore", "inherit", "inherit"] });
   await waitReady(url, child);
   return {
     url,
     dir,
+    /** Run another cadenza command (e.g. `admin …`) on the same data; returns its output. */
+    run(args) {
+      return execFileSync(bin, args, { cwd: dir, env, encoding: "utf8" });
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));
@@ -158,4 +159,69 @@ export async function waitForLink(dataDir, to, path, deadlineMs = 20_000) {
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`no email to ${to} with ${path}`);
+}
+
+/** Wait for an email to `to` whose text contains `needle`; returns the text. */
+export async function waitForMail(dataDir, to, needle, deadlineMs = 20_000) {
+  const start = Date.now();
+  while (Date.now() - start < deadlineMs) {
+    const m = outboxTexts(dataDir).reverse().find((x) => x.to.includes(to) && x.text.includes(needle));
+    if (m) return m.text;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no email to ${to} containing ${needle}`);
+}
+
+export function isoDate(yearsAgo) {
+  const d = new Date();
+  d.setFullYear(d.getFullYear() - yearsAgo);
+  return d.toISOString().slice(0, 10);
+}
+
+/** Fill in and send the registration form. */
+export async function register(server, page, email, yearsOld, guardian) {
+  await page.goto(server.url + "/register");
+  await page.fill("#email", email);
+  await page.fill("#password", "violin sunrise 1987");
+  await page.fill("#stage_name", "Lin Yue");
+  await page.fill("#date_of_birth", isoDate(yearsOld));
+  await page.fill("#country", "CN");
+  if (guardian) await page.fill("#guardian_email", guardian);
+  await Promise.all([page.waitForNavigation(), page.click("form[data-register] button[type=submit]")]);
+}
+
+/** Sign in through the page; lands on the account page. */
+export async function signIn(server, page, email, password = "violin sunrise 1987") {
+  await page.goto(server.url + "/sign-in");
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL(server.url + "/account"), page.click("form[data-sign-in] button[type=submit]")]);
+}
+
+/** A 16-bit stereo WAV of a few seconds: a short melody. */
+export function makeWav(seconds, rate = 44100) {
+  const frames = Math.floor(seconds * rate);
+  const buf = Buffer.alloc(44 + frames * 4);
+  buf.write("RIFF", 0);
+  buf.writeUInt32LE(36 + frames * 4, 4);
+  buf.write("WAVEfmt ", 8);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20);
+  buf.writeUInt16LE(2, 22);
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 4, 28);
+  buf.writeUInt16LE(4, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write("data", 36);
+  buf.writeUInt32LE(frames * 4, 40);
+  const notes = [262, 294, 330, 349, 392, 440, 494, 523];
+  let phase = 0;
+  for (let i = 0; i < frames; i++) {
+    const f = notes[Math.floor((i / rate) * 3) % notes.length];
+    phase += (2 * Math.PI * f) / rate;
+    const v = Math.round(Math.sin(phase) * 0.3 * 32767);
+    buf.writeInt16LE(v, 44 + i * 4);
+    buf.writeInt16LE(v, 46 + i * 4);
+  }
+  return buf;
 }

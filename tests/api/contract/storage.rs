@@ -408,6 +408,12 @@ async fn large_object_contract(store: &ObjectStore) {
     );
     // Flat: a fraction of the object, never the object. An S3 put keeps at most two
     // 8 MiB parts in flight, each with its signed request copy: about 32-40 MiB.
+    // The process's RSS is only meaningful when no other test runs beside this one:
+    // the storage leg sets CADENZA_TEST_MEMORY and runs the contract alone.
+    if std::env::var_os("CADENZA_TEST_MEMORY").is_none() {
+        store.delete("large/100mib.bin").await.unwrap();
+        return;
+    }
     assert!(
         grew_put < 48 * MIB,
         "put grew resident memory by {grew_put} bytes"

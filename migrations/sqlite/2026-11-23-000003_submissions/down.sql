@@ -1,0 +1,13 @@
+DROP TABLE idempotency_keys;
+DROP TABLE uploads;
+DROP TABLE entries;
+DROP TABLE categories;
+DROP TABLE prompts;
+ALTER TABLE competitions DROP COLUMN audio_policy;
+ALTER TABLE competitions DROP COLUMN max_age;
+ALTER TABLE competitions DROP COLUMN min_age;
+ALTER TABLE competitions DROP COLUMN entries_per_musician;
+ALTER TABLE competitions DROP COLUMN time_zone;
+ALTER TABLE competitions DROP COLUMN cover_key;
+ALTER TABLE competitions DROP COLUMN rules;
+ALTER TABLE competitions DROP COLUMN description;

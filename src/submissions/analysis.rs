@@ -1,0 +1,254 @@
+//! The analysis job: copy the stored audio to a temporary file, run the sandboxed
+//! engine on it, keep the report and the policy's verdict, flag recordings that match
+//! other entries, and tell the musician by email in their language.
+
+use std::path::PathBuf;
+
+use futures_util::StreamExt;
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+
+use super::model::{AnalysisFailure, Flag, MatchRange, Status};
+use super::service::now;
+use super::store;
+use crate::audio::policy::{Outcome, Verdict};
+use crate::audio::report::Fingerprint;
+use crate::audio::sandbox::{SandboxConfig, analyze_isolated};
+use crate::audio::{AnalysisError, fingerprint};
+use crate::i18n::Locale;
+use crate::jobs::{JobError, JobRow};
+use crate::mail::{self, MailAction, MailContent};
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+struct Payload {
+    entry_id: String,
+    upload_id: String,
+}
+
+fn retry(what: &str) -> impl FnOnce(crate::error::AppError) -> JobError + '_ {
+    move |e| JobError::Retry(format!("{what}: {e}"))
+}
+
+pub fn sandbox_config(state: &AppState) -> SandboxConfig {
+    let a = &state.settings.analysis;
+    let exe = a
+        .executable
+        .clone()
+        .or_else(|| std::env::current_exe().ok())
+        .unwrap_or_else(|| PathBuf::from("cadenza"));
+    let mut cfg = SandboxConfig::new(exe);
+    cfg.memory_bytes = a.memory_mib * 1024 * 1024;
+    cfg.cpu_secs = a.cpu_secs;
+    cfg.wall_secs = a.wall_secs;
+    cfg.limits.max_decoded_secs = a.max_duration_secs;
+    cfg
+}
+
+pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
+    let p: Payload = serde_json::from_str(&job.payload)
+        .map_err(|e| JobError::Fatal(format!("bad analysis payload: {e}")))?;
+    // Still the audio in force? (It may have been replaced or withdrawn since.)
+    let (eid, uid) = (p.entry_id.clone(), p.upload_id.clone());
+    let upload = state
+        .db
+        .transaction(move |conn| {
+            let Some(mut e) = store::find_entry(conn, &eid)? else {
+                return Ok(None);
+            };
+            if e.upload_id.as_deref() != Some(uid.as_str()) || e.withdrawn_at.is_some() {
+                return Ok(None);
+            }
+            e.status = Status::Analysing.as_str().into();
+            store::save_entry(conn, &e)?;
+            store::find_upload(conn, &uid)
+        })
+        .await
+        .map_err(retry("loading the entry"))?;
+    let Some(upload) = upload else {
+        tracing::info!(entry = %p.entry_id, "analysis skipped: the audio was replaced or withdrawn");
+        return Ok(());
+    };
+
+    // Copy the object to a private temporary file for the child to read.
+    let tmp_dir = state.settings.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&tmp_dir)
+        .await
+        .map_err(|e| JobError::Retry(format!("temp dir: {e}")))?;
+    let tmp = tempfile::NamedTempFile::new_in(&tmp_dir)
+        .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
+    {
+        let mut obj = state
+            .storage
+            .get(&upload.object_key, None)
+            .await
+            .map_err(|e| JobError::Retry(format!("reading the audio: {e}")))?;
+        let mut file = tokio::fs::File::create(tmp.path())
+            .await
+            .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
+        while let Some(chunk) = obj.body.next().await {
+            let chunk = chunk.map_err(|e| JobError::Retry(format!("reading the audio: {e}")))?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
+        }
+        file.flush()
+            .await
+            .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
+    }
+    let result = analyze_isolated(&sandbox_config(&state), tmp.path()).await;
+    drop(tmp);
+    if let Err(AnalysisError::Crashed(m)) = &result
+        && m.starts_with("cannot start the analyser")
+    {
+        return Err(JobError::Retry(m.clone()));
+    }
+    let min_match = state.settings.analysis.duplicate_min_secs;
+    let st = state.clone();
+    let done = state
+        .db
+        .transaction(move |conn| {
+            let Some(mut e) = store::find_entry(conn, &p.entry_id)? else {
+                return Ok(None);
+            };
+            if e.upload_id.as_deref() != Some(p.upload_id.as_str()) || e.withdrawn_at.is_some() {
+                return Ok(None);
+            }
+            let c = crate::competitions::service::find(conn, &e.competition_id)?
+                .ok_or(crate::error::AppError::NotFound)?;
+            let now = now();
+            let mut issues: Vec<(Outcome, String, String)> = Vec::new();
+            match &result {
+                Ok(report) => {
+                    let verdict = c.policy().evaluate(report);
+                    e.status = match verdict.outcome {
+                        Outcome::Pass => Status::Accepted,
+                        Outcome::Warn => Status::NeedsAttention,
+                        Outcome::Reject => Status::Rejected,
+                    }
+                    .as_str()
+                    .into();
+                    let mut stored = report.clone();
+                    let fp = stored.fingerprint.take();
+                    e.flags =
+                        serde_json::to_string(&duplicates(conn, &e.id, fp.as_ref(), min_match)?)
+                            .map_err(crate::error::AppError::internal)?;
+                    e.fingerprint = fp.map(|f| f.data);
+                    e.report = Some(
+                        serde_json::to_string(&stored).map_err(crate::error::AppError::internal)?,
+                    );
+                    e.verdict = Some(
+                        serde_json::to_string(&verdict)
+                            .map_err(crate::error::AppError::internal)?,
+                    );
+                    e.analysis_error = None;
+                    issues = problems(&verdict);
+                }
+                Err(err) => {
+                    e.status = Status::Rejected.as_str().into();
+                    let failure = AnalysisFailure {
+                        code: err.code().into(),
+                        en: err.message(Locale::En),
+                        zh_cn: err.message(Locale::ZhCn),
+                    };
+                    e.analysis_error = Some(
+                        serde_json::to_string(&failure)
+                            .map_err(crate::error::AppError::internal)?,
+                    );
+                    e.report = None;
+                    e.verdict = None;
+                    issues.push((Outcome::Reject, String::new(), String::new()));
+                }
+            }
+            e.analysed_at = Some(now);
+            e.updated_at = now;
+            store::save_entry(conn, &e)?;
+            // Tell the musician.
+            if let Some(user) = crate::accounts::service::find_user(conn, &e.musician_id)? {
+                let l = Locale::parse(&user.locale).unwrap_or_default();
+                let status_key = format!("entry.status_{}", e.status);
+                let mut paragraphs = vec![l.tf(
+                    "mail.analysis_done_body",
+                    &[("title", &e.title), ("status", l.t(&status_key))],
+                )];
+                match &result {
+                    Ok(_) => {
+                        let verdict: Verdict =
+                            serde_json::from_str(e.verdict.as_deref().unwrap_or("{}"))
+                                .map_err(crate::error::AppError::internal)?;
+                        for r in verdict.rules.iter().filter(|r| r.outcome != Outcome::Pass) {
+                            paragraphs.push(format!("• {}", r.message(l)));
+                        }
+                        if issues.is_empty() {
+                            paragraphs.push(l.t("mail.analysis_all_good").to_string());
+                        }
+                    }
+                    Err(err) => paragraphs.push(format!("• {}", err.message(l))),
+                }
+                let m = MailContent {
+                    locale: l,
+                    to: user.email.clone(),
+                    subject: l.tf("mail.analysis_done_subject", &[("title", &e.title)]),
+                    paragraphs,
+                    action: Some(MailAction {
+                        label: l.t("mail.analysis_done_button").to_string(),
+                        url: format!("{}/entries/{}", st.settings.base_url(), e.id),
+                    }),
+                }
+                .render()?;
+                mail::enqueue(conn, &m, now)?;
+            }
+            Ok(Some(e.status))
+        })
+        .await
+        .map_err(retry("saving the report"))?;
+    tracing::info!(entry = %upload.entry_id, status = ?done, "analysis finished");
+    Ok(())
+}
+
+/// The rules that did not pass: (outcome, rule, code).
+fn problems(v: &Verdict) -> Vec<(Outcome, String, String)> {
+    v.rules
+        .iter()
+        .filter(|r| r.outcome != Outcome::Pass)
+        .map(|r| (r.outcome, r.rule.clone(), r.code.clone()))
+        .collect()
+}
+
+/// Other entries (any competition) whose recording matches this one for at least
+/// `min_secs` in total.
+fn duplicates(
+    conn: &mut crate::db::DbConnection,
+    entry_id: &str,
+    fp: Option<&Fingerprint>,
+    min_secs: f64,
+) -> Result<Vec<Flag>, crate::error::AppError> {
+    let Some(fp) = fp else { return Ok(Vec::new()) };
+    let mut flags = Vec::new();
+    for (id, competition, title, data) in store::fingerprints_except(conn, entry_id)? {
+        let other = Fingerprint {
+            algorithm: fp.algorithm.clone(),
+            data,
+            item_secs: fp.item_secs,
+        };
+        let segs = fingerprint::matches(fp, &other);
+        let total: f64 = segs.iter().map(|s| s.2).sum();
+        if total >= min_secs {
+            flags.push(Flag {
+                kind: "duplicate_audio".into(),
+                other_entry_id: id,
+                other_title: title,
+                other_competition_id: competition,
+                ranges: segs
+                    .into_iter()
+                    .map(|(a, b, len)| MatchRange {
+                        start_secs: (a * 10.0).round() / 10.0,
+                        other_start_secs: (b * 10.0).round() / 10.0,
+                        length_secs: (len * 10.0).round() / 10.0,
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(flags)
+}

@@ -1,0 +1,545 @@
+//! Entry pages: the entry form, the entry page (status that updates itself, the
+//! upload with a progress bar, the report as pictures and words, a player), the
+//! musician's list, and the organiser's moderation list.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::model::{Credits, EntryInput, EntryView, ReviewInput, SampleUse, Status};
+use super::{moderation, service};
+use crate::accounts::extract::AuthUser;
+use crate::competitions::model::CompetitionView;
+use crate::competitions::service as competitions;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::{PageCtx, render, render_with_status};
+
+fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+fn to_sign_in(next: &str) -> HttpResponse {
+    see_other(&format!("/sign-in?next={next}"))
+}
+
+/// Whether an error is one to show on the form (rather than as an error page).
+fn is_form_error(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::Refused { .. }
+    )
+}
+
+#[derive(Deserialize, Default, Clone)]
+struct EntryForm {
+    title: String,
+    #[serde(default)]
+    prompt_id: String,
+    #[serde(default)]
+    category_id: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    lyrics: String,
+    #[serde(default)]
+    co_writers: String,
+    #[serde(default)]
+    producer: String,
+    #[serde(default)]
+    other_credits: String,
+    /// One sample per line: `what | source | licence`.
+    #[serde(default)]
+    samples: String,
+    samples_declared: Option<String>,
+    originality_declared: Option<String>,
+}
+
+impl EntryForm {
+    fn of(v: &EntryView) -> EntryForm {
+        EntryForm {
+            title: v.title.clone(),
+            prompt_id: v.prompt.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
+            category_id: v
+                .category
+                .as_ref()
+                .map(|p| p.id.clone())
+                .unwrap_or_default(),
+            description: v.description.clone(),
+            lyrics: v.lyrics.clone(),
+            co_writers: v.credits.co_writers.join(", "),
+            producer: v.credits.producer.clone(),
+            other_credits: v.credits.others.clone(),
+            samples: v
+                .samples
+                .iter()
+                .map(|s| format!("{} | {} | {}", s.description, s.source, s.licence))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            samples_declared: v.samples_declared.then(|| "on".into()),
+            originality_declared: v.originality_declared.then(|| "on".into()),
+        }
+    }
+
+    fn input(&self) -> EntryInput {
+        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+        EntryInput {
+            title: Some(self.title.clone()),
+            prompt_id: opt(&self.prompt_id),
+            category_id: opt(&self.category_id),
+            description: Some(self.description.clone()),
+            lyrics: Some(self.lyrics.clone()),
+            credits: Some(Credits {
+                co_writers: self
+                    .co_writers
+                    .split([',', '\n'])
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                producer: self.producer.clone(),
+                others: self.other_credits.clone(),
+            }),
+            samples: Some(
+                self.samples
+                    .lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| {
+                        let mut parts = l.split('|').map(|p| p.trim().to_string());
+                        SampleUse {
+                            description: parts.next().unwrap_or_default(),
+                            source: parts.next().unwrap_or_default(),
+                            licence: parts.next().unwrap_or_default(),
+                        }
+                    })
+                    .collect(),
+            ),
+            samples_declared: Some(self.samples_declared.is_some()),
+            originality_declared: Some(self.originality_declared.is_some()),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "entries/new.html")]
+struct NewEntryPage {
+    ctx: PageCtx,
+    c: CompetitionView,
+    fc: Option<CompetitionView>,
+    f: EntryForm,
+    error: Option<String>,
+}
+
+#[get("/c/{slug}/enter")]
+async fn new_entry(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in(&format!("/c/{slug}/enter")));
+    };
+    let c = competitions::public_view(&state, Some(&who), &slug).await?;
+    // Say what stands in the way before the musician fills anything in.
+    let error = service::check_account(&who).err().map(|e| e.message(ctx.l));
+    let f = EntryForm {
+        prompt_id: c.prompts.first().map(|p| p.id.clone()).unwrap_or_default(),
+        ..EntryForm::default()
+    };
+    render(&NewEntryPage {
+        ctx,
+        fc: Some(c.clone()),
+        c,
+        f,
+        error,
+    })
+}
+
+#[post("/c/{slug}/enter")]
+async fn create_entry(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    slug: web::Path<String>,
+    form: web::Form<EntryForm>,
+) -> Result<HttpResponse, AppError> {
+    let c = competitions::public_view(&state, Some(&who), &slug).await?;
+    let f = form.into_inner();
+    match service::create(&state, &who, &c.id, f.input(), ctx.l).await {
+        Ok(v) => Ok(see_other(&format!("/entries/{}", v.id))),
+        Err(e) if is_form_error(&e) => {
+            let status = e.status();
+            render_with_status(
+                &NewEntryPage {
+                    error: Some(e.message(ctx.l)),
+                    ctx,
+                    fc: Some(c.clone()),
+                    c,
+                    f,
+                },
+                status,
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A measured value in the report table.
+struct Fact {
+    label: &'static str,
+    value: String,
+}
+
+#[derive(Template)]
+#[template(path = "entries/show.html")]
+struct EntryPage {
+    ctx: PageCtx,
+    v: EntryView,
+    fc: Option<CompetitionView>,
+    f: EntryForm,
+    status_label: &'static str,
+    review_label: &'static str,
+    in_progress: bool,
+    organiser: bool,
+    facts: Vec<Fact>,
+    /// The waveform and loudness curve for the page's script (safe to embed).
+    chart_json: String,
+    error: Option<String>,
+    max_bytes: u64,
+    max_label: String,
+}
+
+fn facts(ctx: &PageCtx, r: &serde_json::Value) -> Vec<Fact> {
+    let num = |path: &[&str]| -> Option<f64> {
+        let mut cur = r;
+        for p in path {
+            cur = cur.get(*p)?;
+        }
+        cur.as_f64()
+    };
+    let fmt = |x: Option<f64>, unit: &str| {
+        x.map(|v| format!("{} {unit}", crate::audio::policy::signed(v, 1)))
+            .unwrap_or_else(|| "—".into())
+    };
+    let s = |path: &[&str]| -> String {
+        let mut cur = r;
+        for p in path {
+            match cur.get(*p) {
+                Some(x) => cur = x,
+                None => return "—".into(),
+            }
+        }
+        match cur {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "—".into(),
+            other => other.to_string(),
+        }
+    };
+    vec![
+        Fact {
+            label: ctx.t("entry.fact_format"),
+            value: format!(
+                "{} · {} Hz · {} ch",
+                s(&["format", "codec_long"]),
+                s(&["format", "sample_rate"]),
+                s(&["format", "channels"])
+            ),
+        },
+        Fact {
+            label: ctx.t("entry.fact_duration"),
+            value: num(&["format", "duration_secs"])
+                .map(crate::audio::policy::minutes)
+                .unwrap_or_default(),
+        },
+        Fact {
+            label: ctx.t("entry.fact_loudness"),
+            value: fmt(num(&["loudness", "integrated_lufs"]), "LUFS"),
+        },
+        Fact {
+            label: ctx.t("entry.fact_range"),
+            value: num(&["loudness", "range_lu"])
+                .map(|v| format!("{v:.1} LU"))
+                .unwrap_or_else(|| "—".into()),
+        },
+        Fact {
+            label: ctx.t("entry.fact_true_peak"),
+            value: fmt(num(&["peaks", "true_peak_dbtp"]), "dBTP"),
+        },
+        Fact {
+            label: ctx.t("entry.fact_silence"),
+            value: format!(
+                "{:.1} s / {:.1} s",
+                num(&["silence", "leading_secs"]).unwrap_or(0.0),
+                num(&["silence", "trailing_secs"]).unwrap_or(0.0)
+            ),
+        },
+        Fact {
+            label: ctx.t("entry.fact_clipping"),
+            value: s(&["clipping", "runs"]),
+        },
+    ]
+}
+
+/// The chart data as JSON that cannot end the `<script>` element it sits in.
+fn chart_json(r: Option<&serde_json::Value>) -> String {
+    let Some(r) = r else { return "null".into() };
+    let data = serde_json::json!({
+        "waveform": r.get("waveform"),
+        "loudness": r.get("loudness").and_then(|l| l.get("short_term")),
+        "duration": r.get("format").and_then(|f| f.get("duration_secs")),
+    });
+    data.to_string()
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+async fn entry_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    id: &str,
+    form: Option<EntryForm>,
+    error: Option<String>,
+    status: actix_web::http::StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let v = service::get(state, who, id, ctx.l).await?;
+    let organiser = v.musician.is_some();
+    let c = competitions::public_view(state, Some(who), &v.competition_id)
+        .await
+        .ok();
+    let status_label = ctx.t(&format!("entry.status_{}", serde_plain(&v.status)));
+    let review_label = ctx.t(&format!("entry.review_{}", serde_plain(&v.review)));
+    let max_bytes = state.settings.uploads.max_bytes;
+    let page = EntryPage {
+        facts: v
+            .report
+            .as_ref()
+            .map(|r| facts(&ctx, r))
+            .unwrap_or_default(),
+        chart_json: chart_json(v.report.as_ref()),
+        f: form.unwrap_or_else(|| EntryForm::of(&v)),
+        in_progress: v.status.in_progress(),
+        status_label,
+        review_label,
+        organiser,
+        error,
+        max_bytes,
+        max_label: crate::error::human_bytes(max_bytes),
+        ctx,
+        fc: c,
+        v,
+    };
+    render_with_status(&page, status)
+}
+
+fn serde_plain<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|s| s.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+#[get("/entries/{id}")]
+async fn show(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in(&format!("/entries/{id}")));
+    };
+    entry_page(
+        &state,
+        ctx,
+        &who,
+        &id,
+        None,
+        None,
+        actix_web::http::StatusCode::OK,
+    )
+    .await
+}
+
+#[post("/entries/{id}")]
+async fn update(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<EntryForm>,
+) -> Result<HttpResponse, AppError> {
+    let f = form.into_inner();
+    match service::update(&state, &who, &id, f.input(), ctx.l).await {
+        Ok(v) => Ok(see_other(&format!("/entries/{}", v.id))),
+        Err(e) if is_form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            entry_page(&state, ctx, &who, &id, Some(f), Some(msg), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/entries/{id}/withdraw")]
+async fn withdraw(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    match service::withdraw(&state, &who, &id, ctx.l).await {
+        Ok(v) => Ok(see_other(&format!("/entries/{}", v.id))),
+        Err(e) if is_form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            entry_page(&state, ctx, &who, &id, None, Some(msg), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/entries/{id}/review")]
+async fn review(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<ReviewInput>,
+) -> Result<HttpResponse, AppError> {
+    match moderation::review(&state, &who, &id, form.into_inner(), ctx.l).await {
+        Ok(v) => Ok(see_other(&format!("/entries/{}", v.id))),
+        Err(e) if is_form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            entry_page(&state, ctx, &who, &id, None, Some(msg), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A row of an entry list.
+struct Row {
+    v: EntryView,
+    status_label: &'static str,
+    review_label: &'static str,
+}
+
+fn rows(ctx: &PageCtx, items: Vec<EntryView>) -> Vec<Row> {
+    items
+        .into_iter()
+        .map(|v| Row {
+            status_label: ctx.t(&format!("entry.status_{}", serde_plain(&v.status))),
+            review_label: ctx.t(&format!("entry.review_{}", serde_plain(&v.review))),
+            v,
+        })
+        .collect()
+}
+
+#[derive(Template)]
+#[template(path = "entries/mine.html")]
+struct MinePage {
+    ctx: PageCtx,
+    rows: Vec<Row>,
+}
+
+#[get("/me/entries")]
+async fn mine(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in("/me/entries"));
+    };
+    let items = service::list_mine(&state, &who, ctx.l).await?;
+    render(&MinePage {
+        rows: rows(&ctx, items),
+        ctx,
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct FilterForm {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    review: String,
+    #[serde(default)]
+    prompt: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    flagged: String,
+}
+
+#[derive(Template)]
+#[template(path = "entries/moderation.html")]
+struct ModerationPage {
+    ctx: PageCtx,
+    c: CompetitionView,
+    rows: Vec<Row>,
+    q: FilterForm,
+    statuses: Vec<(&'static str, &'static str)>,
+    reviews: Vec<(&'static str, &'static str)>,
+}
+
+#[get("/organise/{id}/entries")]
+async fn moderation_page(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    id: web::Path<String>,
+    q: web::Query<FilterForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in(&format!("/organise/{id}/entries")));
+    };
+    let c = competitions::managed_view(&state, &who, &id).await?;
+    let q = q.into_inner();
+    let query = super::routes::ModerationQuery {
+        status: Some(q.status.clone()),
+        review: Some(q.review.clone()),
+        prompt: Some(q.prompt.clone()),
+        category: Some(q.category.clone()),
+        flagged: (q.flagged == "1").then_some(true),
+    };
+    let items = moderation::list(&state, &who, &id, query.filter(), ctx.l).await?;
+    let statuses = [
+        Status::Draft,
+        Status::Uploading,
+        Status::Uploaded,
+        Status::Analysing,
+        Status::Accepted,
+        Status::NeedsAttention,
+        Status::Rejected,
+        Status::Withdrawn,
+    ]
+    .into_iter()
+    .map(|s| (s.as_str(), ctx.t(&format!("entry.status_{}", s.as_str()))))
+    .collect();
+    let reviews = ["pending", "accepted", "changes_requested", "disqualified"]
+        .into_iter()
+        .map(|r| (r, ctx.t(&format!("entry.review_{r}"))))
+        .collect();
+    render(&ModerationPage {
+        rows: rows(&ctx, items),
+        ctx,
+        c,
+        q,
+        statuses,
+        reviews,
+    })
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(new_entry)
+        .service(create_entry)
+        .service(mine)
+        .service(show)
+        .service(update)
+        .service(withdraw)
+        .service(review)
+        .service(moderation_page);
+}

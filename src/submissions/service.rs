@@ -1,0 +1,472 @@
+//! Entries: create, edit, withdraw, read; who may see what. Uploads live in
+//! `upload.rs`, the analysis job in `analysis.rs`, moderation in `moderation.rs`.
+
+use chrono::{NaiveDateTime, Utc};
+
+use super::model::{
+    AnalysisFailure, AudioView, Credits, EntryInput, EntryRow, EntryView, Flag, NamedRef, Review,
+    RuleView, SampleUse, Status,
+};
+use super::store;
+use crate::accounts::extract::AuthUser;
+use crate::audio::policy::{Outcome, Verdict};
+use crate::competitions::model::{CompetitionRow, Phase};
+use crate::competitions::service as competitions;
+use crate::db::DbConnection;
+use crate::error::AppError;
+use crate::i18n::Locale;
+use crate::startup::AppState;
+
+const MAX_TITLE: usize = 120;
+const MAX_TEXT: usize = 5_000;
+const MAX_LYRICS: usize = 20_000;
+const MAX_SAMPLES: usize = 50;
+
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+/// Who is asking about an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Musician,
+    Organiser,
+}
+
+/// Why an account cannot submit yet, as a refusal the musician can act on.
+pub fn check_account(who: &AuthUser) -> Result<(), AppError> {
+    use actix_web::http::StatusCode;
+    if who.user.email_verified_at.is_none() {
+        return Err(AppError::refused(
+            StatusCode::FORBIDDEN,
+            "entry.email_unverified",
+        ));
+    }
+    if who.user.awaits_guardian() {
+        return Err(AppError::refused(
+            StatusCode::FORBIDDEN,
+            "entry.guardian_consent_needed",
+        ));
+    }
+    Ok(())
+}
+
+fn clean_text(raw: &str, max: usize, code: &'static str) -> Result<String, AppError> {
+    let t = raw.trim().replace("\r\n", "\n");
+    if t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(AppError::invalid_with(code, vec![("max", max.to_string())]));
+    }
+    Ok(t)
+}
+
+/// Apply a musician's changes to `row`, checking prompt and category belong to the competition.
+fn apply(
+    conn: &mut DbConnection,
+    c: &CompetitionRow,
+    row: &mut EntryRow,
+    input: &EntryInput,
+) -> Result<(), AppError> {
+    if let Some(t) = &input.title {
+        let t = clean_text(t, MAX_TITLE, "entry.title_invalid")?;
+        if t.is_empty() {
+            return Err(AppError::invalid_with(
+                "entry.title_invalid",
+                vec![("max", MAX_TITLE.to_string())],
+            ));
+        }
+        row.title = t;
+    }
+    if let Some(p) = &input.prompt_id {
+        let ok = competitions::find_prompt(conn, p)?.is_some_and(|p| p.competition_id == c.id);
+        if !ok {
+            return Err(AppError::invalid("entry.prompt_invalid"));
+        }
+        row.prompt_id = Some(p.clone());
+    }
+    if let Some(k) = &input.category_id {
+        let ok = competitions::categories_of(conn, &c.id)?
+            .iter()
+            .any(|x| &x.id == k);
+        if !ok {
+            return Err(AppError::invalid("entry.category_invalid"));
+        }
+        row.category_id = Some(k.clone());
+    }
+    if let Some(d) = &input.description {
+        row.description = clean_text(d, MAX_TEXT, "entry.text_too_long")?;
+    }
+    if let Some(l) = &input.lyrics {
+        row.lyrics = clean_text(l, MAX_LYRICS, "entry.text_too_long")?;
+    }
+    if let Some(cr) = &input.credits {
+        let cleaned = Credits {
+            co_writers: cr
+                .co_writers
+                .iter()
+                .map(|w| clean_text(w, 100, "entry.text_too_long"))
+                .filter(|w| !matches!(w, Ok(s) if s.is_empty()))
+                .collect::<Result<_, _>>()?,
+            producer: clean_text(&cr.producer, 100, "entry.text_too_long")?,
+            others: clean_text(&cr.others, 1_000, "entry.text_too_long")?,
+        };
+        if cleaned.co_writers.len() > 20 {
+            return Err(AppError::invalid_with(
+                "entry.text_too_long",
+                vec![("max", "20".into())],
+            ));
+        }
+        row.credits = serde_json::to_string(&cleaned).map_err(AppError::internal)?;
+    }
+    if let Some(samples) = &input.samples {
+        if samples.len() > MAX_SAMPLES {
+            return Err(AppError::invalid_with(
+                "entry.text_too_long",
+                vec![("max", MAX_SAMPLES.to_string())],
+            ));
+        }
+        let cleaned: Vec<SampleUse> = samples
+            .iter()
+            .map(|s| {
+                Ok(SampleUse {
+                    description: clean_text(&s.description, 300, "entry.text_too_long")?,
+                    source: clean_text(&s.source, 300, "entry.text_too_long")?,
+                    licence: clean_text(&s.licence, 300, "entry.text_too_long")?,
+                })
+            })
+            .filter(
+                |s: &Result<SampleUse, AppError>| !matches!(s, Ok(s) if s.description.is_empty()),
+            )
+            .collect::<Result<_, AppError>>()?;
+        row.samples = serde_json::to_string(&cleaned).map_err(AppError::internal)?;
+    }
+    if let Some(d) = input.samples_declared {
+        row.samples_declared = d;
+    }
+    if let Some(d) = input.originality_declared {
+        row.originality_declared = d;
+    }
+    // The rules every saved entry keeps.
+    if !row.originality_declared {
+        return Err(AppError::invalid("entry.originality_required"));
+    }
+    if row.samples != "[]" && !row.samples_declared {
+        return Err(AppError::invalid("entry.samples_rights_required"));
+    }
+    Ok(())
+}
+
+pub async fn create(
+    state: &AppState,
+    who: &AuthUser,
+    competition_id: &str,
+    input: EntryInput,
+    locale: Locale,
+) -> Result<EntryView, AppError> {
+    check_account(who)?;
+    let (who, cid) = (who.clone(), competition_id.to_string());
+    state
+        .db
+        .transaction(move |conn| {
+            let now = now();
+            let c = competitions::find(conn, &cid)?.ok_or(AppError::NotFound)?;
+            competitions::check_eligible(&c, &who.user, now)?;
+            crate::accounts::service::lock_user(conn, &who.user.id)?;
+            let have = store::count_active(conn, &c.id, &who.user.id)?;
+            if have >= c.entries_per_musician as i64 {
+                return Err(AppError::invalid_with(
+                    "entry.quota_reached",
+                    vec![("limit", c.entries_per_musician.to_string())],
+                ));
+            }
+            let mut row = EntryRow {
+                id: uuid::Uuid::now_v7().simple().to_string(),
+                competition_id: c.id.clone(),
+                musician_id: who.user.id.clone(),
+                prompt_id: None,
+                category_id: None,
+                title: String::new(),
+                description: String::new(),
+                lyrics: String::new(),
+                credits: "{}".into(),
+                samples: "[]".into(),
+                samples_declared: false,
+                originality_declared: false,
+                status: Status::Draft.as_str().into(),
+                review: Review::Pending.as_str().into(),
+                review_reason: None,
+                upload_id: None,
+                report: None,
+                verdict: None,
+                analysis_error: None,
+                fingerprint: None,
+                flags: "[]".into(),
+                created_at: now,
+                updated_at: now,
+                analysed_at: None,
+                withdrawn_at: None,
+            };
+            if input.title.is_none() {
+                return Err(AppError::invalid_with(
+                    "entry.title_invalid",
+                    vec![("max", MAX_TITLE.to_string())],
+                ));
+            }
+            apply(conn, &c, &mut row, &input)?;
+            if row.prompt_id.is_none() && !competitions::prompts_of(conn, &c.id)?.is_empty() {
+                return Err(AppError::invalid("entry.prompt_required"));
+            }
+            if row.category_id.is_none() && !competitions::categories_of(conn, &c.id)?.is_empty() {
+                return Err(AppError::invalid("entry.category_required"));
+            }
+            store::insert_entry(conn, &row)?;
+            view(conn, &row, Viewer::Musician, locale)
+        })
+        .await
+}
+
+/// Whether the musician may still change an entry.
+pub fn editable(c: &CompetitionRow, e: &EntryRow, now: NaiveDateTime) -> bool {
+    c.phase(now) == Phase::Open
+        && e.withdrawn_at.is_none()
+        && e.review != Review::Disqualified.as_str()
+}
+
+/// The entry `id` if `who` is its musician and may still change it.
+pub fn own_editable(
+    conn: &mut DbConnection,
+    who: &AuthUser,
+    id: &str,
+) -> Result<(EntryRow, CompetitionRow), AppError> {
+    let e = store::find_entry(conn, id)?.ok_or(AppError::NotFound)?;
+    if e.musician_id != who.user.id {
+        return Err(AppError::NotFound);
+    }
+    let c = competitions::find(conn, &e.competition_id)?.ok_or(AppError::NotFound)?;
+    let now = now();
+    if e.withdrawn_at.is_some() {
+        return Err(AppError::invalid("entry.withdrawn"));
+    }
+    if e.review == Review::Disqualified.as_str() {
+        return Err(AppError::invalid("entry.disqualified"));
+    }
+    match c.phase(now) {
+        Phase::Open => Ok((e, c)),
+        Phase::Upcoming => Err(AppError::invalid("entry.window_not_open")),
+        Phase::Closed => Err(AppError::invalid("entry.window_closed")),
+    }
+}
+
+pub async fn update(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    input: EntryInput,
+    locale: Locale,
+) -> Result<EntryView, AppError> {
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .transaction(move |conn| {
+            let (mut e, c) = own_editable(conn, &who, &id)?;
+            apply(conn, &c, &mut e, &input)?;
+            e.updated_at = now();
+            store::save_entry(conn, &e)?;
+            view(conn, &e, Viewer::Musician, locale)
+        })
+        .await
+}
+
+pub async fn withdraw(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    locale: Locale,
+) -> Result<EntryView, AppError> {
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .transaction(move |conn| {
+            let e = store::find_entry(conn, &id)?.ok_or(AppError::NotFound)?;
+            if e.musician_id != who.user.id {
+                return Err(AppError::NotFound);
+            }
+            if e.withdrawn_at.is_some() {
+                return view(conn, &e, Viewer::Musician, locale);
+            }
+            let (mut e, _) = own_editable(conn, &who, &id)?;
+            let now = now();
+            e.withdrawn_at = Some(now);
+            e.status = Status::Withdrawn.as_str().into();
+            e.updated_at = now;
+            store::save_entry(conn, &e)?;
+            crate::accounts::service::audit(
+                conn,
+                Some(&who.user.id),
+                "entry.withdrawn",
+                &e.id,
+                &serde_json::json!({}),
+                now,
+            )?;
+            view(conn, &e, Viewer::Musician, locale)
+        })
+        .await
+}
+
+/// How `who` relates to entry `e`: its musician, the competition's organiser, or nobody (404).
+pub fn viewer_of(
+    conn: &mut DbConnection,
+    who: &AuthUser,
+    e: &EntryRow,
+) -> Result<Viewer, AppError> {
+    if e.musician_id == who.user.id {
+        return Ok(Viewer::Musician);
+    }
+    let c = competitions::find(conn, &e.competition_id)?.ok_or(AppError::NotFound)?;
+    if competitions::may_manage(who, c.created_by.as_deref()) {
+        return Ok(Viewer::Organiser);
+    }
+    Err(AppError::NotFound)
+}
+
+pub async fn get(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    locale: Locale,
+) -> Result<EntryView, AppError> {
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .run(move |conn| {
+            let e = store::find_entry(conn, &id)?.ok_or(AppError::NotFound)?;
+            let v = viewer_of(conn, &who, &e)?;
+            view(conn, &e, v, locale)
+        })
+        .await
+}
+
+pub async fn list_mine(
+    state: &AppState,
+    who: &AuthUser,
+    locale: Locale,
+) -> Result<Vec<EntryView>, AppError> {
+    let id = who.user.id.clone();
+    state
+        .db
+        .run(move |conn| {
+            let rows = store::list_by_musician(conn, &id)?;
+            rows.iter()
+                .map(|e| view(conn, e, Viewer::Musician, locale))
+                .collect()
+        })
+        .await
+}
+
+/// The entry as `viewer` sees it, texts in `locale`.
+pub fn view(
+    conn: &mut DbConnection,
+    e: &EntryRow,
+    viewer: Viewer,
+    locale: Locale,
+) -> Result<EntryView, AppError> {
+    let c = competitions::find(conn, &e.competition_id)?.ok_or(AppError::NotFound)?;
+    let prompt = match &e.prompt_id {
+        Some(p) => competitions::find_prompt(conn, p)?.map(|p| NamedRef {
+            id: p.id,
+            name: p.title,
+        }),
+        None => None,
+    };
+    let category = match &e.category_id {
+        Some(k) => competitions::categories_of(conn, &c.id)?
+            .into_iter()
+            .find(|x| &x.id == k)
+            .map(|x| NamedRef {
+                id: x.id,
+                name: x.name,
+            }),
+        None => None,
+    };
+    let audio = match &e.upload_id {
+        Some(u) => store::find_upload(conn, u)?.map(|u| AudioView {
+            file_name: u.original_name,
+            size_bytes: u.size_bytes.unwrap_or(0),
+            sha256: u.sha256.unwrap_or_default(),
+            uploaded_at: u.stored_at.map(|t| t.and_utc()),
+            url: format!("/api/v1/entries/{}/audio", e.id),
+        }),
+        None => None,
+    };
+    let musician = if viewer == Viewer::Organiser {
+        crate::accounts::service::find_user(conn, &e.musician_id)?.map(|u| u.display_name)
+    } else {
+        None
+    };
+    let verdict: Option<Verdict> = e
+        .verdict
+        .as_deref()
+        .and_then(|v| serde_json::from_str(v).ok());
+    let rules = verdict
+        .map(|v| {
+            v.rules
+                .iter()
+                .map(|r| RuleView {
+                    rule: r.rule.clone(),
+                    outcome: match r.outcome {
+                        Outcome::Pass => "pass",
+                        Outcome::Warn => "warn",
+                        Outcome::Reject => "reject",
+                    }
+                    .into(),
+                    code: r.code.clone(),
+                    measured: r.measured.clone(),
+                    limit: r.limit.clone(),
+                    message: r.message(locale),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let failure: Option<AnalysisFailure> = e
+        .analysis_error
+        .as_deref()
+        .and_then(|s| serde_json::from_str(s).ok());
+    Ok(EntryView {
+        id: e.id.clone(),
+        competition_id: c.id.clone(),
+        competition_slug: c.slug.clone(),
+        competition_title: c.title.clone(),
+        title: e.title.clone(),
+        prompt,
+        category,
+        description: e.description.clone(),
+        lyrics: e.lyrics.clone(),
+        credits: serde_json::from_str(&e.credits).unwrap_or_default(),
+        samples: serde_json::from_str(&e.samples).unwrap_or_default(),
+        samples_declared: e.samples_declared,
+        originality_declared: e.originality_declared,
+        status: Status::parse(&e.status).unwrap_or(Status::Draft),
+        review: Review::parse(&e.review).unwrap_or(Review::Pending),
+        review_reason: e.review_reason.clone(),
+        audio,
+        report: e
+            .report
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok()),
+        rules,
+        analysis_error: failure.as_ref().map(|f| match locale {
+            Locale::ZhCn => f.zh_cn.clone(),
+            _ => f.en.clone(),
+        }),
+        analysis_error_code: failure.map(|f| f.code),
+        flags: if viewer == Viewer::Organiser {
+            serde_json::from_str::<Vec<Flag>>(&e.flags).unwrap_or_default()
+        } else {
+            Vec::new()
+        },
+        editable: editable(&c, e, now()),
+        created_at: e.created_at.and_utc(),
+        updated_at: e.updated_at.and_utc(),
+        analysed_at: e.analysed_at.map(|t| t.and_utc()),
+        musician,
+    })
+}

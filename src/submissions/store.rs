@@ -1,0 +1,195 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{EntryRow, PENDING, STORED, UploadRow};
+use crate::db::DbConnection;
+use crate::db::schema::{entries, uploads, users};
+use crate::error::AppError;
+
+pub fn insert_entry(conn: &mut DbConnection, row: &EntryRow) -> Result<(), AppError> {
+    diesel::insert_into(entries::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_entry(conn: &mut DbConnection, id: &str) -> Result<Option<EntryRow>, AppError> {
+    Ok(entries::table
+        .find(id)
+        .select(EntryRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn save_entry(conn: &mut DbConnection, row: &EntryRow) -> Result<(), AppError> {
+    diesel::update(entries::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Entries a musician has in a competition that count towards the quota.
+pub fn count_active(
+    conn: &mut DbConnection,
+    competition_id: &str,
+    musician_id: &str,
+) -> Result<i64, AppError> {
+    Ok(entries::table
+        .filter(entries::competition_id.eq(competition_id))
+        .filter(entries::musician_id.eq(musician_id))
+        .filter(entries::withdrawn_at.is_null())
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn list_by_musician(
+    conn: &mut DbConnection,
+    musician_id: &str,
+) -> Result<Vec<EntryRow>, AppError> {
+    Ok(entries::table
+        .filter(entries::musician_id.eq(musician_id))
+        .select(EntryRow::as_select())
+        .order((entries::created_at.desc(), entries::id.desc()))
+        .limit(500)
+        .load(conn)?)
+}
+
+/// Filters of the moderation list; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct EntryFilter {
+    pub status: Option<String>,
+    pub review: Option<String>,
+    pub prompt_id: Option<String>,
+    pub category_id: Option<String>,
+    pub flagged: Option<bool>,
+}
+
+/// A competition's entries with their musicians' stage names, oldest first.
+pub fn list_for_competition(
+    conn: &mut DbConnection,
+    competition_id: &str,
+    f: &EntryFilter,
+    limit: i64,
+) -> Result<Vec<(EntryRow, String)>, AppError> {
+    let mut q = entries::table
+        .inner_join(users::table)
+        .filter(entries::competition_id.eq(competition_id))
+        .select((EntryRow::as_select(), users::display_name))
+        .order((entries::created_at.asc(), entries::id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(s) = &f.status {
+        q = q.filter(entries::status.eq(s.clone()));
+    }
+    if let Some(r) = &f.review {
+        q = q.filter(entries::review.eq(r.clone()));
+    }
+    if let Some(p) = &f.prompt_id {
+        q = q.filter(entries::prompt_id.eq(p.clone()));
+    }
+    if let Some(c) = &f.category_id {
+        q = q.filter(entries::category_id.eq(c.clone()));
+    }
+    match f.flagged {
+        Some(true) => q = q.filter(entries::flags.ne("[]")),
+        Some(false) => q = q.filter(entries::flags.eq("[]")),
+        None => {}
+    }
+    Ok(q.load(conn)?)
+}
+
+pub fn insert_upload(conn: &mut DbConnection, row: &UploadRow) -> Result<(), AppError> {
+    diesel::insert_into(uploads::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_upload(conn: &mut DbConnection, id: &str) -> Result<Option<UploadRow>, AppError> {
+    Ok(uploads::table
+        .find(id)
+        .select(UploadRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn save_upload(conn: &mut DbConnection, row: &UploadRow) -> Result<(), AppError> {
+    diesel::update(uploads::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_upload(conn: &mut DbConnection, id: &str) -> Result<(), AppError> {
+    diesel::delete(uploads::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// A stored file with these exact bytes in force on another entry that is not withdrawn.
+pub fn same_bytes_elsewhere(
+    conn: &mut DbConnection,
+    sha256: &str,
+    entry_id: &str,
+) -> Result<Option<String>, AppError> {
+    Ok(uploads::table
+        .inner_join(entries::table)
+        .filter(uploads::sha256.eq(sha256))
+        .filter(uploads::state.eq(STORED))
+        .filter(uploads::entry_id.ne(entry_id))
+        .filter(entries::withdrawn_at.is_null())
+        .filter(entries::upload_id.eq(uploads::id.nullable()))
+        .select(entries::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Unfinished uploads started before `cutoff`.
+pub fn stale_pending(
+    conn: &mut DbConnection,
+    cutoff: NaiveDateTime,
+) -> Result<Vec<UploadRow>, AppError> {
+    Ok(uploads::table
+        .filter(uploads::state.eq(PENDING))
+        .filter(uploads::created_at.lt(cutoff))
+        .select(UploadRow::as_select())
+        .limit(1000)
+        .load(conn)?)
+}
+
+/// Whether `entry_id` has another unfinished upload besides `except`.
+pub fn other_pending(
+    conn: &mut DbConnection,
+    entry_id: &str,
+    except: &str,
+) -> Result<bool, AppError> {
+    let n: i64 = uploads::table
+        .filter(uploads::entry_id.eq(entry_id))
+        .filter(uploads::state.eq(PENDING))
+        .filter(uploads::id.ne(except))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Every object key an upload row refers to.
+pub fn upload_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    Ok(uploads::table.select(uploads::object_key).load(conn)?)
+}
+
+/// Analysed entries with fingerprints, other than `entry_id`: (id, competition, title, fingerprint).
+pub fn fingerprints_except(
+    conn: &mut DbConnection,
+    entry_id: &str,
+) -> Result<Vec<(String, String, String, String)>, AppError> {
+    Ok(entries::table
+        .filter(entries::id.ne(entry_id))
+        .filter(entries::fingerprint.is_not_null())
+        .filter(entries::withdrawn_at.is_null())
+        .select((
+            entries::id,
+            entries::competition_id,
+            entries::title,
+            entries::fingerprint.assume_not_null(),
+        ))
+        .load(conn)?)
+}

@@ -1,0 +1,87 @@
+//! No orphans: unfinished uploads past their time are removed with their objects
+//! (the entry goes back to draft), objects that no row refers to are deleted once
+//! older than a grace period, and expired idempotency keys are forgotten.
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+use serde::Serialize;
+
+use super::service::now;
+use super::store;
+use super::upload::discard;
+use crate::jobs::{JobError, JobRow};
+use crate::startup::AppState;
+
+pub const SWEEP_JOB: &str = "uploads.sweep";
+
+/// Folders of the object store that rows refer into.
+const PREFIXES: [&str; 3] = ["entries/", "images/", "avatars/"];
+
+#[derive(Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SweepReport {
+    pub stale_uploads: usize,
+    pub orphan_objects: usize,
+    pub idempotency_keys: usize,
+}
+
+pub async fn run(state: AppState, _job: JobRow) -> Result<(), JobError> {
+    let r = sweep(&state).await?;
+    tracing::info!(?r, "sweep finished");
+    Ok(())
+}
+
+pub async fn sweep(state: &AppState) -> Result<SweepReport, JobError> {
+    let s = &state.settings.uploads;
+    let now = now();
+    let mut report = SweepReport::default();
+    let cutoff = now - Duration::seconds(s.pending_ttl_secs as i64);
+    let stale = state
+        .db
+        .run(move |conn| store::stale_pending(conn, cutoff))
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    for u in &stale {
+        discard(state, u).await;
+    }
+    report.stale_uploads = stale.len();
+
+    // Read the rows before listing, so an object stored after this point is younger
+    // than the grace period and left alone.
+    let referenced: HashSet<String> = state
+        .db
+        .run(|conn| {
+            let mut keys = store::upload_keys(conn)?;
+            keys.extend(crate::accounts::service::avatar_keys(conn)?);
+            keys.extend(crate::competitions::service::image_keys(conn)?);
+            Ok(keys)
+        })
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?
+        .into_iter()
+        .collect();
+    let old_enough = (now - Duration::seconds(s.orphan_grace_secs as i64)).and_utc();
+    for prefix in PREFIXES {
+        let objects = state
+            .storage
+            .list(prefix)
+            .await
+            .map_err(|e| JobError::Retry(format!("listing {prefix}: {e}")))?;
+        for o in objects {
+            let old = o.last_modified.is_none_or(|t| t <= old_enough);
+            if !referenced.contains(&o.key) && old {
+                match state.storage.delete(&o.key).await {
+                    Ok(()) => report.orphan_objects += 1,
+                    Err(e) => tracing::warn!(key = %o.key, error = %e, "cannot delete an orphan"),
+                }
+            }
+        }
+    }
+    let keys_cutoff = now - Duration::seconds(s.idempotency_ttl_secs as i64);
+    report.idempotency_keys = state
+        .db
+        .run(move |conn| crate::db::idempotency::purge(conn, keys_cutoff))
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    Ok(report)
+}
