@@ -8,13 +8,36 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, Utc};
 use tokio::fs;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
 use super::{ByteRange, GetObject, Hashing, ObjectMeta, PutResult, StorageError};
 
 const TMP_DIR: &str = ".tmp";
 const CHUNK: usize = 64 * 1024;
+/// Chunks waiting for the writer thread (bounds memory per upload).
+const WRITE_QUEUE: usize = 16;
+/// Ask the disk to flush after this many bytes, so the final sync is short.
+const FLUSH_EVERY: u64 = 32 * 1024 * 1024;
+
+/// Write the chunks to a new file at `path`, flushing along the way and syncing at the end.
+fn write_file(
+    path: &Path,
+    mut rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path)?;
+    let mut unsynced = 0u64;
+    while let Some(chunk) = rx.blocking_recv() {
+        file.write_all(&chunk)?;
+        unsynced += chunk.len() as u64;
+        if unsynced >= FLUSH_EVERY {
+            file.sync_data()?;
+            unsynced = 0;
+        }
+    }
+    file.sync_all()
+}
 
 #[derive(Clone, Debug)]
 pub struct LocalStore {
@@ -74,20 +97,45 @@ impl LocalStore {
             .root
             .join(TMP_DIR)
             .join(uuid::Uuid::new_v4().simple().to_string());
-        let result = async {
-            let mut file = fs::File::create(&tmp).await.map_err(io_err)?;
-            while let Some(chunk) = body.next_chunk().await {
-                file.write_all(&chunk?).await.map_err(io_err)?;
+        // Hashing happens here as chunks arrive; a writer thread writes them and has the
+        // disk flush as it goes, so hashing, writing and flushing overlap and the final
+        // sync has little left to do.
+        let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_QUEUE);
+        let path = tmp.clone();
+        let writer = tokio::task::spawn_blocking(move || write_file(&path, rx));
+        let mut failed = None;
+        while let Some(chunk) = body.next_chunk().await {
+            match chunk {
+                Ok(c) => {
+                    if tx.send(c).await.is_err() {
+                        break; // the writer stopped: its error is reported below
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
-            file.sync_all().await.map_err(io_err)?;
-            let dest = self.path(key);
-            if let Some(parent) = dest.parent() {
-                fs::create_dir_all(parent).await.map_err(io_err)?;
-            }
-            fs::rename(&tmp, &dest).await.map_err(io_err)?;
-            Ok::<_, StorageError>(())
         }
-        .await;
+        drop(tx);
+        let written = writer
+            .await
+            .map_err(|e| StorageError::Backend(e.to_string()))
+            .and_then(|r| r.map_err(io_err));
+        let result = match (failed, written) {
+            (Some(e), _) => Err(e),
+            (None, Err(e)) => Err(e),
+            (None, Ok(())) => {
+                let dest = self.path(key);
+                async {
+                    if let Some(parent) = dest.parent() {
+                        fs::create_dir_all(parent).await.map_err(io_err)?;
+                    }
+                    fs::rename(&tmp, &dest).await.map_err(io_err)
+                }
+                .await
+            }
+        };
         match result {
             Ok(()) => Ok(body.finish()),
             Err(e) => {

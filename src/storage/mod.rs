@@ -11,7 +11,6 @@ use std::pin::Pin;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
 
 use crate::config::{StorageBackend, StorageSettings};
 
@@ -242,7 +241,9 @@ pub(crate) type PutOutcome =
 /// Wraps a body: counts bytes, hashes them, and stops with `TooLarge` past the limit.
 pub(crate) struct Hashing {
     inner: ByteStream,
-    hasher: Sha256,
+    /// ring's SHA-256 (assembly, SHA extensions where the CPU has them): the hash is the
+    /// most expensive step of a local upload.
+    hasher: ring::digest::Context,
     size: u64,
     max_size: Option<u64>,
 }
@@ -251,7 +252,7 @@ impl Hashing {
     fn new(inner: ByteStream, max_size: Option<u64>) -> Hashing {
         Hashing {
             inner,
-            hasher: Sha256::new(),
+            hasher: ring::digest::Context::new(&ring::digest::SHA256),
             size: 0,
             max_size,
         }
@@ -276,7 +277,7 @@ impl Hashing {
     pub(crate) fn finish(self) -> PutResult {
         PutResult {
             size: self.size,
-            sha256: hex::encode(self.hasher.finalize()),
+            sha256: hex::encode(self.hasher.finish().as_ref()),
         }
     }
 
