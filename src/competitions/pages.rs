@@ -1,7 +1,6 @@
 //! Competition pages: the public page (shareable, Open Graph), and the organiser's
 //! list, create and edit forms. Plain forms; images upload with JavaScript.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
@@ -12,19 +11,7 @@ use super::service;
 use crate::accounts::extract::AuthUser;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::web::{PageCtx, render, render_with_status};
-
-fn to_sign_in(next: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("/sign-in?next={next}")))
-        .finish()
-}
-
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .finish()
-}
+use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
 
 #[derive(Template)]
 #[template(path = "competitions/show.html")]

@@ -272,36 +272,28 @@ fn apply(
             return Err(AppError::invalid("competition.prompt_invalid"));
         }
         let existing = store::prompts_of(conn, &row.id)?;
-        let mut kept = Vec::new();
-        for (i, p) in list.iter().enumerate() {
+        let ids = list.iter().map(|p| p.id.as_deref());
+        let (plan, removed) = match_by_id(&existing, ids, |e| &e.id, "competition.prompt_invalid")?;
+        for ((i, p), stored) in list.iter().enumerate().zip(plan) {
             let (title, story) = domain::parse_prompt(p)?;
-            match p
-                .id
-                .as_deref()
-                .and_then(|id| existing.iter().find(|e| e.id == id))
-            {
-                Some(e) => {
-                    kept.push(e.id.clone());
-                    store::save_prompt(
-                        conn,
-                        &PromptRow {
-                            position: i as i32,
-                            title,
-                            story,
-                            updated_at: now,
-                            ..e.clone()
-                        },
-                    )?;
-                }
-                None if p.id.is_some() => {
-                    return Err(AppError::invalid("competition.prompt_invalid"));
-                }
+            let position = i as i32;
+            match stored {
+                Some(e) => store::save_prompt(
+                    conn,
+                    &PromptRow {
+                        position,
+                        title,
+                        story,
+                        updated_at: now,
+                        ..e.clone()
+                    },
+                )?,
                 None => store::insert_prompt(
                     conn,
                     &PromptRow {
                         id: uuid::Uuid::now_v7().simple().to_string(),
                         competition_id: row.id.clone(),
-                        position: i as i32,
+                        position,
                         title,
                         story,
                         image_key: None,
@@ -312,8 +304,8 @@ fn apply(
             }
         }
         // A removed prompt's entries keep their other details; the sweeper removes its image.
-        for e in existing.iter().filter(|e| !kept.contains(&e.id)) {
-            store::delete_prompt(conn, &e.id)?;
+        for id in removed {
+            store::delete_prompt(conn, &id)?;
         }
     }
     if let Some(list) = &input.categories {
@@ -321,46 +313,68 @@ fn apply(
             return Err(AppError::invalid("competition.category_invalid"));
         }
         let existing = store::categories_of(conn, &row.id)?;
-        let mut kept = Vec::new();
-        for (i, c) in list.iter().enumerate() {
+        let ids = list.iter().map(|c| c.id.as_deref());
+        let (plan, removed) =
+            match_by_id(&existing, ids, |e| &e.id, "competition.category_invalid")?;
+        for ((i, c), stored) in list.iter().enumerate().zip(plan) {
             let (name, description) = domain::parse_category(c)?;
-            match c
-                .id
-                .as_deref()
-                .and_then(|id| existing.iter().find(|e| e.id == id))
-            {
-                Some(e) => {
-                    kept.push(e.id.clone());
-                    store::save_category(
-                        conn,
-                        &CategoryRow {
-                            position: i as i32,
-                            name,
-                            description,
-                            ..e.clone()
-                        },
-                    )?;
-                }
-                None if c.id.is_some() => {
-                    return Err(AppError::invalid("competition.category_invalid"));
-                }
+            let position = i as i32;
+            match stored {
+                Some(e) => store::save_category(
+                    conn,
+                    &CategoryRow {
+                        position,
+                        name,
+                        description,
+                        ..e.clone()
+                    },
+                )?,
                 None => store::insert_category(
                     conn,
                     &CategoryRow {
                         id: uuid::Uuid::now_v7().simple().to_string(),
                         competition_id: row.id.clone(),
-                        position: i as i32,
+                        position,
                         name,
                         description,
                     },
                 )?,
             }
         }
-        for e in existing.iter().filter(|e| !kept.contains(&e.id)) {
-            store::delete_category(conn, &e.id)?;
+        for id in removed {
+            store::delete_category(conn, &id)?;
         }
     }
     Ok(())
+}
+
+/// Match a submitted list against the stored rows by id: for each item, the row it
+/// updates (`None`: a new row), and the ids of stored rows left out (to delete). An id
+/// that is not one of the stored rows is refused with `code`.
+fn match_by_id<'a, 'b, R>(
+    existing: &'a [R],
+    ids: impl Iterator<Item = Option<&'b str>>,
+    id_of: impl Fn(&R) -> &str,
+    code: &'static str,
+) -> Result<(Vec<Option<&'a R>>, Vec<String>), AppError> {
+    let mut plan = Vec::new();
+    for id in ids {
+        match id {
+            Some(id) => plan.push(Some(
+                existing
+                    .iter()
+                    .find(|e| id_of(e) == id)
+                    .ok_or_else(|| AppError::invalid(code))?,
+            )),
+            None => plan.push(None),
+        }
+    }
+    let removed = existing
+        .iter()
+        .filter(|e| !plan.iter().flatten().any(|k| id_of(k) == id_of(e)))
+        .map(|e| id_of(e).to_string())
+        .collect();
+    Ok((plan, removed))
 }
 
 pub async fn set_published(

@@ -2,7 +2,6 @@
 //! upload with a progress bar, the report as pictures and words, a player), the
 //! musician's list, and the organiser's moderation list.
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
@@ -14,17 +13,7 @@ use crate::competitions::model::CompetitionView;
 use crate::competitions::service as competitions;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::web::{PageCtx, render, render_with_status};
-
-fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to))
-        .finish()
-}
-
-fn to_sign_in(next: &str) -> HttpResponse {
-    see_other(&format!("/sign-in?next={next}"))
-}
+use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
 
 /// Whether an error is one to show on the form (rather than as an error page).
 fn is_form_error(e: &AppError) -> bool {

@@ -159,6 +159,18 @@ struct LanguageForm {
     next: Option<String>,
 }
 
+/// A redirect after a form post (303: the browser follows with GET).
+pub fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to))
+        .finish()
+}
+
+/// Send a signed-out reader to the sign-in page, to come back to `next` afterwards.
+pub fn to_sign_in(next: &str) -> HttpResponse {
+    see_other(&format!("/sign-in?next={next}"))
+}
+
 /// Only paths on this site: `/x`, never `//host` or `/\host`.
 pub fn safe_return_path(next: Option<&str>) -> &str {
     match next {

@@ -756,3 +756,61 @@ async fn direct_to_s3_uploads_get_the_same_checks() {
     assert_eq!(code(res).await, (415, "entry.not_audio".into()));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn prompts_and_categories_follow_the_submitted_list() {
+    let app = spawn_app().await;
+    let call = open_call(&app, "lists-one", json!({})).await;
+    let patch = |body: Value| {
+        app.client
+            .patch(app.url(&format!("/api/v1/competitions/{}", call.id)))
+            .bearer_auth(&call.org)
+            .json(&body)
+            .send()
+    };
+    let res = patch(json!({
+        "prompts": [{ "title": "Autumn" }, { "id": call.prompt, "title": "Spring Dawn, again" }],
+        "categories": [{ "name": "Instrumental" }],
+    }))
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    let c: Value = res.json().await.unwrap();
+    assert_eq!(c["prompts"][0]["title"], "Autumn");
+    assert_eq!(
+        c["prompts"][1]["id"],
+        call.prompt.as_str(),
+        "an item with its id keeps it"
+    );
+    assert_eq!(c["prompts"][1]["title"], "Spring Dawn, again");
+    assert_eq!(
+        c["categories"].as_array().unwrap().len(),
+        1,
+        "a category left out is removed"
+    );
+    assert_ne!(c["categories"][0]["id"], call.category.as_str());
+    let res = patch(json!({ "prompts": [{ "id": "not-ours", "title": "x" }] }))
+        .await
+        .unwrap();
+    assert_eq!(code(res).await, (422, "competition.prompt_invalid".into()));
+    let res = patch(
+        json!({ "submissions_open_at": "2026-03-08T02:30", "time_zone": "America/New_York" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(code(res).await, (422, "competition.time_invalid".into()));
+    let res = patch(json!({ "slug": "Bad Slug" })).await.unwrap();
+    assert_eq!(code(res).await, (422, "competition.slug_invalid".into()));
+    // Another organiser cannot see or change it.
+    let (_, other) = organiser(&app, "other-lists@example.org").await;
+    let res = app
+        .client
+        .patch(app.url(&format!("/api/v1/competitions/{}", call.id)))
+        .bearer_auth(&other)
+        .json(&json!({"title": "mine"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    app.shutdown().await;
+}
