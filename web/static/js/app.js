@@ -1,6 +1,5 @@
 // Cadenza's page enhancements. Every page works without JavaScript; this module
 // only makes things smoother. Our own code, no third-party libraries.
-import { enhanceAvatarUpload } from "./avatar-upload.js";
 import { startCountdowns } from "./countdown.js";
 import { enhanceEntryUpload } from "./entry-upload.js";
 import { enhanceImageUploads } from "./image-upload.js";
@@ -9,7 +8,6 @@ import { drawReport } from "./report-chart.js";
 
 document.documentElement.classList.add("js");
 enhanceLanguageSwitch(document);
-enhanceAvatarUpload(document);
 enhanceImageUploads(document);
 enhanceEntryUpload(document);
 startCountdowns(document);

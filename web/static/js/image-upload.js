@@ -1,5 +1,5 @@
-// Image uploads on the organiser's pages (cover, prompt images): the chosen file is
-// PUT to the API address in data-url, then the page reloads to show it.
+// Image uploads (the account picture, a competition's cover, prompt images): the chosen
+// file is PUT to the API address in data-url, then the page reloads to show it.
 export function enhanceImageUploads(root) {
   for (const box of root.querySelectorAll("[data-image-upload]")) {
     const input = box.querySelector("input[type=file]");
