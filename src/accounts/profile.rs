@@ -175,15 +175,14 @@ pub async fn avatar(state: &AppState, user_id: &str) -> Result<(Vec<u8>, &'stati
         .run(move |conn| Ok(store::find_user(conn, &id)?.and_then(|u| u.avatar_key)))
         .await?
         .ok_or(AppError::NotFound)?;
-    let mut obj = state.storage.get(&key, None).await?;
-    let mut bytes = Vec::with_capacity(obj.total_size as usize);
-    use futures_util::StreamExt;
-    while let Some(chunk) = obj.body.next().await {
-        bytes.extend_from_slice(&chunk?);
-        if bytes.len() > MAX_AVATAR_BYTES {
-            return Err(AppError::NotFound);
-        }
-    }
+    let bytes = state
+        .storage
+        .read_small(&key, MAX_AVATAR_BYTES)
+        .await
+        .map_err(|e| match e {
+            crate::storage::StorageError::TooLarge { .. } => AppError::NotFound,
+            other => other.into(),
+        })?;
     let kind = image_type(&bytes).ok_or(AppError::NotFound)?;
     Ok((bytes, kind))
 }

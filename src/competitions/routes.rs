@@ -221,16 +221,15 @@ async fn put_prompt_image(
 }
 
 async fn image_response(state: &AppState, of: ImageOf, id: &str) -> Result<HttpResponse, AppError> {
-    use futures_util::StreamExt;
     let key = service::image_key(state, of, id).await?;
-    let mut obj = state.storage.get(&key, None).await?;
-    let mut bytes = Vec::with_capacity(obj.total_size as usize);
-    while let Some(chunk) = obj.body.next().await {
-        bytes.extend_from_slice(&chunk?);
-        if bytes.len() > service::MAX_IMAGE_BYTES {
-            return Err(AppError::NotFound);
-        }
-    }
+    let bytes = state
+        .storage
+        .read_small(&key, service::MAX_IMAGE_BYTES)
+        .await
+        .map_err(|e| match e {
+            crate::storage::StorageError::TooLarge { .. } => AppError::NotFound,
+            other => other.into(),
+        })?;
     let kind = crate::accounts::profile::image_type(&bytes).ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type(kind)

@@ -158,6 +158,29 @@ impl ObjectStore {
         }
     }
 
+    /// A small object whole (an image), or `TooLarge` once more than `max` bytes arrive.
+    pub async fn read_small(&self, key: &str, max: usize) -> Result<Vec<u8>, StorageError> {
+        let mut obj = self.get(key, None).await?;
+        let mut bytes = Vec::with_capacity((obj.total_size as usize).min(max));
+        while let Some(chunk) = obj.body.next().await {
+            bytes.extend_from_slice(&chunk?);
+            if bytes.len() > max {
+                return Err(StorageError::TooLarge { limit: max as u64 });
+            }
+        }
+        Ok(bytes)
+    }
+
+    /// Size and SHA-256 of a stored object, read back (for objects a client put directly).
+    pub async fn digest(&self, key: &str) -> Result<PutResult, StorageError> {
+        let obj = self.get(key, None).await?;
+        let mut hashed = Hashing::new(obj.body, None);
+        while let Some(chunk) = hashed.next_chunk().await {
+            chunk?;
+        }
+        Ok(hashed.finish())
+    }
+
     pub async fn head(&self, key: &str) -> Result<ObjectMeta, StorageError> {
         validate_key(key)?;
         match self {

@@ -117,7 +117,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
             let c = crate::competitions::service::find(conn, &e.competition_id)?
                 .ok_or(crate::error::AppError::NotFound)?;
             let now = now();
-            let mut issues: Vec<(Outcome, String, String)> = Vec::new();
+            let mut verdict_made: Option<Verdict> = None;
             match &result {
                 Ok(report) => {
                     let verdict = c.policy().evaluate(report);
@@ -142,7 +142,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
                             .map_err(crate::error::AppError::internal)?,
                     );
                     e.analysis_error = None;
-                    issues = problems(&verdict);
+                    verdict_made = Some(verdict);
                 }
                 Err(err) => {
                     e.status = Status::Rejected.as_str().into();
@@ -157,7 +157,6 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
                     );
                     e.report = None;
                     e.verdict = None;
-                    issues.push((Outcome::Reject, String::new(), String::new()));
                 }
             }
             e.analysed_at = Some(now);
@@ -171,19 +170,17 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
                     "mail.analysis_done_body",
                     &[("title", &e.title), ("status", l.t(&status_key))],
                 )];
-                match &result {
-                    Ok(_) => {
-                        let verdict: Verdict =
-                            serde_json::from_str(e.verdict.as_deref().unwrap_or("{}"))
-                                .map_err(crate::error::AppError::internal)?;
+                match (&verdict_made, &result) {
+                    (Some(verdict), _) => {
                         for r in verdict.rules.iter().filter(|r| r.outcome != Outcome::Pass) {
                             paragraphs.push(format!("• {}", r.message(l)));
                         }
-                        if issues.is_empty() {
+                        if verdict.outcome == Outcome::Pass {
                             paragraphs.push(l.t("mail.analysis_all_good").to_string());
                         }
                     }
-                    Err(err) => paragraphs.push(format!("• {}", err.message(l))),
+                    (None, Err(err)) => paragraphs.push(format!("• {}", err.message(l))),
+                    (None, Ok(_)) => {}
                 }
                 let m = MailContent {
                     locale: l,
@@ -204,15 +201,6 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
         .map_err(retry("saving the report"))?;
     tracing::info!(entry = %upload.entry_id, status = ?done, "analysis finished");
     Ok(())
-}
-
-/// The rules that did not pass: (outcome, rule, code).
-fn problems(v: &Verdict) -> Vec<(Outcome, String, String)> {
-    v.rules
-        .iter()
-        .filter(|r| r.outcome != Outcome::Pass)
-        .map(|r| (r.outcome, r.rule.clone(), r.code.clone()))
-        .collect()
 }
 
 /// Other entries (any competition) whose recording matches this one for at least

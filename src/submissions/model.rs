@@ -327,3 +327,8 @@ pub struct ReviewInput {
     #[serde(default)]
     pub reason: String,
 }
+
+/// A value of a report's JSON by path, e.g. `["loudness", "integrated_lufs"]`.
+pub fn report_value<'a>(r: &'a serde_json::Value, path: &[&str]) -> Option<&'a serde_json::Value> {
+    path.iter().try_fold(r, |cur, p| cur.get(*p))
+}

@@ -2,7 +2,7 @@
 //! changes, disqualify with a reason) emailed to the musician in their language, and
 //! a CSV export.
 
-use super::model::{EntryView, Review, ReviewInput, Status};
+use super::model::{EntryView, Review, ReviewInput, Status, report_value};
 use super::service::{Viewer, now, view};
 use super::store::{self, EntryFilter};
 use crate::accounts::extract::AuthUser;
@@ -36,7 +36,7 @@ pub async fn list(
             competitions::managed(conn, &who, &cid)?;
             let rows = store::list_for_competition(conn, &cid, &filter, 1000)?;
             rows.iter()
-                .map(|(e, _)| view(conn, e, Viewer::Organiser, locale))
+                .map(|e| view(conn, e, Viewer::Organiser, locale))
                 .collect()
         })
         .await
@@ -141,7 +141,7 @@ pub async fn export_csv(
             let rows = store::list_for_competition(conn, &cid, &EntryFilter::default(), 100_000)?;
             let views = rows
                 .iter()
-                .map(|(e, _)| view(conn, e, Viewer::Organiser, Locale::En))
+                .map(|e| view(conn, e, Viewer::Organiser, Locale::En))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((c.slug, views))
         })
@@ -169,11 +169,10 @@ pub async fn export_csv(
     w.write_record(header).map_err(AppError::internal)?;
     for v in rows {
         let num = |path: &[&str]| -> String {
-            let mut cur = v.report.as_ref();
-            for p in path {
-                cur = cur.and_then(|c| c.get(*p));
-            }
-            cur.and_then(|x| x.as_f64())
+            v.report
+                .as_ref()
+                .and_then(|r| report_value(r, path))
+                .and_then(|x| x.as_f64())
                 .map(|x| x.to_string())
                 .unwrap_or_default()
         };

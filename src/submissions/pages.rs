@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::model::{Credits, EntryInput, EntryView, ReviewInput, SampleUse, Status};
+use super::model::{Credits, EntryInput, EntryView, ReviewInput, SampleUse, Status, report_value};
 use super::{moderation, service};
 use crate::accounts::extract::AuthUser;
 use crate::competitions::model::CompetitionView;
@@ -202,29 +202,16 @@ struct EntryPage {
 }
 
 fn facts(ctx: &PageCtx, r: &serde_json::Value) -> Vec<Fact> {
-    let num = |path: &[&str]| -> Option<f64> {
-        let mut cur = r;
-        for p in path {
-            cur = cur.get(*p)?;
-        }
-        cur.as_f64()
-    };
+    let num = |path: &[&str]| report_value(r, path).and_then(|x| x.as_f64());
     let fmt = |x: Option<f64>, unit: &str| {
         x.map(|v| format!("{} {unit}", crate::audio::policy::signed(v, 1)))
             .unwrap_or_else(|| "—".into())
     };
     let s = |path: &[&str]| -> String {
-        let mut cur = r;
-        for p in path {
-            match cur.get(*p) {
-                Some(x) => cur = x,
-                None => return "—".into(),
-            }
-        }
-        match cur {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Null => "—".into(),
-            other => other.to_string(),
+        match report_value(r, path) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            None | Some(serde_json::Value::Null) => "—".into(),
+            Some(other) => other.to_string(),
         }
     };
     vec![

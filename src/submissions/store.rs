@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use super::model::{EntryRow, PENDING, STORED, UploadRow};
 use crate::db::DbConnection;
-use crate::db::schema::{entries, uploads, users};
+use crate::db::schema::{entries, uploads};
 use crate::error::AppError;
 
 pub fn insert_entry(conn: &mut DbConnection, row: &EntryRow) -> Result<(), AppError> {
@@ -64,17 +64,16 @@ pub struct EntryFilter {
     pub flagged: Option<bool>,
 }
 
-/// A competition's entries with their musicians' stage names, oldest first.
+/// A competition's entries, oldest first.
 pub fn list_for_competition(
     conn: &mut DbConnection,
     competition_id: &str,
     f: &EntryFilter,
     limit: i64,
-) -> Result<Vec<(EntryRow, String)>, AppError> {
+) -> Result<Vec<EntryRow>, AppError> {
     let mut q = entries::table
-        .inner_join(users::table)
         .filter(entries::competition_id.eq(competition_id))
-        .select((EntryRow::as_select(), users::display_name))
+        .select(EntryRow::as_select())
         .order((entries::created_at.asc(), entries::id.asc()))
         .limit(limit)
         .into_boxed();

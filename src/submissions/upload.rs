@@ -18,7 +18,7 @@ use crate::db::idempotency::{self, Begin};
 use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::startup::AppState;
-use crate::storage::{ByteStream, PutResult, StorageError};
+use crate::storage::{ByteRange, ByteStream, PutResult, StorageError};
 
 pub const ANALYSE_JOB: &str = "entry.analyse";
 
@@ -445,26 +445,28 @@ pub async fn complete(
             discard(state, &upload).await;
             return Err(AppError::PayloadTooLarge { limit: max });
         }
-        // Hash what was stored (the client's word is not taken), checking the type first.
-        let obj = state.storage.get(&upload.object_key, None).await?;
-        let (head, rest) = peek(obj.body, 64).await?;
+        if meta.size == 0 {
+            discard(state, &upload).await;
+            return Err(AppError::invalid("entry.audio_empty"));
+        }
+        // Check the type from the first bytes, then hash what was stored (the client's
+        // word is not taken).
+        let first = state
+            .storage
+            .get(
+                &upload.object_key,
+                Some(ByteRange {
+                    start: 0,
+                    end: Some(63),
+                }),
+            )
+            .await?;
+        let (head, _) = peek(first.body, 64).await?;
         if let Err(e) = check_head(&head) {
             discard(state, &upload).await;
             return Err(e);
         }
-        let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
-        sha2::Digest::update(&mut hasher, &head);
-        let mut size = head.len() as u64;
-        let mut rest = rest;
-        while let Some(chunk) = rest.next().await {
-            let chunk = chunk?;
-            size += chunk.len() as u64;
-            sha2::Digest::update(&mut hasher, &chunk);
-        }
-        let stored = PutResult {
-            size,
-            sha256: hex::encode(sha2::Digest::finalize(hasher)),
-        };
+        let stored = state.storage.digest(&upload.object_key).await?;
         let upload = UploadRow {
             content_type: mime_of(&head).into(),
             ..upload

@@ -16,4 +16,5 @@ mod profile;
 mod recovery;
 mod schema;
 mod submissions;
+mod uploads;
 mod web_shell;
