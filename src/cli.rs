@@ -56,6 +56,10 @@ enum Command {
         /// Only decode (the benchmark's floor); prints the number of frames.
         #[arg(long, hide = true)]
         decode_only: bool,
+        /// Write a clean 16-bit WAV rendition (no tags) of the file here, instead of a
+        /// report; prints the number of frames. The judging workers use it.
+        #[arg(long, value_name = "OUT")]
+        render: Option<PathBuf>,
     },
     /// Administration tasks.
     Admin {
@@ -103,6 +107,7 @@ pub fn run() -> ExitCode {
         max_duration,
         lang,
         decode_only,
+        render,
     }) = &cli.command
     {
         let Some(locale) = Locale::parse(lang) else {
@@ -116,6 +121,18 @@ pub fn run() -> ExitCode {
             },
             fingerprint: !no_fingerprint,
         };
+        if let Some(out) = render {
+            return match crate::audio::render_wav(file, out, options.limits) {
+                Ok(frames) => {
+                    println!("{frames}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{}: {}", file.display(), e.message(locale));
+                    ExitCode::from(crate::audio::cli::EXIT_UNREADABLE)
+                }
+            };
+        }
         if *decode_only {
             return match crate::audio::decode_only(file, options.limits) {
                 Ok(frames) => {

@@ -349,6 +349,8 @@ fn http_server(
             )
             .configure(crate::competitions::routes::configure)
             .configure(crate::submissions::routes::configure)
+            .configure(crate::judging::routes::configure)
+            .configure(crate::judging::pages::configure)
             .configure(crate::competitions::pages::configure)
             .configure(crate::submissions::pages::configure)
             .configure(crate::accounts::routes::configure)

@@ -504,7 +504,7 @@ async fn judge_submit(
         Ok(tokens) => {
             let mut res = HttpResponse::SeeOther();
             set_session_cookies(&mut res, &state, &tokens);
-            Ok(res.insert_header((header::LOCATION, "/account")).finish())
+            Ok(res.insert_header((header::LOCATION, "/judge")).finish())
         }
         Err(e @ AppError::Invalid { code, .. }) if code != "account.token_invalid" => {
             let (competition, email, has_account) = judges::invitation(&state, &form.token).await?;

@@ -199,6 +199,34 @@ pub fn avatar_keys(conn: &mut crate::db::DbConnection) -> Result<Vec<String>, Ap
     store::avatar_keys(conn)
 }
 
+/// The judges of a competition, for the judging feature.
+pub fn judges_of(
+    conn: &mut crate::db::DbConnection,
+    competition_id: &str,
+) -> Result<Vec<UserRow>, AppError> {
+    store::judges_of_competition(conn, competition_id)
+}
+
+/// Remove a judge from a competition's panel.
+pub fn remove_judge(
+    conn: &mut crate::db::DbConnection,
+    user_id: &str,
+    competition_id: &str,
+) -> Result<bool, AppError> {
+    Ok(store::revoke_competition_role(conn, user_id, Role::Judge, competition_id)? > 0)
+}
+
+/// Whether `user_id` is (still) a judge of `competition_id`.
+pub fn is_judge_of(
+    conn: &mut crate::db::DbConnection,
+    user_id: &str,
+    competition_id: &str,
+) -> Result<bool, AppError> {
+    Ok(store::judge_of(conn, user_id)?
+        .iter()
+        .any(|c| c == competition_id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

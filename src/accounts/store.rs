@@ -555,3 +555,33 @@ pub fn avatar_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
         .select(users::avatar_key.assume_not_null())
         .load(conn)?)
 }
+
+/// The judges of a competition (those holding its judge role).
+pub fn judges_of_competition(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<Vec<UserRow>, AppError> {
+    Ok(user_roles::table
+        .inner_join(users::table)
+        .filter(user_roles::role.eq(Role::Judge.as_str()))
+        .filter(user_roles::competition_id.eq(competition_id))
+        .select(UserRow::as_select())
+        .order(users::display_name)
+        .load(conn)?)
+}
+
+/// Take a competition role away.
+pub fn revoke_competition_role(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: Role,
+    competition_id: &str,
+) -> Result<usize, AppError> {
+    Ok(diesel::delete(
+        user_roles::table
+            .filter(user_roles::user_id.eq(user_id))
+            .filter(user_roles::role.eq(role.as_str()))
+            .filter(user_roles::competition_id.eq(competition_id)),
+    )
+    .execute(conn)?)
+}

@@ -123,6 +123,81 @@ pub fn decode_only(path: &Path, limits: Limits) -> Result<u64, AnalysisError> {
     Ok(source.decoded_frames)
 }
 
+/// Decode `path` and write a clean 16-bit PCM WAV to `out`: the same audio, with no
+/// tags, pictures or names from the original container. Judges in blind rounds hear
+/// only such renditions. Returns the number of frames written.
+pub fn render_wav(path: &Path, out: &Path, limits: Limits) -> Result<u64, AnalysisError> {
+    use std::io::{Seek, SeekFrom, Write};
+    let mut source = Source::open(path, limits)?;
+    let rate = source.info.sample_rate;
+    let file = std::fs::File::create(out)
+        .map_err(|e| AnalysisError::Crashed(format!("cannot write the rendition: {e}")))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut channels = 0u16;
+    let mut frames = 0u64;
+    let mut io_error: Option<std::io::Error> = None;
+    let mut buf: Vec<u8> = Vec::new();
+    // Header now, sizes patched at the end.
+    let header = |channels: u16, frames: u64| -> Vec<u8> {
+        let block = channels as u32 * 2;
+        let data = (frames * block as u64).min(u32::MAX as u64 - 44) as u32;
+        let mut h = Vec::with_capacity(44);
+        h.extend_from_slice(b"RIFF");
+        h.extend_from_slice(&(36 + data).to_le_bytes());
+        h.extend_from_slice(b"WAVEfmt ");
+        h.extend_from_slice(&16u32.to_le_bytes());
+        h.extend_from_slice(&1u16.to_le_bytes());
+        h.extend_from_slice(&channels.to_le_bytes());
+        h.extend_from_slice(&rate.to_le_bytes());
+        h.extend_from_slice(&(rate * block).to_le_bytes());
+        h.extend_from_slice(&(block as u16).to_le_bytes());
+        h.extend_from_slice(&16u16.to_le_bytes());
+        h.extend_from_slice(b"data");
+        h.extend_from_slice(&data.to_le_bytes());
+        h
+    };
+    source.decode_all(|planes| {
+        if io_error.is_some() || planes.is_empty() {
+            return;
+        }
+        if channels == 0 {
+            channels = planes.len() as u16;
+            if let Err(e) = w.write_all(&header(channels, 0)) {
+                io_error = Some(e);
+                return;
+            }
+        }
+        let n = planes[0].len();
+        buf.clear();
+        buf.reserve(n * planes.len() * 2);
+        for i in 0..n {
+            for p in planes {
+                let v = (p[i].clamp(-1.0, 1.0) * 32767.0).round() as i16;
+                buf.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        frames += n as u64;
+        if let Err(e) = w.write_all(&buf) {
+            io_error = Some(e);
+        }
+    })?;
+    if channels == 0 || frames == 0 {
+        return Err(AnalysisError::Empty);
+    }
+    let finish = (|| -> std::io::Result<()> {
+        if let Some(e) = io_error.take() {
+            return Err(e);
+        }
+        w.flush()?;
+        let mut f = w.into_inner().map_err(|e| e.into_error())?;
+        f.seek(SeekFrom::Start(0))?;
+        f.write_all(&header(channels, frames))?;
+        f.sync_all()
+    })();
+    finish.map_err(|e| AnalysisError::Crashed(format!("cannot write the rendition: {e}")))?;
+    Ok(frames)
+}
+
 /// Decode and measure a file, in this process. Use [`sandbox::analyze_isolated`] for
 /// files from users.
 pub fn analyze_file(path: &Path, options: &Options) -> Result<Report, AnalysisError> {

@@ -78,18 +78,12 @@ impl SandboxConfig {
 /// The most a child may print; a report is a few hundred kilobytes.
 const MAX_OUTPUT: u64 = 32 * 1024 * 1024;
 
-/// Analyse `file` in a limited child process.
-pub async fn analyze_isolated(cfg: &SandboxConfig, file: &Path) -> Result<Report, AnalysisError> {
+/// A `cadenza analyze …` child under the configured rlimits.
+fn limited_command(cfg: &SandboxConfig) -> tokio::process::Command {
     let mut cmd = tokio::process::Command::new(&cfg.exe);
     cmd.arg("analyze")
-        .arg("--json")
         .arg("--max-duration")
-        .arg(cfg.limits.max_decoded_secs.to_string());
-    if !cfg.fingerprint {
-        cmd.arg("--no-fingerprint");
-    }
-    cmd.arg("--")
-        .arg(file)
+        .arg(cfg.limits.max_decoded_secs.to_string())
         .env_clear()
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::null())
@@ -108,6 +102,53 @@ pub async fn analyze_isolated(cfg: &SandboxConfig, file: &Path) -> Result<Report
             Ok(())
         });
     }
+    cmd
+}
+
+/// Write a clean WAV rendition of `file` to `out` in a limited child process
+/// (decoding untrusted files never happens in the server). Returns the frames written.
+pub async fn render_isolated(
+    cfg: &SandboxConfig,
+    file: &Path,
+    out: &Path,
+) -> Result<u64, AnalysisError> {
+    let mut cmd = limited_command(cfg);
+    cmd.arg("--render").arg(out).arg("--").arg(file);
+    let child = cmd
+        .spawn()
+        .map_err(|e| AnalysisError::Crashed(format!("cannot start the analyser: {e}")))?;
+    let output =
+        match tokio::time::timeout(Duration::from_secs(cfg.wall_secs), child.wait_with_output())
+            .await
+        {
+            Ok(r) => {
+                r.map_err(|e| AnalysisError::Crashed(format!("waiting for the analyser: {e}")))?
+            }
+            Err(_) => return Err(AnalysisError::Timeout),
+        };
+    if let Some(sig) = output.status.signal() {
+        return Err(AnalysisError::ResourceLimit(format!(
+            "killed by signal {sig}"
+        )));
+    }
+    if !output.status.success() {
+        let err = String::from_utf8_lossy(&output.stderr);
+        return Err(AnalysisError::Corrupt(err.chars().take(300).collect()));
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .trim()
+        .parse()
+        .map_err(|_| AnalysisError::Crashed("the renderer printed no frame count".into()))
+}
+
+/// Analyse `file` in a limited child process.
+pub async fn analyze_isolated(cfg: &SandboxConfig, file: &Path) -> Result<Report, AnalysisError> {
+    let mut cmd = limited_command(cfg);
+    cmd.arg("--json");
+    if !cfg.fingerprint {
+        cmd.arg("--no-fingerprint");
+    }
+    cmd.arg("--").arg(file);
     let mut child = cmd
         .spawn()
         .map_err(|e| AnalysisError::Crashed(format!("cannot start the analyser: {e}")))?;

@@ -565,3 +565,14 @@ pub fn check_eligible(
     }
     Ok(())
 }
+
+/// A competition by slug, else by id (any status; callers decide what is visible).
+pub fn find_by_slug_or_id(
+    conn: &mut DbConnection,
+    key: &str,
+) -> Result<Option<CompetitionRow>, AppError> {
+    match store::find_by_slug(conn, key)? {
+        Some(c) => Ok(Some(c)),
+        None => store::find(conn, key),
+    }
+}

@@ -213,6 +213,125 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rounds (id) {
+        id -> Text,
+        competition_id -> Text,
+        position -> Integer,
+        name -> Text,
+        kind -> Text,
+        status -> Text,
+        opens_at -> Nullable<Timestamp>,
+        closes_at -> Nullable<Timestamp>,
+        rubric -> Text,
+        blind -> Bool,
+        judges_per_entry -> Integer,
+        advancement -> Text,
+        ranking_basis -> Text,
+        min_listen_permille -> Integer,
+        others_scores -> Text,
+        reminder_hours -> Integer,
+        reminded_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        decided_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    round_entries (round_id, entry_id) {
+        round_id -> Text,
+        entry_id -> Text,
+        code -> Text,
+        anchor -> Bool,
+        placement -> Nullable<Integer>,
+        result -> Nullable<Text>,
+        advanced -> Nullable<Bool>,
+        decided_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assignments (id) {
+        id -> Text,
+        round_id -> Text,
+        entry_id -> Text,
+        judge_id -> Text,
+        alias -> Text,
+        sort_key -> Text,
+        state -> Text,
+        listened -> Text,
+        listened_permille -> Integer,
+        notified_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    scores (assignment_id) {
+        assignment_id -> Text,
+        criteria -> Text,
+        total_milli -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    judge_comments (id) {
+        id -> Text,
+        assignment_id -> Text,
+        visibility -> Text,
+        body -> Text,
+        at_ms -> Nullable<Integer>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    judge_conflicts (judge_id, entry_id) {
+        competition_id -> Text,
+        judge_id -> Text,
+        entry_id -> Text,
+        reason -> Text,
+        declared_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    affiliations (user_id, kind, value_key) {
+        user_id -> Text,
+        kind -> Text,
+        value_key -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    renditions (upload_id) {
+        upload_id -> Text,
+        object_key -> Text,
+        size_bytes -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    results (competition_id) {
+        competition_id -> Text,
+        settings -> Text,
+        standings -> Nullable<Text>,
+        computed_at -> Nullable<Timestamp>,
+        publish_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(prompts -> competitions (competition_id));
@@ -220,6 +339,14 @@ diesel::joinable!(categories -> competitions (competition_id));
 diesel::joinable!(entries -> competitions (competition_id));
 diesel::joinable!(entries -> users (musician_id));
 diesel::joinable!(uploads -> entries (entry_id));
+diesel::joinable!(rounds -> competitions (competition_id));
+diesel::joinable!(round_entries -> rounds (round_id));
+diesel::joinable!(round_entries -> entries (entry_id));
+diesel::joinable!(assignments -> rounds (round_id));
+diesel::joinable!(assignments -> entries (entry_id));
+diesel::joinable!(assignments -> users (judge_id));
+diesel::joinable!(scores -> assignments (assignment_id));
+diesel::joinable!(judge_comments -> assignments (assignment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -230,5 +357,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     prompts,
     categories,
     entries,
-    uploads
+    uploads,
+    rounds,
+    round_entries,
+    assignments,
+    scores,
+    judge_comments,
+    judge_conflicts,
+    affiliations,
+    renditions,
+    results
 );

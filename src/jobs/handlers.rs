@@ -24,11 +24,21 @@ pub fn register(r: &mut JobRegistry) {
     r.register(sweeper::SWEEP_JOB, |state, job| {
         Box::pin(sweeper::run(state, job))
     });
+    r.register(crate::judging::service::RENDER_JOB, |state, job| {
+        Box::pin(crate::judging::render::run(state, job))
+    });
+    r.register(crate::judging::service::REMIND_JOB, |state, job| {
+        Box::pin(crate::judging::render::remind(state, job))
+    });
 }
 
 /// Jobs enqueued on a timer by processes that run workers.
 pub fn periodic(settings: &crate::config::Settings) -> Vec<(&'static str, Duration)> {
-    let mut out = Vec::new();
+    // Judges are reminded before a round closes; a few minutes late is fine.
+    let mut out = vec![(
+        crate::judging::service::REMIND_JOB,
+        Duration::from_secs(300),
+    )];
     if settings.uploads.sweep_interval_secs > 0 {
         out.push((
             crate::submissions::sweeper::SWEEP_JOB,

@@ -45,6 +45,38 @@ pub fn sandbox_config(state: &AppState) -> SandboxConfig {
     cfg
 }
 
+/// Copy a stored object to a private temporary file under the data folder (for the
+/// sandboxed child to read). Failures are worth a retry.
+pub async fn copy_to_temp(
+    state: &AppState,
+    key: &str,
+) -> Result<tempfile::NamedTempFile, JobError> {
+    let tmp_dir = state.settings.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&tmp_dir)
+        .await
+        .map_err(|e| JobError::Retry(format!("temp dir: {e}")))?;
+    let tmp = tempfile::NamedTempFile::new_in(&tmp_dir)
+        .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
+    let mut obj = state
+        .storage
+        .get(key, None)
+        .await
+        .map_err(|e| JobError::Retry(format!("reading the audio: {e}")))?;
+    let mut file = tokio::fs::File::create(tmp.path())
+        .await
+        .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
+    while let Some(chunk) = obj.body.next().await {
+        let chunk = chunk.map_err(|e| JobError::Retry(format!("reading the audio: {e}")))?;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
+    }
+    file.flush()
+        .await
+        .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
+    Ok(tmp)
+}
+
 pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
     let p: Payload = serde_json::from_str(&job.payload)
         .map_err(|e| JobError::Fatal(format!("bad analysis payload: {e}")))?;
@@ -71,31 +103,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
     };
 
     // Copy the object to a private temporary file for the child to read.
-    let tmp_dir = state.settings.data_dir.join("tmp");
-    tokio::fs::create_dir_all(&tmp_dir)
-        .await
-        .map_err(|e| JobError::Retry(format!("temp dir: {e}")))?;
-    let tmp = tempfile::NamedTempFile::new_in(&tmp_dir)
-        .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
-    {
-        let mut obj = state
-            .storage
-            .get(&upload.object_key, None)
-            .await
-            .map_err(|e| JobError::Retry(format!("reading the audio: {e}")))?;
-        let mut file = tokio::fs::File::create(tmp.path())
-            .await
-            .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
-        while let Some(chunk) = obj.body.next().await {
-            let chunk = chunk.map_err(|e| JobError::Retry(format!("reading the audio: {e}")))?;
-            file.write_all(&chunk)
-                .await
-                .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
-        }
-        file.flush()
-            .await
-            .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
-    }
+    let tmp = copy_to_temp(&state, &upload.object_key).await?;
     let result = analyze_isolated(&sandbox_config(&state), tmp.path()).await;
     drop(tmp);
     if let Err(AnalysisError::Crashed(m)) = &result

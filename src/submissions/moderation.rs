@@ -119,7 +119,7 @@ pub async fn review(
 }
 
 /// A spreadsheet cell that cannot run as a formula (OWASP CSV injection).
-fn cell(s: &str) -> String {
+pub fn cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{s}")
     } else {

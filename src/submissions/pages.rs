@@ -199,6 +199,9 @@ struct EntryPage {
     error: Option<String>,
     max_bytes: u64,
     max_label: String,
+    /// Placements and feedback, once the competition's results are public (musician only).
+    outcome: Option<crate::judging::model::EntryOutcome>,
+    outcome_lines: Vec<String>,
 }
 
 fn facts(ctx: &PageCtx, r: &serde_json::Value) -> Vec<Fact> {
@@ -290,7 +293,50 @@ async fn entry_page(
     let status_label = ctx.t(&format!("entry.status_{}", serde_plain(&v.status)));
     let review_label = ctx.t(&format!("entry.review_{}", serde_plain(&v.review)));
     let max_bytes = state.settings.uploads.max_bytes;
+    let outcome = if organiser {
+        None
+    } else {
+        let (uid, eid) = (who.user.id.clone(), v.id.clone());
+        state
+            .db
+            .run(move |conn| crate::judging::service::outcomes_of(conn, &uid, Some(&eid)))
+            .await?
+            .into_iter()
+            .next()
+    };
+    let outcome_lines = outcome
+        .as_ref()
+        .map(|o| {
+            o.rounds
+                .iter()
+                .map(|r| {
+                    let mut line = match r.placement {
+                        Some(p) => ctx.l.tf(
+                            "judging.placement",
+                            &[
+                                ("round", &r.round),
+                                ("place", &p.to_string()),
+                                ("of", &r.of.to_string()),
+                            ],
+                        ),
+                        None => r.round.clone(),
+                    };
+                    if let Some(a) = r.advanced {
+                        line.push_str(" · ");
+                        line.push_str(ctx.t(if a {
+                            "judging.advanced_yes"
+                        } else {
+                            "judging.advanced_no"
+                        }));
+                    }
+                    line
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let page = EntryPage {
+        outcome,
+        outcome_lines,
         facts: v
             .report
             .as_ref()

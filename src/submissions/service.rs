@@ -5,7 +5,7 @@ use chrono::{NaiveDateTime, Utc};
 
 use super::model::{
     AnalysisFailure, AudioView, Credits, EntryInput, EntryRow, EntryView, Flag, NamedRef, Review,
-    RuleView, SampleUse, Status,
+    RuleView, SampleUse, Status, UploadRow,
 };
 use super::store;
 use crate::accounts::extract::AuthUser;
@@ -469,4 +469,37 @@ pub fn view(
         analysed_at: e.analysed_at.map(|t| t.and_utc()),
         musician,
     })
+}
+
+/// Entries that may be judged: analysed and in (accepted or needing attention), not
+/// disqualified and not withdrawn. For the judging feature.
+pub fn judgeable_entries(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<Vec<EntryRow>, AppError> {
+    let all = store::list_for_competition(conn, competition_id, &Default::default(), 1_000_000)?;
+    Ok(all
+        .into_iter()
+        .filter(|e| {
+            matches!(e.status.as_str(), "accepted" | "needs_attention")
+                && e.review != "disqualified"
+                && e.withdrawn_at.is_none()
+                && e.upload_id.is_some()
+        })
+        .collect())
+}
+
+pub fn find_entry(conn: &mut DbConnection, id: &str) -> Result<Option<EntryRow>, AppError> {
+    store::find_entry(conn, id)
+}
+
+pub fn find_upload(conn: &mut DbConnection, id: &str) -> Result<Option<UploadRow>, AppError> {
+    store::find_upload(conn, id)
+}
+
+pub fn entries_of_musician(
+    conn: &mut DbConnection,
+    musician_id: &str,
+) -> Result<Vec<EntryRow>, AppError> {
+    store::list_by_musician(conn, musician_id)
 }

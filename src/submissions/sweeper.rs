@@ -16,7 +16,7 @@ use crate::startup::AppState;
 pub const SWEEP_JOB: &str = "uploads.sweep";
 
 /// Folders of the object store that rows refer into.
-const PREFIXES: [&str; 3] = ["entries/", "images/", "avatars/"];
+const PREFIXES: [&str; 4] = ["entries/", "images/", "avatars/", "renditions/"];
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SweepReport {
@@ -54,6 +54,7 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, JobError> {
             let mut keys = store::upload_keys(conn)?;
             keys.extend(crate::accounts::service::avatar_keys(conn)?);
             keys.extend(crate::competitions::service::image_keys(conn)?);
+            keys.extend(crate::judging::store::rendition_keys(conn)?);
             Ok(keys)
         })
         .await

@@ -78,6 +78,11 @@ impl PageCtx {
         self.l.t(key)
     }
 
+    /// The message `prefix` + `suffix`, for keys that name a state (`judging.status_open`).
+    pub fn tk(&self, prefix: &str, suffix: impl AsRef<str>) -> &'static str {
+        self.l.t(&format!("{prefix}{}", suffix.as_ref()))
+    }
+
     pub fn tf(&self, key: &str, name: &str, value: &str) -> String {
         self.l.tf(key, &[(name, value)])
     }

@@ -12,6 +12,7 @@ mod health;
 mod helpers;
 mod invitations;
 mod jobs;
+mod judging;
 mod profile;
 mod recovery;
 mod schema;

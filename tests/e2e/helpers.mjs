@@ -225,3 +225,72 @@ export function makeWav(seconds, rate = 44100) {
   }
   return buf;
 }
+
+/** A JSON API call with a bearer token; fails the test on a non-2xx answer. */
+export async function api(server, path, token, body, method = "POST") {
+  const res = await fetch(server.url + path, {
+    method,
+    headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: `Bearer ${token}` },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Sign in through the API; returns the access token. */
+export async function apiSignIn(server, email, password) {
+  const res = await fetch(server.url + "/api/v1/auth/sign-in", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!res.ok) throw new Error(`sign-in ${email}: ${res.status}`);
+  return (await res.json()).access_token;
+}
+
+/** An organiser (made with the admin command) and a published, open competition with a
+ * prompt; returns the competition and the organiser's bearer token. */
+export async function organiserWithCompetition(server, email = "org@example.org", slug = "paintings") {
+  const out = server.run(["admin", "create-organiser", "--email", email]);
+  const link = out.match(/https?:\/\/\S+token=\S+/)[0];
+  const token = link.split("token=")[1];
+  const res = await fetch(server.url + "/api/v1/account/password-setup", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token, password: "baton and score 42" }),
+  });
+  if (res.status !== 204) throw new Error(`password setup: ${res.status}`);
+  const bearer = await apiSignIn(server, email, "baton and score 42");
+  const c = await api(server, "/api/v1/competitions", bearer, {
+    title: "Paintings that sing",
+    slug,
+    summary: "Write a song for a painting.",
+    time_zone: "Asia/Shanghai",
+    entries_per_musician: 3,
+    audio_policy: { duration: { min_secs: 2, max_secs: 600, severity: "reject" } },
+    prompts: [{ title: "Spring Dawn", story: "Mist over the river." }],
+  });
+  await api(server, `/api/v1/competitions/${c.id}/publish`, bearer);
+  return { c, bearer };
+}
+
+/** Register and verify a musician through the API (the link comes from the outbox). */
+export async function apiMusician(server, email, name = "Lin Yue") {
+  let res = await fetch(server.url + "/api/v1/auth/register", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({
+      email, password: "violin sunrise 1987", stage_name: name, date_of_birth: isoDate(20), country: "CN", language: "en",
+    }),
+  });
+  if (res.status !== 202) throw new Error(`register ${email}: ${res.status}`);
+  const link = await waitForLink(server.dir, email, "/verify-email?token=");
+  res = await fetch(server.url + "/api/v1/auth/verify-email", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token: link.split("token=")[1] }),
+  });
+  if (res.status !== 204) throw new Error(`verify ${email}: ${res.status}`);
+  return apiSignIn(server, email, "violin sunrise 1987");
+}

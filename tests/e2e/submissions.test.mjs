@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
   launchBrowser,
+  organiserWithCompetition,
   makeWav,
   register,
   signIn,
@@ -28,48 +29,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function api(path, token, body, method = "POST") {
-  const res = await fetch(server.url + path, {
-    method,
-    headers: { "Content-Type": "application/json", Accept: "application/json", Authorization: `Bearer ${token}` },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json().catch(() => null);
-  assert.ok(res.ok, `${method} ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-/** An organiser (made with the admin command) and an open competition with a prompt. */
-async function organiserWithCompetition() {
-  const out = server.run(["admin", "create-organiser", "--email", "org@example.org"]);
-  const link = out.match(/https?:\/\/\S+token=\S+/)[0];
-  const token = link.split("token=")[1];
-  let res = await fetch(server.url + "/api/v1/account/password-setup", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ token, password: "baton and score 42" }),
-  });
-  assert.equal(res.status, 204);
-  res = await fetch(server.url + "/api/v1/auth/sign-in", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ email: "org@example.org", password: "baton and score 42" }),
-  });
-  const { access_token: bearer } = await res.json();
-  const c = await api("/api/v1/competitions", bearer, {
-    title: "Paintings that sing",
-    slug: "paintings",
-    summary: "Write a song for a painting.",
-    time_zone: "Asia/Shanghai",
-    audio_policy: { duration: { min_secs: 2, max_secs: 600, severity: "reject" } },
-    prompts: [{ title: "Spring Dawn", story: "Mist over the river." }],
-  });
-  await api(`/api/v1/competitions/${c.id}/publish`, bearer);
-  return c;
-}
-
 test("a musician uploads, watches progress, reads the report; the organiser requests changes", async () => {
-  const c = await organiserWithCompetition();
+  const { c } = await organiserWithCompetition(server);
 
   const context = await browser.newContext({ locale: "en-US" });
   // Record the progress bar's highest value, even across the reload that follows.

@@ -3,6 +3,7 @@
 import { startCountdowns } from "./countdown.js";
 import { enhanceEntryUpload } from "./entry-upload.js";
 import { enhanceImageUploads } from "./image-upload.js";
+import { enhanceJudgePlayer } from "./judge-player.js";
 import { enhanceLanguageSwitch } from "./lang-switch.js";
 import { drawReport } from "./report-chart.js";
 
@@ -12,3 +13,4 @@ enhanceImageUploads(document);
 enhanceEntryUpload(document);
 startCountdowns(document);
 drawReport(document);
+enhanceJudgePlayer(document);

@@ -1,0 +1,9 @@
+DROP TABLE results;
+DROP TABLE renditions;
+DROP TABLE affiliations;
+DROP TABLE judge_conflicts;
+DROP TABLE judge_comments;
+DROP TABLE scores;
+DROP TABLE assignments;
+DROP TABLE round_entries;
+DROP TABLE rounds;

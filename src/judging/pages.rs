@@ -1,0 +1,1254 @@
+//! Judging pages: the judges' rounds, queue and scoring page (player, rubric,
+//! comments, conflict), affiliations, the organisers' rounds, round (settings,
+//! assignment, progress, ranking, advancement) and results pages, and the public
+//! results page. Every form works without JavaScript; `judge-player.js` adds the
+//! loudness-matched player, listening coverage and keyboard shortcuts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, get, post, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::judge;
+use super::model::*;
+use super::scoring::{Advancement, Method, TieBreak};
+use super::service;
+use crate::accounts::extract::AuthUser;
+use crate::competitions::model::CompetitionView;
+use crate::competitions::service as competitions;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
+
+fn form_error(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::Refused { .. }
+    )
+}
+
+/// JSON for a page script, unable to end its `<script>` element.
+fn script_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v)
+        .unwrap_or_else(|_| "null".into())
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+fn pct(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into())
+}
+
+fn z(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:+.2}")).unwrap_or_else(|| "—".into())
+}
+
+fn when(t: Option<chrono::DateTime<chrono::Utc>>, tz: &str) -> String {
+    t.map(|t| crate::competitions::domain::local_label(t.naive_utc(), tz))
+        .unwrap_or_else(|| "—".into())
+}
+
+// ---------------------------------------------------------------- judges
+
+#[derive(Template)]
+#[template(path = "judging/home.html")]
+struct HomePage {
+    ctx: PageCtx,
+    rounds: Vec<JudgeRound>,
+}
+
+#[get("/judge")]
+async fn home(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in("/judge"));
+    };
+    let rounds = judge::my_rounds(&state, &who).await?;
+    render(&HomePage {
+        ctx: ctx.signed_in(&who.user.display_name),
+        rounds,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "judging/queue.html")]
+struct QueuePage {
+    ctx: PageCtx,
+    q: Queue,
+    calibration: Option<Calibration>,
+    offset_label: Option<String>,
+    closes: String,
+}
+
+#[get("/judge/rounds/{id}")]
+async fn queue_page(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in(&format!("/judge/rounds/{id}")));
+    };
+    let q = judge::queue(&state, &who, &id).await?;
+    let calibration = if q.round.kind == CALIBRATION {
+        Some(judge::calibration(&state, &who, &id).await?)
+    } else {
+        None
+    };
+    let closes = when(q.round.closes_at, &q.round.time_zone);
+    let offset_label = calibration
+        .as_ref()
+        .and_then(|c| c.offset)
+        .map(|o| format!("{o:+.1}"));
+    render(&QueuePage {
+        ctx: ctx.signed_in(&who.user.display_name),
+        q,
+        calibration,
+        offset_label,
+        closes,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "judging/score.html")]
+struct ScorePage {
+    ctx: PageCtx,
+    v: AssignmentView,
+    /// Current value per criterion key ("" when not scored yet).
+    values: HashMap<String, String>,
+    player_json: String,
+    panel: Option<Vec<PanelScore>>,
+    error: Option<String>,
+    saved: bool,
+    closes: String,
+    gain_label: String,
+}
+
+async fn score_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    alias: &str,
+    form: Option<HashMap<String, String>>,
+    err: Option<AppError>,
+    saved: bool,
+) -> Result<HttpResponse, AppError> {
+    let (error, status) = match err {
+        Some(e) => (Some(e.message(ctx.l)), e.status()),
+        None => (None, StatusCode::OK),
+    };
+    let v = judge::view(state, who, alias).await?;
+    let panel = if v.others_visible {
+        judge::panel_scores(state, who, alias).await.ok()
+    } else {
+        None
+    };
+    let values = v
+        .round
+        .rubric
+        .iter()
+        .map(|c| {
+            let from_form = form
+                .as_ref()
+                .and_then(|f| f.get(&format!("c_{}", c.key)))
+                .cloned();
+            let saved = v
+                .score
+                .as_ref()
+                .and_then(|s| s.criteria.get(&c.key))
+                .map(|x| x.to_string());
+            (c.key.clone(), from_form.or(saved).unwrap_or_default())
+        })
+        .collect();
+    let player_json = script_json(&serde_json::json!({
+        "alias": v.alias,
+        "audio": v.audio,
+        "listened_url": format!("/api/v1/judging/assignments/{}/listened", v.alias),
+        "next": v.next.as_ref().map(|n| format!("/judge/a/{n}")),
+        "previous": v.previous.as_ref().map(|n| format!("/judge/a/{n}")),
+        "scoring_open": v.round.scoring_open,
+    }));
+    let closes = when(v.round.closes_at, &v.round.time_zone);
+    let gain_label = format!("{:+.1}", v.audio.gain_db);
+    render_with_status(
+        &ScorePage {
+            ctx: ctx.signed_in(&who.user.display_name),
+            v,
+            values,
+            player_json,
+            panel,
+            error,
+            saved,
+            closes,
+            gain_label,
+        },
+        status,
+    )
+}
+
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
+#[get("/judge/a/{alias}")]
+async fn score_show(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    alias: web::Path<String>,
+    q: web::Query<SavedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in(&format!("/judge/a/{alias}")));
+    };
+    score_page(&state, ctx, &who, &alias, None, None, q.saved.is_some()).await
+}
+
+#[post("/judge/a/{alias}/score")]
+async fn score_submit(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    alias: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut criteria = BTreeMap::new();
+    for (k, v) in &form {
+        if let Some(key) = k.strip_prefix("c_") {
+            let n = v.trim().parse::<i64>().map_err(|_| {
+                AppError::invalid_with(
+                    "judging.score_missing",
+                    vec![("criterion", key.to_string())],
+                )
+            });
+            match n {
+                Ok(n) => {
+                    criteria.insert(key.to_string(), n);
+                }
+                Err(e) => {
+                    return score_page(&state, ctx, &who, &alias, Some(form), Some(e), false).await;
+                }
+            }
+        }
+    }
+    match judge::score(&state, &who, &alias, ScoreInput { criteria }).await {
+        Ok(_) => {
+            let next = form.get("then").filter(|t| t.as_str() == "next");
+            let v = judge::view(&state, &who, &alias).await?;
+            match (next, v.next) {
+                (Some(_), Some(n)) => Ok(see_other(&format!("/judge/a/{n}"))),
+                _ => Ok(see_other(&format!("/judge/a/{alias}?saved=1"))),
+            }
+        }
+        Err(e) if form_error(&e) => {
+            score_page(&state, ctx, &who, &alias, Some(form), Some(e), false).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct CommentForm {
+    body: String,
+    #[serde(default)]
+    visibility: String,
+    #[serde(default)]
+    at_secs: String,
+}
+
+#[post("/judge/a/{alias}/comment")]
+async fn comment_submit(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    alias: web::Path<String>,
+    form: web::Form<CommentForm>,
+) -> Result<HttpResponse, AppError> {
+    let f = form.into_inner();
+    let at_secs = match f.at_secs.trim() {
+        "" => None,
+        s => match crate::judging::pages::parse_clock(s) {
+            Some(x) => Some(x),
+            None => {
+                let e = AppError::invalid("judging.comment_time_invalid");
+                return score_page(&state, ctx, &who, &alias, None, Some(e), false).await;
+            }
+        },
+    };
+    let input = CommentInput {
+        body: f.body,
+        visibility: Some(if f.visibility.is_empty() {
+            "panel".into()
+        } else {
+            f.visibility
+        }),
+        at_secs,
+    };
+    match judge::comment(&state, &who, &alias, input).await {
+        Ok(_) => Ok(see_other(&format!("/judge/a/{alias}#comments"))),
+        Err(e) if form_error(&e) => {
+            score_page(&state, ctx, &who, &alias, None, Some(e), false).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `83`, `83.5` or `1:23` → seconds.
+pub fn parse_clock(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let v = match s.split_once(':') {
+        Some((m, sec)) => m.trim().parse::<f64>().ok()? * 60.0 + sec.trim().parse::<f64>().ok()?,
+        None => s.parse::<f64>().ok()?,
+    };
+    (v.is_finite() && v >= 0.0).then_some(v)
+}
+
+#[derive(Deserialize)]
+struct ConflictForm {
+    #[serde(default)]
+    reason: String,
+}
+
+#[post("/judge/a/{alias}/conflict")]
+async fn conflict_submit(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    alias: web::Path<String>,
+    form: web::Form<ConflictForm>,
+) -> Result<HttpResponse, AppError> {
+    let round = judge::view(&state, &who, &alias).await?.round.id;
+    match judge::conflict(
+        &state,
+        &who,
+        &alias,
+        ConflictInput {
+            reason: form.into_inner().reason,
+        },
+    )
+    .await
+    {
+        Ok(()) => Ok(see_other(&format!("/judge/rounds/{round}"))),
+        Err(e) if form_error(&e) => {
+            score_page(&state, ctx, &who, &alias, None, Some(e), false).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "judging/affiliations.html")]
+struct AffiliationsPage {
+    ctx: PageCtx,
+    text: String,
+    error: Option<String>,
+    saved: bool,
+}
+
+fn affiliations_text(a: &Affiliations) -> String {
+    a.items
+        .iter()
+        .map(|x| format!("{}: {}", x.kind, x.value))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[get("/account/affiliations")]
+async fn affiliations_show(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    q: web::Query<SavedQuery>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in("/account/affiliations"));
+    };
+    let a = judge::get_affiliations(&state, &who).await?;
+    render(&AffiliationsPage {
+        ctx: ctx.signed_in(&who.user.display_name),
+        text: affiliations_text(&a),
+        error: None,
+        saved: q.saved.is_some(),
+    })
+}
+
+#[derive(Deserialize)]
+struct AffiliationsForm {
+    #[serde(default)]
+    items: String,
+}
+
+#[post("/account/affiliations")]
+async fn affiliations_submit(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    form: web::Form<AffiliationsForm>,
+) -> Result<HttpResponse, AppError> {
+    let text = form.into_inner().items;
+    let mut items = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let (kind, value) = line.split_once(':').unwrap_or(("", line));
+        items.push(AffiliationItem {
+            kind: kind.trim().to_lowercase(),
+            value: value.trim().to_string(),
+        });
+    }
+    match judge::put_affiliations(&state, &who, Affiliations { items }).await {
+        Ok(_) => Ok(see_other("/account/affiliations?saved=1")),
+        Err(e) if form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            render_with_status(
+                &AffiliationsPage {
+                    ctx: ctx.signed_in(&who.user.display_name),
+                    text,
+                    error: Some(msg),
+                    saved: false,
+                },
+                status,
+            )
+        }
+        Err(e) => Err(e),
+    }
+}
+
+// ---------------------------------------------------------------- organisers
+
+/// The round settings form. Numbers arrive as text; the rubric as one line per criterion:
+/// `Name | weight | min-max | description`.
+#[derive(Deserialize, Default, Clone)]
+struct RoundForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    opens_at: String,
+    #[serde(default)]
+    closes_at: String,
+    blind: Option<String>,
+    #[serde(default)]
+    judges_per_entry: String,
+    #[serde(default)]
+    advancement: String,
+    #[serde(default)]
+    top_n: String,
+    per_category: Option<String>,
+    #[serde(default)]
+    min_score: String,
+    #[serde(default)]
+    ranking_basis: String,
+    #[serde(default)]
+    min_listen_percent: String,
+    #[serde(default)]
+    others_scores: String,
+    #[serde(default)]
+    reminder_hours: String,
+    #[serde(default)]
+    rubric: String,
+}
+
+fn num(s: &str, code: &'static str) -> Result<i64, AppError> {
+    s.trim().parse().map_err(|_| AppError::invalid(code))
+}
+
+pub fn parse_rubric_lines(text: &str) -> Result<Vec<CriterionInput>, AppError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
+        let bad = || {
+            AppError::invalid_with(
+                "judging.rubric_line_invalid",
+                vec![("line", (i + 1).to_string())],
+            )
+        };
+        let parts: Vec<&str> = line.split('|').map(str::trim).collect();
+        if parts.len() < 3 {
+            return Err(bad());
+        }
+        let weight = parts[1]
+            .trim_end_matches('%')
+            .trim()
+            .parse()
+            .map_err(|_| bad())?;
+        let (min, max) = parts[2].split_once('-').ok_or_else(bad)?;
+        out.push(CriterionInput {
+            key: None,
+            name: parts[0].to_string(),
+            description: parts.get(3).map(|s| s.to_string()).unwrap_or_default(),
+            weight,
+            min: min.trim().parse().map_err(|_| bad())?,
+            max: max.trim().parse().map_err(|_| bad())?,
+        });
+    }
+    Ok(out)
+}
+
+impl RoundForm {
+    fn of(r: &RoundView, tz: &str) -> RoundForm {
+        let (adv, n, per, min) = match &r.advancement {
+            Advancement::TopN { n, per_category } => {
+                ("top_n", n.to_string(), *per_category, String::new())
+            }
+            Advancement::Threshold { min_score } => {
+                ("threshold", String::new(), false, min_score.to_string())
+            }
+            Advancement::Manual => ("manual", String::new(), false, String::new()),
+        };
+        RoundForm {
+            name: r.name.clone(),
+            kind: r.kind.clone(),
+            opens_at: crate::competitions::domain::local_input(
+                r.opens_at.map(|t| t.naive_utc()),
+                tz,
+            ),
+            closes_at: crate::competitions::domain::local_input(
+                r.closes_at.map(|t| t.naive_utc()),
+                tz,
+            ),
+            blind: r.blind.then(|| "on".into()),
+            judges_per_entry: r.judges_per_entry.to_string(),
+            advancement: adv.into(),
+            top_n: n,
+            per_category: per.then(|| "on".into()),
+            min_score: min,
+            ranking_basis: r.ranking_basis.clone(),
+            min_listen_percent: r.min_listen_percent.to_string(),
+            others_scores: r.others_scores.clone(),
+            reminder_hours: r.reminder_hours.to_string(),
+            rubric: r
+                .rubric
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{} | {} | {}-{}{}",
+                        c.name,
+                        c.weight,
+                        c.min,
+                        c.max,
+                        if c.description.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" | {}", c.description)
+                        }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
+    fn defaults() -> RoundForm {
+        RoundForm {
+            kind: STANDARD.into(),
+            blind: Some("on".into()),
+            judges_per_entry: "3".into(),
+            advancement: "top_n".into(),
+            top_n: "10".into(),
+            ranking_basis: "normalised".into(),
+            min_listen_percent: "0".into(),
+            others_scores: "after_scoring".into(),
+            reminder_hours: "24".into(),
+            rubric: super::domain::default_rubric()
+                .iter()
+                .map(|c| format!("{} | {} | {}-{}", c.name, c.weight, c.min, c.max))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            ..RoundForm::default()
+        }
+    }
+
+    fn input(&self) -> Result<RoundInput, AppError> {
+        let advancement = match self.advancement.as_str() {
+            "top_n" => Advancement::TopN {
+                n: usize::try_from(num(&self.top_n, "judging.advancement_invalid")?)
+                    .map_err(|_| AppError::invalid("judging.advancement_invalid"))?,
+                per_category: self.per_category.is_some(),
+            },
+            "threshold" => Advancement::Threshold {
+                min_score: self
+                    .min_score
+                    .trim()
+                    .parse()
+                    .map_err(|_| AppError::invalid("judging.advancement_invalid"))?,
+            },
+            _ => Advancement::Manual,
+        };
+        Ok(RoundInput {
+            name: Some(self.name.clone()),
+            kind: Some(if self.kind.is_empty() {
+                STANDARD.into()
+            } else {
+                self.kind.clone()
+            }),
+            opens_at: Some(self.opens_at.clone()),
+            closes_at: Some(self.closes_at.clone()),
+            rubric: Some(parse_rubric_lines(&self.rubric)?),
+            blind: Some(self.blind.is_some()),
+            judges_per_entry: Some(num(
+                &self.judges_per_entry,
+                "judging.judges_per_entry_invalid",
+            )?),
+            advancement: Some(advancement),
+            ranking_basis: Some(self.ranking_basis.clone()),
+            min_listen_percent: Some(num(
+                &self.min_listen_percent,
+                "judging.listen_share_invalid",
+            )?),
+            others_scores: Some(self.others_scores.clone()),
+            reminder_hours: Some(num(&self.reminder_hours, "judging.reminder_invalid")?),
+            anchors: None,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "judging/rounds.html")]
+struct RoundsPage {
+    ctx: PageCtx,
+    c: CompetitionView,
+    rounds: Vec<RoundView>,
+    panel: Vec<PanelJudge>,
+    f: RoundForm,
+    error: Option<String>,
+}
+
+async fn rounds_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    cid: &str,
+    f: RoundForm,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let c = competitions::managed_view(state, who, cid).await?;
+    let rounds = service::list_rounds(state, who, cid).await?;
+    let panel = service::panel(state, who, cid).await?;
+    render_with_status(
+        &RoundsPage {
+            ctx: ctx.signed_in(&who.user.display_name),
+            c,
+            rounds,
+            panel,
+            f,
+            error,
+        },
+        status,
+    )
+}
+
+#[get("/organise/{id}/rounds")]
+async fn rounds_show(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in(&format!("/organise/{id}/rounds")));
+    };
+    rounds_page(
+        &state,
+        ctx,
+        &who,
+        &id,
+        RoundForm::defaults(),
+        None,
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[post("/organise/{id}/rounds")]
+async fn rounds_create(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<RoundForm>,
+) -> Result<HttpResponse, AppError> {
+    let f = form.into_inner();
+    let result = match f.input() {
+        Ok(input) => service::create_round(&state, &who, &id, input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(r) => Ok(see_other(&format!("/organise/rounds/{}", r.id))),
+        Err(e) if form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            rounds_page(&state, ctx, &who, &id, f, Some(msg), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct RemoveJudgeForm {
+    judge_id: String,
+}
+
+#[post("/organise/{id}/panel/remove")]
+async fn panel_remove(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<RemoveJudgeForm>,
+) -> Result<HttpResponse, AppError> {
+    match service::remove_judge(&state, &who, &id, &form.judge_id).await {
+        Ok(_) => Ok(see_other(&format!("/organise/{id}/rounds"))),
+        Err(e) if form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            rounds_page(
+                &state,
+                ctx,
+                &who,
+                &id,
+                RoundForm::defaults(),
+                Some(msg),
+                status,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+struct RankRow {
+    e: RankedEntry,
+    mean: String,
+    median: String,
+    normalised: String,
+}
+
+struct JudgeRow {
+    j: JudgeStanding,
+    mean: String,
+    correlation: String,
+    bias: String,
+}
+
+#[derive(Template)]
+#[template(path = "judging/round.html")]
+struct RoundPage {
+    ctx: PageCtx,
+    c: CompetitionView,
+    f: RoundForm,
+    p: Progress,
+    ranking: Option<Vec<RankRow>>,
+    judges: Vec<JudgeRow>,
+    agreement: String,
+    panel: Vec<PanelJudge>,
+    error: Option<String>,
+    notice: Option<String>,
+    /// Judgeable entries, for calibration anchors: (id, title, chosen).
+    anchors: Vec<(String, String, bool)>,
+}
+
+async fn round_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    rid: &str,
+    f: Option<RoundForm>,
+    err: Option<AppError>,
+    notice: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let (error, status) = match err {
+        Some(e) => (Some(e.message(ctx.l)), e.status()),
+        None => (None, StatusCode::OK),
+    };
+    let p = service::progress(state, who, rid).await?;
+    let c = competitions::managed_view(state, who, &p.round.competition_id).await?;
+    let panel = service::panel(state, who, &c.id).await?;
+    let (ranking, judges, agreement) = if p.round.status == CLOSED || p.round.status == DECIDED {
+        let r = service::ranking(state, who, rid).await?;
+        let rows = r
+            .entries
+            .into_iter()
+            .map(|e| RankRow {
+                mean: pct(e.standing.mean),
+                median: pct(e.standing.median),
+                normalised: z(e.standing.normalised),
+                e,
+            })
+            .collect();
+        let judges = r
+            .judges
+            .into_iter()
+            .map(|j| JudgeRow {
+                mean: pct(j.agreement.mean),
+                correlation: j
+                    .agreement
+                    .correlation
+                    .map(|x| format!("{x:.2}"))
+                    .unwrap_or_else(|| "—".into()),
+                bias: j
+                    .agreement
+                    .bias
+                    .map(|x| format!("{x:+.1}"))
+                    .unwrap_or_else(|| "—".into()),
+                j,
+            })
+            .collect();
+        (
+            Some(rows),
+            judges,
+            r.agreement
+                .map(|x| format!("{x:.2}"))
+                .unwrap_or_else(|| "—".into()),
+        )
+    } else {
+        (None, Vec::new(), String::new())
+    };
+    let anchors = if p.round.kind == CALIBRATION {
+        let chosen: Vec<String> = p.entries.iter().map(|e| e.entry_id.clone()).collect();
+        let (st, cid) = (state.clone(), c.id.clone());
+        let list = st
+            .db
+            .run(move |conn| crate::submissions::service::judgeable_entries(conn, &cid))
+            .await?;
+        list.into_iter()
+            .map(|e| {
+                let on = chosen.contains(&e.id);
+                (e.id, e.title, on)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let f = f.unwrap_or_else(|| RoundForm::of(&p.round, &c.time_zone));
+    render_with_status(
+        &RoundPage {
+            ctx: ctx.signed_in(&who.user.display_name),
+            c,
+            f,
+            p,
+            ranking,
+            judges,
+            agreement,
+            panel,
+            error,
+            notice,
+            anchors,
+        },
+        status,
+    )
+}
+
+#[derive(Deserialize)]
+struct NoticeQuery {
+    done: Option<String>,
+}
+
+#[get("/organise/rounds/{id}")]
+async fn round_show(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    id: web::Path<String>,
+    q: web::Query<NoticeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in(&format!("/organise/rounds/{id}")));
+    };
+    let notice = q.done.as_deref().and_then(|d| match d {
+        "saved" | "assigned" | "closed" | "advanced" | "changed" => {
+            Some(ctx.t(&format!("judging.done_{d}")).to_string())
+        }
+        _ => None,
+    });
+    round_page(&state, ctx, &who, &id, None, None, notice).await
+}
+
+/// Run an organiser action and come back to the round page, with the error on it if any.
+async fn round_action<T>(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    rid: &str,
+    done: &str,
+    f: Option<RoundForm>,
+    r: Result<T, AppError>,
+) -> Result<HttpResponse, AppError> {
+    match r {
+        Ok(_) => Ok(see_other(&format!("/organise/rounds/{rid}?done={done}"))),
+        Err(e) if form_error(&e) => round_page(state, ctx, who, rid, f, Some(e), None).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/organise/rounds/{id}")]
+async fn round_update(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<RoundForm>,
+) -> Result<HttpResponse, AppError> {
+    let f = form.into_inner();
+    let r = match f.input() {
+        Ok(mut input) => {
+            input.kind = None;
+            service::update_round(&state, &who, &id, input).await
+        }
+        Err(e) => Err(e),
+    };
+    round_action(&state, ctx, &who, &id, "saved", Some(f), r).await
+}
+
+#[post("/organise/rounds/{id}/anchors")]
+async fn round_anchors(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let anchors: Vec<String> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("anchor_").map(str::to_string))
+        .collect();
+    let r = service::update_round(
+        &state,
+        &who,
+        &id,
+        RoundInput {
+            anchors: Some(anchors),
+            ..RoundInput::default()
+        },
+    )
+    .await;
+    round_action(&state, ctx, &who, &id, "saved", None, r).await
+}
+
+#[post("/organise/rounds/{id}/assign")]
+async fn round_assign(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let r = service::assign_round(&state, &who, &id).await;
+    round_action(&state, ctx, &who, &id, "assigned", None, r).await
+}
+
+#[post("/organise/rounds/{id}/assignments")]
+async fn round_add_assignment(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<ManualAssignInput>,
+) -> Result<HttpResponse, AppError> {
+    let r = service::add_assignment(&state, &who, &id, form.into_inner()).await;
+    round_action(&state, ctx, &who, &id, "changed", None, r).await
+}
+
+#[derive(Deserialize)]
+struct ConflictFormOrg {
+    judge_id: String,
+    entry_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+#[post("/organise/rounds/{id}/conflicts")]
+async fn round_conflict(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<ConflictFormOrg>,
+) -> Result<HttpResponse, AppError> {
+    let f = form.into_inner();
+    let cid = service::get_round(&state, &who, &id).await?.competition_id;
+    let r = service::add_conflict(
+        &state,
+        &who,
+        &cid,
+        OrganiserConflictInput {
+            judge_id: f.judge_id,
+            entry_id: f.entry_id,
+            reason: f.reason,
+        },
+    )
+    .await;
+    round_action(&state, ctx, &who, &id, "changed", None, r).await
+}
+
+#[post("/organise/rounds/{id}/close")]
+async fn round_close(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let r = service::close_round(&state, &who, &id).await;
+    round_action(&state, ctx, &who, &id, "closed", None, r).await
+}
+
+#[post("/organise/rounds/{id}/advance")]
+async fn round_advance(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let entries: Vec<String> = form
+        .keys()
+        .filter_map(|k| k.strip_prefix("advance_").map(str::to_string))
+        .collect();
+    let reason = form.get("reason").cloned().filter(|r| !r.trim().is_empty());
+    let r = service::advance(
+        &state,
+        &who,
+        &id,
+        AdvanceInput {
+            entries: Some(entries),
+            reason,
+        },
+    )
+    .await;
+    round_action(&state, ctx, &who, &id, "advanced", None, r).await
+}
+
+#[derive(Template)]
+#[template(path = "judging/results_admin.html")]
+struct ResultsAdminPage {
+    ctx: PageCtx,
+    c: CompetitionView,
+    v: ResultsView,
+    publish_at: String,
+    publish_label: String,
+    error: Option<String>,
+    methods: Vec<(&'static str, bool)>,
+    tie_breaks: Vec<(&'static str, bool)>,
+}
+
+async fn results_admin(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    cid: &str,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let c = competitions::managed_view(state, who, cid).await?;
+    let v = service::organiser_results(state, who, cid).await?;
+    let methods = [Method::Eurovision, Method::Borda, Method::Scores]
+        .into_iter()
+        .map(|m| {
+            (
+                match m {
+                    Method::Eurovision => "eurovision",
+                    Method::Borda => "borda",
+                    Method::Scores => "scores",
+                },
+                m == v.settings.method,
+            )
+        })
+        .collect();
+    let tie_breaks = [
+        TieBreak::JuryRank,
+        TieBreak::PublicRank,
+        TieBreak::JuryMedian,
+        TieBreak::EarliestEntry,
+    ]
+    .into_iter()
+    .map(|t| {
+        let on = v.settings.tie_breaks.contains(&t);
+        (
+            match t {
+                TieBreak::JuryRank => "jury_rank",
+                TieBreak::PublicRank => "public_rank",
+                TieBreak::JuryMedian => "jury_median",
+                TieBreak::EarliestEntry => "earliest_entry",
+            },
+            on,
+        )
+    })
+    .collect();
+    let publish_at =
+        crate::competitions::domain::local_input(v.publish_at.map(|t| t.naive_utc()), &c.time_zone);
+    let publish_label = when(v.publish_at, &c.time_zone);
+    render_with_status(
+        &ResultsAdminPage {
+            ctx: ctx.signed_in(&who.user.display_name),
+            c,
+            v,
+            publish_at,
+            publish_label,
+            error,
+            methods,
+            tie_breaks,
+        },
+        status,
+    )
+}
+
+#[get("/organise/{id}/results")]
+async fn results_show(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in(&format!("/organise/{id}/results")));
+    };
+    results_admin(&state, ctx, &who, &id, None, StatusCode::OK).await
+}
+
+#[post("/organise/{id}/results")]
+async fn results_compute(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<HashMap<String, String>>,
+) -> Result<HttpResponse, AppError> {
+    let method = match form.get("method").map(String::as_str) {
+        Some("borda") => Method::Borda,
+        Some("scores") => Method::Scores,
+        _ => Method::Eurovision,
+    };
+    // Tie-breaks in the order of the page.
+    let order = [
+        ("jury_rank", TieBreak::JuryRank),
+        ("public_rank", TieBreak::PublicRank),
+        ("jury_median", TieBreak::JuryMedian),
+        ("earliest_entry", TieBreak::EarliestEntry),
+    ];
+    let tie_breaks = order
+        .iter()
+        .filter(|(k, _)| form.contains_key(&format!("tb_{k}")))
+        .map(|(_, t)| *t)
+        .collect();
+    let jury = form
+        .get("jury_weight")
+        .and_then(|s| s.trim().parse::<i64>().ok());
+    let input = ResultsInput {
+        method: Some(method),
+        jury_weight: jury,
+        public_weight: jury.map(|j| 100 - j),
+        tie_breaks: Some(tie_breaks),
+        publish_at: Some(form.get("publish_at").cloned().unwrap_or_default()),
+    };
+    match service::put_results(&state, &who, &id, input).await {
+        Ok(_) => Ok(see_other(&format!("/organise/{id}/results"))),
+        Err(e) if form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            results_admin(&state, ctx, &who, &id, Some(msg), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/organise/{id}/results/publish")]
+async fn results_publish(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    match service::publish_results(&state, &who, &id).await {
+        Ok(v) => Ok(see_other(&format!("/c/{}/results", v.competition_slug))),
+        Err(e) if form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            results_admin(&state, ctx, &who, &id, Some(msg), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "judging/results.html")]
+struct PublicResultsPage {
+    ctx: PageCtx,
+    v: ResultsView,
+    url: String,
+}
+
+#[get("/c/{slug}/results")]
+async fn public_results(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let v = service::public_results(&state, &slug).await?;
+    let url = format!(
+        "{}/c/{}/results",
+        state.settings.base_url(),
+        v.competition_slug
+    );
+    render(&PublicResultsPage { ctx, v, url })
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(home)
+        .service(queue_page)
+        .service(score_show)
+        .service(score_submit)
+        .service(comment_submit)
+        .service(conflict_submit)
+        .service(affiliations_show)
+        .service(affiliations_submit)
+        .service(rounds_show)
+        .service(rounds_create)
+        .service(panel_remove)
+        .service(round_show)
+        .service(round_update)
+        .service(round_anchors)
+        .service(round_assign)
+        .service(round_add_assignment)
+        .service(round_conflict)
+        .service(round_close)
+        .service(round_advance)
+        .service(results_show)
+        .service(results_compute)
+        .service(results_publish)
+        .service(public_results);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rubric_lines_parse() {
+        let r =
+            parse_rubric_lines("Originality | 30% | 1-10 | New ideas\nMusicality | 70 | 0 - 5\n\n")
+                .unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].weight, 30);
+        assert_eq!(r[0].description, "New ideas");
+        assert_eq!((r[1].min, r[1].max), (0, 5));
+        assert_eq!(
+            parse_rubric_lines("Only a name").unwrap_err().code(),
+            "judging.rubric_line_invalid"
+        );
+        assert_eq!(
+            parse_rubric_lines("A | x | 1-10").unwrap_err().code(),
+            "judging.rubric_line_invalid"
+        );
+    }
+
+    #[test]
+    fn clock_times() {
+        assert_eq!(parse_clock("83"), Some(83.0));
+        assert_eq!(parse_clock("1:23.5"), Some(83.5));
+        assert_eq!(parse_clock("-1"), None);
+        assert_eq!(parse_clock("soon"), None);
+    }
+}

@@ -1,0 +1,345 @@
+//! Queries of the judging tables.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{
+    ACTIVE, AffiliationRow, AssignmentRow, CommentRow, ConflictRow, OPEN, RenditionRow, ResultsRow,
+    RoundEntryRow, RoundRow, ScoreRow,
+};
+use crate::db::DbConnection;
+use crate::db::schema::{
+    affiliations, assignments, judge_comments, judge_conflicts, renditions, results, round_entries,
+    rounds, scores,
+};
+use crate::error::AppError;
+
+pub fn insert_round(conn: &mut DbConnection, row: &RoundRow) -> Result<(), AppError> {
+    diesel::insert_into(rounds::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn save_round(conn: &mut DbConnection, row: &RoundRow) -> Result<(), AppError> {
+    diesel::update(rounds::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_round(conn: &mut DbConnection, id: &str) -> Result<Option<RoundRow>, AppError> {
+    Ok(rounds::table
+        .find(id)
+        .select(RoundRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn rounds_of(conn: &mut DbConnection, competition_id: &str) -> Result<Vec<RoundRow>, AppError> {
+    Ok(rounds::table
+        .filter(rounds::competition_id.eq(competition_id))
+        .select(RoundRow::as_select())
+        .order((rounds::position.asc(), rounds::created_at.asc()))
+        .load(conn)?)
+}
+
+/// Open rounds whose reminder has not gone out yet.
+pub fn rounds_to_remind(conn: &mut DbConnection) -> Result<Vec<RoundRow>, AppError> {
+    Ok(rounds::table
+        .filter(rounds::status.eq(OPEN))
+        .filter(rounds::reminded_at.is_null())
+        .filter(rounds::closes_at.is_not_null())
+        .filter(rounds::reminder_hours.gt(0))
+        .select(RoundRow::as_select())
+        .load(conn)?)
+}
+
+pub fn round_entries_of(
+    conn: &mut DbConnection,
+    round_id: &str,
+) -> Result<Vec<RoundEntryRow>, AppError> {
+    Ok(round_entries::table
+        .filter(round_entries::round_id.eq(round_id))
+        .select(RoundEntryRow::as_select())
+        .order(round_entries::code.asc())
+        .load(conn)?)
+}
+
+/// Every round an entry is in.
+pub fn rounds_of_entry(
+    conn: &mut DbConnection,
+    entry_id: &str,
+) -> Result<Vec<RoundEntryRow>, AppError> {
+    Ok(round_entries::table
+        .filter(round_entries::entry_id.eq(entry_id))
+        .select(RoundEntryRow::as_select())
+        .load(conn)?)
+}
+
+pub fn insert_round_entry(conn: &mut DbConnection, row: &RoundEntryRow) -> Result<(), AppError> {
+    diesel::insert_into(round_entries::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn save_round_entry(conn: &mut DbConnection, row: &RoundEntryRow) -> Result<(), AppError> {
+    diesel::update(round_entries::table.find((&row.round_id, &row.entry_id)))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete_round_entries(conn: &mut DbConnection, round_id: &str) -> Result<(), AppError> {
+    diesel::delete(round_entries::table.filter(round_entries::round_id.eq(round_id)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn assignments_of_round(
+    conn: &mut DbConnection,
+    round_id: &str,
+) -> Result<Vec<AssignmentRow>, AppError> {
+    Ok(assignments::table
+        .filter(assignments::round_id.eq(round_id))
+        .select(AssignmentRow::as_select())
+        .order(assignments::created_at.asc())
+        .load(conn)?)
+}
+
+/// A judge's active assignments in every round of every competition.
+pub fn assignments_of_judge(
+    conn: &mut DbConnection,
+    judge_id: &str,
+) -> Result<Vec<AssignmentRow>, AppError> {
+    Ok(assignments::table
+        .filter(assignments::judge_id.eq(judge_id))
+        .filter(assignments::state.eq(ACTIVE))
+        .select(AssignmentRow::as_select())
+        .order((assignments::round_id.asc(), assignments::sort_key.asc()))
+        .load(conn)?)
+}
+
+pub fn find_assignment_by_alias(
+    conn: &mut DbConnection,
+    alias: &str,
+) -> Result<Option<AssignmentRow>, AppError> {
+    Ok(assignments::table
+        .filter(assignments::alias.eq(alias))
+        .select(AssignmentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_assignment(
+    conn: &mut DbConnection,
+    round_id: &str,
+    entry_id: &str,
+    judge_id: &str,
+) -> Result<Option<AssignmentRow>, AppError> {
+    Ok(assignments::table
+        .filter(assignments::round_id.eq(round_id))
+        .filter(assignments::entry_id.eq(entry_id))
+        .filter(assignments::judge_id.eq(judge_id))
+        .select(AssignmentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_assignment(conn: &mut DbConnection, row: &AssignmentRow) -> Result<(), AppError> {
+    diesel::insert_into(assignments::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn save_assignment(conn: &mut DbConnection, row: &AssignmentRow) -> Result<(), AppError> {
+    diesel::update(assignments::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The scores of a round's assignments (any state), with their assignment.
+pub fn scores_of_round(
+    conn: &mut DbConnection,
+    round_id: &str,
+) -> Result<Vec<(ScoreRow, AssignmentRow)>, AppError> {
+    Ok(scores::table
+        .inner_join(assignments::table)
+        .filter(assignments::round_id.eq(round_id))
+        .select((ScoreRow::as_select(), AssignmentRow::as_select()))
+        .order(assignments::created_at.asc())
+        .load(conn)?)
+}
+
+pub fn find_score(
+    conn: &mut DbConnection,
+    assignment_id: &str,
+) -> Result<Option<ScoreRow>, AppError> {
+    Ok(scores::table
+        .find(assignment_id)
+        .select(ScoreRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Insert or replace a judge's score (the two databases' upserts differ, so: look, then write).
+pub fn put_score(conn: &mut DbConnection, row: &ScoreRow) -> Result<(), AppError> {
+    let updated = diesel::update(scores::table.find(&row.assignment_id))
+        .set((
+            scores::criteria.eq(&row.criteria),
+            scores::total_milli.eq(row.total_milli),
+            scores::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(scores::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert_comment(conn: &mut DbConnection, row: &CommentRow) -> Result<(), AppError> {
+    diesel::insert_into(judge_comments::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn comments_of(
+    conn: &mut DbConnection,
+    assignment_ids: &[String],
+) -> Result<Vec<CommentRow>, AppError> {
+    Ok(judge_comments::table
+        .filter(judge_comments::assignment_id.eq_any(assignment_ids))
+        .select(CommentRow::as_select())
+        .order((judge_comments::created_at.asc(), judge_comments::id.asc()))
+        .load(conn)?)
+}
+
+/// Feedback for the musician on an entry, across rounds.
+pub fn feedback_for_entry(
+    conn: &mut DbConnection,
+    entry_id: &str,
+) -> Result<Vec<CommentRow>, AppError> {
+    Ok(judge_comments::table
+        .inner_join(assignments::table)
+        .filter(assignments::entry_id.eq(entry_id))
+        .filter(judge_comments::visibility.eq("musician"))
+        .select(CommentRow::as_select())
+        .order((judge_comments::created_at.asc(), judge_comments::id.asc()))
+        .load(conn)?)
+}
+
+pub fn conflicts_of(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<Vec<ConflictRow>, AppError> {
+    Ok(judge_conflicts::table
+        .filter(judge_conflicts::competition_id.eq(competition_id))
+        .select(ConflictRow::as_select())
+        .load(conn)?)
+}
+
+/// Record a conflict once; a second declaration changes nothing.
+pub fn add_conflict(conn: &mut DbConnection, row: &ConflictRow) -> Result<(), AppError> {
+    let exists: i64 = judge_conflicts::table
+        .filter(judge_conflicts::judge_id.eq(&row.judge_id))
+        .filter(judge_conflicts::entry_id.eq(&row.entry_id))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        diesel::insert_into(judge_conflicts::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn affiliations_of(
+    conn: &mut DbConnection,
+    user_ids: &[String],
+) -> Result<Vec<AffiliationRow>, AppError> {
+    Ok(affiliations::table
+        .filter(affiliations::user_id.eq_any(user_ids))
+        .select(AffiliationRow::as_select())
+        .order((affiliations::kind.asc(), affiliations::value.asc()))
+        .load(conn)?)
+}
+
+pub fn replace_affiliations(
+    conn: &mut DbConnection,
+    user_id: &str,
+    rows: &[AffiliationRow],
+) -> Result<(), AppError> {
+    diesel::delete(affiliations::table.filter(affiliations::user_id.eq(user_id))).execute(conn)?;
+    for r in rows {
+        diesel::insert_into(affiliations::table)
+            .values(r)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn find_rendition(
+    conn: &mut DbConnection,
+    upload_id: &str,
+) -> Result<Option<RenditionRow>, AppError> {
+    Ok(renditions::table
+        .find(upload_id)
+        .select(RenditionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_rendition(conn: &mut DbConnection, row: &RenditionRow) -> Result<(), AppError> {
+    diesel::insert_into(renditions::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn rendition_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    Ok(renditions::table
+        .select(renditions::object_key)
+        .load(conn)?)
+}
+
+pub fn find_results(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<Option<ResultsRow>, AppError> {
+    Ok(results::table
+        .find(competition_id)
+        .select(ResultsRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn put_results(conn: &mut DbConnection, row: &ResultsRow) -> Result<(), AppError> {
+    let updated = diesel::update(results::table.find(&row.competition_id))
+        .set(row)
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(results::table)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Results whose publication time has come, for the musicians' view.
+pub fn published_results(
+    conn: &mut DbConnection,
+    competition_ids: &[String],
+    now: NaiveDateTime,
+) -> Result<Vec<ResultsRow>, AppError> {
+    Ok(results::table
+        .filter(results::competition_id.eq_any(competition_ids))
+        .filter(results::publish_at.le(now))
+        .select(ResultsRow::as_select())
+        .load(conn)?)
+}
