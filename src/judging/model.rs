@@ -406,6 +406,20 @@ pub struct Progress {
     pub round: RoundView,
     pub judges: Vec<JudgeProgress>,
     pub entries: Vec<EntryProgress>,
+    /// Every assignment of the round (active, conflict or removed).
+    pub assignments: Vec<AssignmentLine>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssignmentLine {
+    pub alias: String,
+    pub judge: String,
+    pub code: String,
+    pub title: String,
+    /// `active`, `conflict` or `removed`.
+    pub state: String,
+    pub scored: bool,
+    pub listened_percent: u32,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -619,6 +619,7 @@ struct RoundsPage {
     panel: Vec<PanelJudge>,
     f: RoundForm,
     error: Option<String>,
+    notice: Option<String>,
 }
 
 async fn rounds_page(
@@ -627,9 +628,13 @@ async fn rounds_page(
     who: &AuthUser,
     cid: &str,
     f: RoundForm,
-    error: Option<String>,
-    status: StatusCode,
+    err: Option<AppError>,
+    notice: Option<String>,
 ) -> Result<HttpResponse, AppError> {
+    let (error, status) = match err {
+        Some(e) => (Some(e.message(ctx.l)), e.status()),
+        None => (None, StatusCode::OK),
+    };
     let c = competitions::managed_view(state, who, cid).await?;
     let rounds = service::list_rounds(state, who, cid).await?;
     let panel = service::panel(state, who, cid).await?;
@@ -641,6 +646,7 @@ async fn rounds_page(
             panel,
             f,
             error,
+            notice,
         },
         status,
     )
@@ -652,20 +658,16 @@ async fn rounds_show(
     ctx: PageCtx,
     who: Option<AuthUser>,
     id: web::Path<String>,
+    q: web::Query<InvitedQuery>,
 ) -> Result<HttpResponse, AppError> {
     let Some(who) = who else {
         return Ok(to_sign_in(&format!("/organise/{id}/rounds")));
     };
-    rounds_page(
-        &state,
-        ctx,
-        &who,
-        &id,
-        RoundForm::defaults(),
-        None,
-        StatusCode::OK,
-    )
-    .await
+    let notice = q
+        .invited
+        .is_some()
+        .then(|| ctx.t("judging.invited").to_string());
+    rounds_page(&state, ctx, &who, &id, RoundForm::defaults(), None, notice).await
 }
 
 #[post("/organise/{id}/rounds")]
@@ -683,9 +685,37 @@ async fn rounds_create(
     };
     match result {
         Ok(r) => Ok(see_other(&format!("/organise/rounds/{}", r.id))),
+        Err(e) if form_error(&e) => rounds_page(&state, ctx, &who, &id, f, Some(e), None).await,
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct InvitedQuery {
+    invited: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct InviteForm {
+    email: String,
+    #[serde(default)]
+    language: String,
+}
+
+#[post("/organise/{id}/panel/invite")]
+async fn panel_invite(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    form: web::Form<InviteForm>,
+) -> Result<HttpResponse, AppError> {
+    let f = form.into_inner();
+    let lang = (!f.language.is_empty()).then_some(f.language.as_str());
+    match crate::accounts::judges::invite(&state, &who, &id, &f.email, lang).await {
+        Ok(()) => Ok(see_other(&format!("/organise/{id}/rounds?invited=1"))),
         Err(e) if form_error(&e) => {
-            let (msg, status) = (e.message(ctx.l), e.status());
-            rounds_page(&state, ctx, &who, &id, f, Some(msg), status).await
+            rounds_page(&state, ctx, &who, &id, RoundForm::defaults(), Some(e), None).await
         }
         Err(e) => Err(e),
     }
@@ -707,17 +737,7 @@ async fn panel_remove(
     match service::remove_judge(&state, &who, &id, &form.judge_id).await {
         Ok(_) => Ok(see_other(&format!("/organise/{id}/rounds"))),
         Err(e) if form_error(&e) => {
-            let (msg, status) = (e.message(ctx.l), e.status());
-            rounds_page(
-                &state,
-                ctx,
-                &who,
-                &id,
-                RoundForm::defaults(),
-                Some(msg),
-                status,
-            )
-            .await
+            rounds_page(&state, ctx, &who, &id, RoundForm::defaults(), Some(e), None).await
         }
         Err(e) => Err(e),
     }
@@ -986,6 +1006,18 @@ async fn round_conflict(
     round_action(&state, ctx, &who, &id, "changed", None, r).await
 }
 
+#[post("/organise/rounds/{id}/assignments/{alias}/remove")]
+async fn round_remove_assignment(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, alias) = path.into_inner();
+    let r = service::remove_assignment(&state, &who, &id, &alias).await;
+    round_action(&state, ctx, &who, &id, "changed", None, r).await
+}
+
 #[post("/organise/rounds/{id}/close")]
 async fn round_close(
     state: web::Data<AppState>,
@@ -1213,6 +1245,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(round_assign)
         .service(round_add_assignment)
         .service(round_conflict)
+        .service(round_remove_assignment)
+        .service(panel_invite)
         .service(round_close)
         .service(round_advance)
         .service(results_show)

@@ -51,6 +51,45 @@ pub fn managed_round(
     Ok((c, r))
 }
 
+/// Run `f` in one transaction with round `id` and its competition, if `who` runs it (else 404).
+async fn with_round<T, F>(state: &AppState, who: &AuthUser, id: &str, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &AuthUser, CompetitionRow, RoundRow) -> Result<T, AppError>
+        + Send
+        + 'static,
+{
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .transaction(move |conn| {
+            let (c, r) = managed_round(conn, &who, &id)?;
+            f(conn, &who, c, r)
+        })
+        .await
+}
+
+/// Run `f` in one transaction with competition `id`, if `who` runs it (else 404).
+async fn with_competition<T, F>(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    f: F,
+) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &AuthUser, CompetitionRow) -> Result<T, AppError> + Send + 'static,
+{
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .transaction(move |conn| {
+            let c = competitions::managed(conn, &who, &id)?;
+            f(conn, &who, c)
+        })
+        .await
+}
+
 pub fn round_view(conn: &mut DbConnection, r: &RoundRow) -> Result<RoundView, AppError> {
     let entries = store::round_entries_of(conn, &r.id)?.len();
     let active: Vec<AssignmentRow> = store::assignments_of_round(conn, &r.id)?
@@ -154,57 +193,53 @@ pub async fn create_round(
     competition_id: &str,
     input: RoundInput,
 ) -> Result<RoundView, AppError> {
-    let (who, cid) = (who.clone(), competition_id.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let c = competitions::managed(conn, &who, &cid)?;
-            let existing = store::rounds_of(conn, &c.id)?;
-            let now = now();
-            let mut row = RoundRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                competition_id: c.id.clone(),
-                position: existing.iter().map(|r| r.position).max().unwrap_or(0) + 1,
-                name: String::new(),
-                kind: STANDARD.into(),
-                status: DRAFT.into(),
-                opens_at: None,
-                closes_at: None,
-                rubric: serde_json::to_string(&default_rubric()).map_err(AppError::internal)?,
-                blind: true,
-                judges_per_entry: 3,
-                advancement: r#"{"kind":"manual"}"#.into(),
-                ranking_basis: Basis::Normalised.as_str().into(),
-                min_listen_permille: 0,
-                others_scores: "after_scoring".into(),
-                reminder_hours: 24,
-                reminded_at: None,
-                closed_at: None,
-                decided_at: None,
-                created_at: now,
-                updated_at: now,
-            };
-            if input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
-                return Err(AppError::invalid("judging.round_name_missing"));
+    with_competition(state, who, competition_id, move |conn, who, c| {
+        let existing = store::rounds_of(conn, &c.id)?;
+        let now = now();
+        let mut row = RoundRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            competition_id: c.id.clone(),
+            position: existing.iter().map(|r| r.position).max().unwrap_or(0) + 1,
+            name: String::new(),
+            kind: STANDARD.into(),
+            status: DRAFT.into(),
+            opens_at: None,
+            closes_at: None,
+            rubric: serde_json::to_string(&default_rubric()).map_err(AppError::internal)?,
+            blind: true,
+            judges_per_entry: 3,
+            advancement: r#"{"kind":"manual"}"#.into(),
+            ranking_basis: Basis::Normalised.as_str().into(),
+            min_listen_permille: 0,
+            others_scores: "after_scoring".into(),
+            reminder_hours: 24,
+            reminded_at: None,
+            closed_at: None,
+            decided_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        if input.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
+            return Err(AppError::invalid("judging.round_name_missing"));
+        }
+        domain::apply_round_input(&mut row, &input, tz(&c), false)?;
+        store::insert_round(conn, &row)?;
+        if let Some(a) = &input.anchors {
+            if !row.is_calibration() {
+                return Err(AppError::invalid("judging.anchors_invalid"));
             }
-            domain::apply_round_input(&mut row, &input, tz(&c), false)?;
-            store::insert_round(conn, &row)?;
-            if let Some(a) = &input.anchors {
-                if !row.is_calibration() {
-                    return Err(AppError::invalid("judging.anchors_invalid"));
-                }
-                set_anchors(conn, &c, &row, a)?;
-            }
-            audit(
-                conn,
-                Some(&who.user.id),
-                "round.created",
-                &row.id,
-                serde_json::json!({ "competition": c.id }),
-            )?;
-            round_view(conn, &row)
-        })
-        .await
+            set_anchors(conn, &c, &row, a)?;
+        }
+        audit(
+            conn,
+            Some(&who.user.id),
+            "round.created",
+            &row.id,
+            serde_json::json!({ "competition": c.id }),
+        )?;
+        round_view(conn, &row)
+    })
+    .await
 }
 
 pub async fn update_round(
@@ -213,36 +248,32 @@ pub async fn update_round(
     round_id: &str,
     input: RoundInput,
 ) -> Result<RoundView, AppError> {
-    let (who, rid) = (who.clone(), round_id.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let (c, mut r) = managed_round(conn, &who, &rid)?;
-            if r.status == CLOSED || r.status == DECIDED {
-                return Err(AppError::Conflict {
-                    code: "judging.round_closed",
-                });
+    with_round(state, who, round_id, move |conn, _, c, mut r| {
+        if r.status == CLOSED || r.status == DECIDED {
+            return Err(AppError::Conflict {
+                code: "judging.round_closed",
+            });
+        }
+        let scored = has_scores(conn, &r.id)?;
+        if input.kind.as_ref().is_some_and(|k| *k != r.kind)
+            && !store::assignments_of_round(conn, &r.id)?.is_empty()
+        {
+            return Err(AppError::Conflict {
+                code: "judging.round_started",
+            });
+        }
+        domain::apply_round_input(&mut r, &input, tz(&c), scored)?;
+        r.updated_at = now();
+        store::save_round(conn, &r)?;
+        if let Some(a) = &input.anchors {
+            if !r.is_calibration() {
+                return Err(AppError::invalid("judging.anchors_invalid"));
             }
-            let scored = has_scores(conn, &r.id)?;
-            if input.kind.as_ref().is_some_and(|k| *k != r.kind)
-                && !store::assignments_of_round(conn, &r.id)?.is_empty()
-            {
-                return Err(AppError::Conflict {
-                    code: "judging.round_started",
-                });
-            }
-            domain::apply_round_input(&mut r, &input, tz(&c), scored)?;
-            r.updated_at = now();
-            store::save_round(conn, &r)?;
-            if let Some(a) = &input.anchors {
-                if !r.is_calibration() {
-                    return Err(AppError::invalid("judging.anchors_invalid"));
-                }
-                set_anchors(conn, &c, &r, a)?;
-            }
-            round_view(conn, &r)
-        })
-        .await
+            set_anchors(conn, &c, &r, a)?;
+        }
+        round_view(conn, &r)
+    })
+    .await
 }
 
 pub async fn list_rounds(
@@ -250,17 +281,13 @@ pub async fn list_rounds(
     who: &AuthUser,
     competition_id: &str,
 ) -> Result<Vec<RoundView>, AppError> {
-    let (who, cid) = (who.clone(), competition_id.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let c = competitions::managed(conn, &who, &cid)?;
-            store::rounds_of(conn, &c.id)?
-                .iter()
-                .map(|r| round_view(conn, r))
-                .collect()
-        })
-        .await
+    with_competition(state, who, competition_id, move |conn, _, c| {
+        store::rounds_of(conn, &c.id)?
+            .iter()
+            .map(|r| round_view(conn, r))
+            .collect()
+    })
+    .await
 }
 
 pub async fn get_round(
@@ -268,14 +295,10 @@ pub async fn get_round(
     who: &AuthUser,
     round_id: &str,
 ) -> Result<RoundView, AppError> {
-    let (who, rid) = (who.clone(), round_id.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let (_, r) = managed_round(conn, &who, &rid)?;
-            round_view(conn, &r)
-        })
-        .await
+    with_round(state, who, round_id, move |conn, _, _, r| {
+        round_view(conn, &r)
+    })
+    .await
 }
 
 /// The entries of a round: anchors for calibration; every judgeable entry for the first
@@ -529,31 +552,24 @@ pub async fn assign_round(
     who: &AuthUser,
     round_id: &str,
 ) -> Result<AssignResult, AppError> {
-    let (who, rid, base) = (
-        who.clone(),
-        round_id.to_string(),
-        state.settings.base_url().to_string(),
-    );
-    state
-        .db
-        .transaction(move |conn| {
-            let (c, mut r) = managed_round(conn, &who, &rid)?;
-            if r.status == CLOSED || r.status == DECIDED {
-                return Err(AppError::Conflict {
-                    code: "judging.round_closed",
-                });
-            }
-            let plan = fill(conn, &c, &mut r, &base)?;
-            audit(
-                conn,
-                Some(&who.user.id),
-                "round.assigned",
-                &r.id,
-                serde_json::json!({ "new": plan.new.len(), "short": plan.short.len() }),
-            )?;
-            assign_result(conn, &r, plan)
-        })
-        .await
+    let base = state.settings.base_url().to_string();
+    with_round(state, who, round_id, move |conn, who, c, mut r| {
+        if r.status == CLOSED || r.status == DECIDED {
+            return Err(AppError::Conflict {
+                code: "judging.round_closed",
+            });
+        }
+        let plan = fill(conn, &c, &mut r, &base)?;
+        audit(
+            conn,
+            Some(&who.user.id),
+            "round.assigned",
+            &r.id,
+            serde_json::json!({ "new": plan.new.len(), "short": plan.short.len() }),
+        )?;
+        assign_result(conn, &r, plan)
+    })
+    .await
 }
 
 /// Assign one judge to one entry by hand.
@@ -563,105 +579,98 @@ pub async fn add_assignment(
     round_id: &str,
     input: ManualAssignInput,
 ) -> Result<RoundView, AppError> {
-    let (who, rid, base) = (
-        who.clone(),
-        round_id.to_string(),
-        state.settings.base_url().to_string(),
-    );
-    state
-        .db
-        .transaction(move |conn| {
-            let (c, mut r) = managed_round(conn, &who, &rid)?;
-            if r.status == CLOSED || r.status == DECIDED {
-                return Err(AppError::Conflict {
-                    code: "judging.round_closed",
-                });
-            }
-            populate(conn, &c, &r)?;
-            let judges = crate::accounts::service::judges_of(conn, &c.id)?;
-            let judge = judges
-                .iter()
-                .find(|j| j.id == input.judge_id)
-                .ok_or_else(|| AppError::invalid("judging.not_on_panel"))?;
-            if !store::round_entries_of(conn, &r.id)?
-                .iter()
-                .any(|x| x.entry_id == input.entry_id)
-            {
-                return Err(AppError::invalid("judging.entry_not_in_round"));
-            }
-            let e = submissions::find_entry(conn, &input.entry_id)?.ok_or(AppError::NotFound)?;
-            if forbidden_pairs(
-                conn,
-                &c,
-                std::slice::from_ref(judge),
-                std::slice::from_ref(&e),
-            )?
-            .contains(&(judge.id.clone(), e.id.clone()))
-            {
-                return Err(AppError::Conflict {
-                    code: "judging.conflict_of_interest",
-                });
-            }
-            let now = now();
-            match store::find_assignment(conn, &r.id, &e.id, &judge.id)? {
-                Some(mut a) => {
-                    if a.state == ACTIVE {
-                        return Err(AppError::Conflict {
-                            code: "judging.already_assigned",
-                        });
-                    }
-                    a.state = ACTIVE.into();
-                    a.notified_at = None;
-                    a.updated_at = now;
-                    store::save_assignment(conn, &a)?;
+    let base = state.settings.base_url().to_string();
+    with_round(state, who, round_id, move |conn, who, c, mut r| {
+        if r.status == CLOSED || r.status == DECIDED {
+            return Err(AppError::Conflict {
+                code: "judging.round_closed",
+            });
+        }
+        populate(conn, &c, &r)?;
+        let judges = crate::accounts::service::judges_of(conn, &c.id)?;
+        let judge = judges
+            .iter()
+            .find(|j| j.id == input.judge_id)
+            .ok_or_else(|| AppError::invalid("judging.not_on_panel"))?;
+        if !store::round_entries_of(conn, &r.id)?
+            .iter()
+            .any(|x| x.entry_id == input.entry_id)
+        {
+            return Err(AppError::invalid("judging.entry_not_in_round"));
+        }
+        let e = submissions::find_entry(conn, &input.entry_id)?.ok_or(AppError::NotFound)?;
+        if forbidden_pairs(
+            conn,
+            &c,
+            std::slice::from_ref(judge),
+            std::slice::from_ref(&e),
+        )?
+        .contains(&(judge.id.clone(), e.id.clone()))
+        {
+            return Err(AppError::Conflict {
+                code: "judging.conflict_of_interest",
+            });
+        }
+        let now = now();
+        match store::find_assignment(conn, &r.id, &e.id, &judge.id)? {
+            Some(mut a) => {
+                if a.state == ACTIVE {
+                    return Err(AppError::Conflict {
+                        code: "judging.already_assigned",
+                    });
                 }
-                None => {
-                    let id = uuid::Uuid::now_v7().to_string();
-                    store::insert_assignment(
-                        conn,
-                        &AssignmentRow {
-                            sort_key: format!("{:016x}", assign::tie(&r.id, &judge.id, &id)),
-                            id,
-                            round_id: r.id.clone(),
-                            entry_id: e.id.clone(),
-                            judge_id: judge.id.clone(),
-                            alias: domain::new_alias(),
-                            state: ACTIVE.into(),
-                            listened: String::new(),
-                            listened_permille: 0,
-                            notified_at: None,
-                            created_at: now,
-                            updated_at: now,
-                        },
-                    )?;
-                }
+                a.state = ACTIVE.into();
+                a.notified_at = None;
+                a.updated_at = now;
+                store::save_assignment(conn, &a)?;
             }
-            if r.status == DRAFT {
-                r.status = OPEN.into();
-                store::save_round(conn, &r)?;
-            }
-            if let Some(u) = &e.upload_id
-                && store::find_rendition(conn, u)?.is_none()
-            {
-                crate::jobs::store::enqueue(
+            None => {
+                let id = uuid::Uuid::now_v7().to_string();
+                store::insert_assignment(
                     conn,
-                    RENDER_JOB,
-                    &serde_json::json!({ "upload_id": u }),
-                    now,
-                    None,
+                    &AssignmentRow {
+                        sort_key: format!("{:016x}", assign::tie(&r.id, &judge.id, &id)),
+                        id,
+                        round_id: r.id.clone(),
+                        entry_id: e.id.clone(),
+                        judge_id: judge.id.clone(),
+                        alias: domain::new_alias(),
+                        state: ACTIVE.into(),
+                        listened: String::new(),
+                        listened_permille: 0,
+                        notified_at: None,
+                        created_at: now,
+                        updated_at: now,
+                    },
                 )?;
             }
-            notify_assigned(conn, &c, &r, &base)?;
-            audit(
+        }
+        if r.status == DRAFT {
+            r.status = OPEN.into();
+            store::save_round(conn, &r)?;
+        }
+        if let Some(u) = &e.upload_id
+            && store::find_rendition(conn, u)?.is_none()
+        {
+            crate::jobs::store::enqueue(
                 conn,
-                Some(&who.user.id),
-                "round.assignment_added",
-                &r.id,
-                serde_json::json!({ "judge": judge.id, "entry": e.id }),
+                RENDER_JOB,
+                &serde_json::json!({ "upload_id": u }),
+                now,
+                None,
             )?;
-            round_view(conn, &r)
-        })
-        .await
+        }
+        notify_assigned(conn, &c, &r, &base)?;
+        audit(
+            conn,
+            Some(&who.user.id),
+            "round.assignment_added",
+            &r.id,
+            serde_json::json!({ "judge": judge.id, "entry": e.id }),
+        )?;
+        round_view(conn, &r)
+    })
+    .await
 }
 
 /// Take an assignment away by hand (its score, if any, stops counting).
@@ -671,32 +680,29 @@ pub async fn remove_assignment(
     round_id: &str,
     alias: &str,
 ) -> Result<RoundView, AppError> {
-    let (who, rid, alias) = (who.clone(), round_id.to_string(), alias.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let (_, r) = managed_round(conn, &who, &rid)?;
-            if r.status == CLOSED || r.status == DECIDED {
-                return Err(AppError::Conflict {
-                    code: "judging.round_closed",
-                });
-            }
-            let mut a = store::find_assignment_by_alias(conn, &alias)?
-                .filter(|a| a.round_id == r.id)
-                .ok_or(AppError::NotFound)?;
-            a.state = REMOVED.into();
-            a.updated_at = now();
-            store::save_assignment(conn, &a)?;
-            audit(
-                conn,
-                Some(&who.user.id),
-                "round.assignment_removed",
-                &r.id,
-                serde_json::json!({ "judge": a.judge_id, "entry": a.entry_id }),
-            )?;
-            round_view(conn, &r)
-        })
-        .await
+    let alias = alias.to_string();
+    with_round(state, who, round_id, move |conn, who, _, r| {
+        if r.status == CLOSED || r.status == DECIDED {
+            return Err(AppError::Conflict {
+                code: "judging.round_closed",
+            });
+        }
+        let mut a = store::find_assignment_by_alias(conn, &alias)?
+            .filter(|a| a.round_id == r.id)
+            .ok_or(AppError::NotFound)?;
+        a.state = REMOVED.into();
+        a.updated_at = now();
+        store::save_assignment(conn, &a)?;
+        audit(
+            conn,
+            Some(&who.user.id),
+            "round.assignment_removed",
+            &r.id,
+            serde_json::json!({ "judge": a.judge_id, "entry": a.entry_id }),
+        )?;
+        round_view(conn, &r)
+    })
+    .await
 }
 
 /// After `judge` left or declared a conflict: their unscored assignments in rounds still
@@ -743,42 +749,38 @@ pub async fn panel(
     who: &AuthUser,
     competition_id: &str,
 ) -> Result<Vec<PanelJudge>, AppError> {
-    let (who, cid) = (who.clone(), competition_id.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let c = competitions::managed(conn, &who, &cid)?;
-            let judges = crate::accounts::service::judges_of(conn, &c.id)?;
-            let ids: Vec<String> = judges.iter().map(|j| j.id.clone()).collect();
-            let aff = store::affiliations_of(conn, &ids)?;
-            let mut load: HashMap<String, usize> = HashMap::new();
-            for r in store::rounds_of(conn, &c.id)? {
-                for a in store::assignments_of_round(conn, &r.id)?
-                    .into_iter()
-                    .filter(|a| a.state == ACTIVE)
-                {
-                    *load.entry(a.judge_id).or_default() += 1;
-                }
-            }
-            Ok(judges
+    with_competition(state, who, competition_id, move |conn, _, c| {
+        let judges = crate::accounts::service::judges_of(conn, &c.id)?;
+        let ids: Vec<String> = judges.iter().map(|j| j.id.clone()).collect();
+        let aff = store::affiliations_of(conn, &ids)?;
+        let mut load: HashMap<String, usize> = HashMap::new();
+        for r in store::rounds_of(conn, &c.id)? {
+            for a in store::assignments_of_round(conn, &r.id)?
                 .into_iter()
-                .map(|j| PanelJudge {
-                    affiliations: aff
-                        .iter()
-                        .filter(|a| a.user_id == j.id)
-                        .map(|a| AffiliationItem {
-                            kind: a.kind.clone(),
-                            value: a.value.clone(),
-                        })
-                        .collect(),
-                    assignments: load.get(&j.id).copied().unwrap_or(0),
-                    id: j.id,
-                    name: j.display_name,
-                    email: j.email,
-                })
-                .collect())
-        })
-        .await
+                .filter(|a| a.state == ACTIVE)
+            {
+                *load.entry(a.judge_id).or_default() += 1;
+            }
+        }
+        Ok(judges
+            .into_iter()
+            .map(|j| PanelJudge {
+                affiliations: aff
+                    .iter()
+                    .filter(|a| a.user_id == j.id)
+                    .map(|a| AffiliationItem {
+                        kind: a.kind.clone(),
+                        value: a.value.clone(),
+                    })
+                    .collect(),
+                assignments: load.get(&j.id).copied().unwrap_or(0),
+                id: j.id,
+                name: j.display_name,
+                email: j.email,
+            })
+            .collect())
+    })
+    .await
 }
 
 /// A judge drops out: off the panel, and their unscored work goes to others.
@@ -788,30 +790,22 @@ pub async fn remove_judge(
     competition_id: &str,
     judge_id: &str,
 ) -> Result<usize, AppError> {
-    let (who, cid, jid, base) = (
-        who.clone(),
-        competition_id.to_string(),
-        judge_id.to_string(),
-        state.settings.base_url().to_string(),
-    );
-    state
-        .db
-        .transaction(move |conn| {
-            let c = competitions::managed(conn, &who, &cid)?;
-            if !crate::accounts::service::remove_judge(conn, &jid, &c.id)? {
-                return Err(AppError::NotFound);
-            }
-            let added = top_up_after(conn, &c, &jid, None, REMOVED, &base)?;
-            audit(
-                conn,
-                Some(&who.user.id),
-                "judge.removed",
-                &c.id,
-                serde_json::json!({ "judge": jid, "reassigned": added }),
-            )?;
-            Ok(added)
-        })
-        .await
+    let (jid, base) = (judge_id.to_string(), state.settings.base_url().to_string());
+    with_competition(state, who, competition_id, move |conn, who, c| {
+        if !crate::accounts::service::remove_judge(conn, &jid, &c.id)? {
+            return Err(AppError::NotFound);
+        }
+        let added = top_up_after(conn, &c, &jid, None, REMOVED, &base)?;
+        audit(
+            conn,
+            Some(&who.user.id),
+            "judge.removed",
+            &c.id,
+            serde_json::json!({ "judge": jid, "reassigned": added }),
+        )?;
+        Ok(added)
+    })
+    .await
 }
 
 /// The organiser records a conflict (e.g. a teacher and student they know of).
@@ -821,50 +815,43 @@ pub async fn add_conflict(
     competition_id: &str,
     input: OrganiserConflictInput,
 ) -> Result<usize, AppError> {
-    let (who, cid, base) = (
-        who.clone(),
-        competition_id.to_string(),
-        state.settings.base_url().to_string(),
-    );
-    state
-        .db
-        .transaction(move |conn| {
-            let c = competitions::managed(conn, &who, &cid)?;
-            let e = submissions::find_entry(conn, &input.entry_id)?
-                .filter(|e| e.competition_id == c.id)
-                .ok_or_else(|| AppError::invalid("judging.entry_not_in_round"))?;
-            if !crate::accounts::service::judges_of(conn, &c.id)?
-                .iter()
-                .any(|j| j.id == input.judge_id)
-            {
-                return Err(AppError::invalid("judging.not_on_panel"));
-            }
-            store::add_conflict(
-                conn,
-                &ConflictRow {
-                    competition_id: c.id.clone(),
-                    judge_id: input.judge_id.clone(),
-                    entry_id: e.id.clone(),
-                    reason: domain::parse_comment(if input.reason.trim().is_empty() {
-                        "-"
-                    } else {
-                        &input.reason
-                    })?,
-                    declared_by: Some(who.user.id.clone()),
-                    created_at: now(),
-                },
-            )?;
-            let added = top_up_after(conn, &c, &input.judge_id, Some(&e.id), CONFLICT, &base)?;
-            audit(
-                conn,
-                Some(&who.user.id),
-                "conflict.recorded",
-                &e.id,
-                serde_json::json!({ "judge": input.judge_id }),
-            )?;
-            Ok(added)
-        })
-        .await
+    let base = state.settings.base_url().to_string();
+    with_competition(state, who, competition_id, move |conn, who, c| {
+        let e = submissions::find_entry(conn, &input.entry_id)?
+            .filter(|e| e.competition_id == c.id)
+            .ok_or_else(|| AppError::invalid("judging.entry_not_in_round"))?;
+        if !crate::accounts::service::judges_of(conn, &c.id)?
+            .iter()
+            .any(|j| j.id == input.judge_id)
+        {
+            return Err(AppError::invalid("judging.not_on_panel"));
+        }
+        store::add_conflict(
+            conn,
+            &ConflictRow {
+                competition_id: c.id.clone(),
+                judge_id: input.judge_id.clone(),
+                entry_id: e.id.clone(),
+                reason: domain::parse_comment(if input.reason.trim().is_empty() {
+                    "-"
+                } else {
+                    &input.reason
+                })?,
+                declared_by: Some(who.user.id.clone()),
+                created_at: now(),
+            },
+        )?;
+        let added = top_up_after(conn, &c, &input.judge_id, Some(&e.id), CONFLICT, &base)?;
+        audit(
+            conn,
+            Some(&who.user.id),
+            "conflict.recorded",
+            &e.id,
+            serde_json::json!({ "judge": input.judge_id }),
+        )?;
+        Ok(added)
+    })
+    .await
 }
 
 fn listened_percent(xs: &[&AssignmentRow]) -> u32 {
@@ -879,88 +866,104 @@ pub async fn progress(
     who: &AuthUser,
     round_id: &str,
 ) -> Result<Progress, AppError> {
-    let (who, rid) = (who.clone(), round_id.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let (c, r) = managed_round(conn, &who, &rid)?;
-            let all = store::assignments_of_round(conn, &r.id)?;
-            let scored: HashSet<String> = store::scores_of_round(conn, &r.id)?
-                .into_iter()
-                .map(|(s, _)| s.assignment_id)
-                .collect();
-            let judges = crate::accounts::service::judges_of(conn, &c.id)?;
-            let mut names: HashMap<String, String> = judges
-                .iter()
-                .map(|j| (j.id.clone(), j.display_name.clone()))
-                .collect();
-            for a in &all {
-                if !names.contains_key(&a.judge_id)
-                    && let Some(u) = crate::accounts::service::find_user(conn, &a.judge_id)?
-                {
-                    names.insert(u.id, u.display_name);
-                }
+    with_round(state, who, round_id, move |conn, _, c, r| {
+        let all = store::assignments_of_round(conn, &r.id)?;
+        let scored: HashSet<String> = store::scores_of_round(conn, &r.id)?
+            .into_iter()
+            .map(|(s, _)| s.assignment_id)
+            .collect();
+        let judges = crate::accounts::service::judges_of(conn, &c.id)?;
+        let mut names: HashMap<String, String> = judges
+            .iter()
+            .map(|j| (j.id.clone(), j.display_name.clone()))
+            .collect();
+        for a in &all {
+            if !names.contains_key(&a.judge_id)
+                && let Some(u) = crate::accounts::service::find_user(conn, &a.judge_id)?
+            {
+                names.insert(u.id, u.display_name);
             }
-            let mut judge_ids: Vec<String> = judges.iter().map(|j| j.id.clone()).collect();
-            for a in &all {
-                if !judge_ids.contains(&a.judge_id) {
-                    judge_ids.push(a.judge_id.clone());
-                }
+        }
+        let mut judge_ids: Vec<String> = judges.iter().map(|j| j.id.clone()).collect();
+        for a in &all {
+            if !judge_ids.contains(&a.judge_id) {
+                judge_ids.push(a.judge_id.clone());
             }
-            let judges_out = judge_ids
-                .iter()
-                .map(|j| {
-                    let active: Vec<&AssignmentRow> = all
-                        .iter()
-                        .filter(|a| &a.judge_id == j && a.state == ACTIVE)
-                        .collect();
-                    JudgeProgress {
-                        judge_id: j.clone(),
-                        name: names.get(j).cloned().unwrap_or_default(),
-                        assigned: active.len(),
-                        scored: active.iter().filter(|a| scored.contains(&a.id)).count(),
-                        listened_percent: listened_percent(&active),
-                        conflicts: all
-                            .iter()
-                            .filter(|a| &a.judge_id == j && a.state == CONFLICT)
-                            .count(),
-                    }
-                })
-                .collect();
-            let mut entries_out = Vec::new();
-            for re in store::round_entries_of(conn, &r.id)? {
-                let e = submissions::find_entry(conn, &re.entry_id)?;
-                let musician = match &e {
-                    Some(e) => crate::accounts::service::find_user(conn, &e.musician_id)?
-                        .map(|u| u.display_name)
-                        .unwrap_or_default(),
-                    None => String::new(),
-                };
+        }
+        let judges_out = judge_ids
+            .iter()
+            .map(|j| {
                 let active: Vec<&AssignmentRow> = all
                     .iter()
-                    .filter(|a| a.entry_id == re.entry_id && a.state == ACTIVE)
+                    .filter(|a| &a.judge_id == j && a.state == ACTIVE)
                     .collect();
-                entries_out.push(EntryProgress {
-                    entry_id: re.entry_id.clone(),
-                    code: re.code.clone(),
-                    title: e.map(|e| e.title).unwrap_or_default(),
-                    musician,
-                    judges: active.len(),
+                JudgeProgress {
+                    judge_id: j.clone(),
+                    name: names.get(j).cloned().unwrap_or_default(),
+                    assigned: active.len(),
                     scored: active.iter().filter(|a| scored.contains(&a.id)).count(),
                     listened_percent: listened_percent(&active),
                     conflicts: all
                         .iter()
-                        .filter(|a| a.entry_id == re.entry_id && a.state == CONFLICT)
+                        .filter(|a| &a.judge_id == j && a.state == CONFLICT)
                         .count(),
-                });
-            }
-            Ok(Progress {
-                round: round_view(conn, &r)?,
-                judges: judges_out,
-                entries: entries_out,
+                }
             })
+            .collect();
+        let mut entries_out = Vec::new();
+        for re in store::round_entries_of(conn, &r.id)? {
+            let e = submissions::find_entry(conn, &re.entry_id)?;
+            let musician = match &e {
+                Some(e) => crate::accounts::service::find_user(conn, &e.musician_id)?
+                    .map(|u| u.display_name)
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            let active: Vec<&AssignmentRow> = all
+                .iter()
+                .filter(|a| a.entry_id == re.entry_id && a.state == ACTIVE)
+                .collect();
+            entries_out.push(EntryProgress {
+                entry_id: re.entry_id.clone(),
+                code: re.code.clone(),
+                title: e.map(|e| e.title).unwrap_or_default(),
+                musician,
+                judges: active.len(),
+                scored: active.iter().filter(|a| scored.contains(&a.id)).count(),
+                listened_percent: listened_percent(&active),
+                conflicts: all
+                    .iter()
+                    .filter(|a| a.entry_id == re.entry_id && a.state == CONFLICT)
+                    .count(),
+            });
+        }
+        let codes: HashMap<&str, (&str, &str)> = entries_out
+            .iter()
+            .map(|e| (e.entry_id.as_str(), (e.code.as_str(), e.title.as_str())))
+            .collect();
+        let assignments = all
+            .iter()
+            .map(|a| {
+                let (code, title) = codes.get(a.entry_id.as_str()).copied().unwrap_or(("", ""));
+                AssignmentLine {
+                    alias: a.alias.clone(),
+                    judge: names.get(&a.judge_id).cloned().unwrap_or_default(),
+                    code: code.to_string(),
+                    title: title.to_string(),
+                    state: a.state.clone(),
+                    scored: scored.contains(&a.id),
+                    listened_percent: (a.listened_permille / 10) as u32,
+                }
+            })
+            .collect();
+        Ok(Progress {
+            round: round_view(conn, &r)?,
+            judges: judges_out,
+            entries: entries_out,
+            assignments,
         })
-        .await
+    })
+    .await
 }
 
 /// The scores that count in a round: those of active assignments.
@@ -1055,14 +1058,10 @@ pub async fn ranking(
     who: &AuthUser,
     round_id: &str,
 ) -> Result<Ranking, AppError> {
-    let (who, rid) = (who.clone(), round_id.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let (_, r) = managed_round(conn, &who, &rid)?;
-            ranking_of(conn, &r)
-        })
-        .await
+    with_round(state, who, round_id, move |conn, _, _, r| {
+        ranking_of(conn, &r)
+    })
+    .await
 }
 
 /// Close a round: scoring stops, and each entry's figures and place are kept.
@@ -1071,47 +1070,42 @@ pub async fn close_round(
     who: &AuthUser,
     round_id: &str,
 ) -> Result<Ranking, AppError> {
-    let (who, rid) = (who.clone(), round_id.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let (_, mut r) = managed_round(conn, &who, &rid)?;
-            if r.status != OPEN {
-                return Err(AppError::Conflict {
-                    code: if r.status == DRAFT {
-                        "judging.round_not_open"
-                    } else {
-                        "judging.round_closed"
-                    },
-                });
+    with_round(state, who, round_id, move |conn, who, _, mut r| {
+        if r.status != OPEN {
+            return Err(AppError::Conflict {
+                code: if r.status == DRAFT {
+                    "judging.round_not_open"
+                } else {
+                    "judging.round_closed"
+                },
+            });
+        }
+        let now = now();
+        r.status = CLOSED.into();
+        r.closed_at = Some(now);
+        r.updated_at = now;
+        store::save_round(conn, &r)?;
+        let ranking = ranking_of(conn, &r)?;
+        for x in &ranking.entries {
+            if let Some(mut re) = store::round_entries_of(conn, &r.id)?
+                .into_iter()
+                .find(|y| y.entry_id == x.entry_id)
+            {
+                re.placement = Some(x.standing.rank as i32);
+                re.result = Some(serde_json::to_string(&x.standing).map_err(AppError::internal)?);
+                store::save_round_entry(conn, &re)?;
             }
-            let now = now();
-            r.status = CLOSED.into();
-            r.closed_at = Some(now);
-            r.updated_at = now;
-            store::save_round(conn, &r)?;
-            let ranking = ranking_of(conn, &r)?;
-            for x in &ranking.entries {
-                if let Some(mut re) = store::round_entries_of(conn, &r.id)?
-                    .into_iter()
-                    .find(|y| y.entry_id == x.entry_id)
-                {
-                    re.placement = Some(x.standing.rank as i32);
-                    re.result =
-                        Some(serde_json::to_string(&x.standing).map_err(AppError::internal)?);
-                    store::save_round_entry(conn, &re)?;
-                }
-            }
-            audit(
-                conn,
-                Some(&who.user.id),
-                "round.closed",
-                &r.id,
-                serde_json::json!({}),
-            )?;
-            ranking_of(conn, &r)
-        })
-        .await
+        }
+        audit(
+            conn,
+            Some(&who.user.id),
+            "round.closed",
+            &r.id,
+            serde_json::json!({}),
+        )?;
+        ranking_of(conn, &r)
+    })
+    .await
 }
 
 /// Decide who goes on: by the round's rule, or by the organiser's own choice (which
@@ -1123,15 +1117,8 @@ pub async fn advance(
     round_id: &str,
     input: AdvanceInput,
 ) -> Result<Ranking, AppError> {
-    let (who, rid, base) = (
-        who.clone(),
-        round_id.to_string(),
-        state.settings.base_url().to_string(),
-    );
-    state
-        .db
-        .transaction(move |conn| {
-            let (c, mut r) = managed_round(conn, &who, &rid)?;
+    let base = state.settings.base_url().to_string();
+    with_round(state, who, round_id, move |conn, who, c, mut r| {
             match r.status.as_str() {
                 CLOSED => {}
                 DECIDED => return Err(AppError::Conflict { code: "judging.already_decided" }),
@@ -1371,59 +1358,55 @@ pub async fn put_results(
     competition_id: &str,
     input: ResultsInput,
 ) -> Result<ResultsView, AppError> {
-    let (who, cid) = (who.clone(), competition_id.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let c = competitions::managed(conn, &who, &cid)?;
-            let existing = store::find_results(conn, &c.id)?;
-            let mut settings = results_settings(existing.as_ref());
-            if let Some(m) = input.method {
-                settings.method = m;
+    with_competition(state, who, competition_id, move |conn, who, c| {
+        let existing = store::find_results(conn, &c.id)?;
+        let mut settings = results_settings(existing.as_ref());
+        if let Some(m) = input.method {
+            settings.method = m;
+        }
+        if let Some(w) = input.jury_weight {
+            settings.jury_weight =
+                u32::try_from(w).map_err(|_| AppError::invalid("results.weights_invalid"))?;
+        }
+        if let Some(w) = input.public_weight {
+            settings.public_weight =
+                u32::try_from(w).map_err(|_| AppError::invalid("results.weights_invalid"))?;
+        }
+        if settings.jury_weight + settings.public_weight != 100 || settings.jury_weight > 100 {
+            return Err(AppError::invalid("results.weights_invalid"));
+        }
+        if let Some(t) = input.tie_breaks {
+            let mut seen = HashSet::new();
+            if t.iter().any(|x| !seen.insert(*x)) {
+                return Err(AppError::invalid("results.tie_breaks_invalid"));
             }
-            if let Some(w) = input.jury_weight {
-                settings.jury_weight =
-                    u32::try_from(w).map_err(|_| AppError::invalid("results.weights_invalid"))?;
-            }
-            if let Some(w) = input.public_weight {
-                settings.public_weight =
-                    u32::try_from(w).map_err(|_| AppError::invalid("results.weights_invalid"))?;
-            }
-            if settings.jury_weight + settings.public_weight != 100 || settings.jury_weight > 100 {
-                return Err(AppError::invalid("results.weights_invalid"));
-            }
-            if let Some(t) = input.tie_breaks {
-                let mut seen = HashSet::new();
-                if t.iter().any(|x| !seen.insert(*x)) {
-                    return Err(AppError::invalid("results.tie_breaks_invalid"));
-                }
-                settings.tie_breaks = t;
-            }
-            let mut publish_at = existing.as_ref().and_then(|r| r.publish_at);
-            if let Some(p) = &input.publish_at {
-                publish_at = crate::competitions::domain::parse_time(p, tz(&c))?;
-            }
-            let standings = compute_standings(conn, &c, &settings)?;
-            let now = now();
-            let row = ResultsRow {
-                competition_id: c.id.clone(),
-                settings: serde_json::to_string(&settings).map_err(AppError::internal)?,
-                standings: Some(serde_json::to_string(&standings).map_err(AppError::internal)?),
-                computed_at: Some(now),
-                publish_at,
-                updated_at: now,
-            };
-            store::put_results(conn, &row)?;
-            audit(
-                conn,
-                Some(&who.user.id),
-                "results.computed",
-                &c.id,
-                serde_json::json!({ "publish_at": publish_at.map(utc) }),
-            )?;
-            Ok(results_view(&c, Some(&row)))
-        })
-        .await
+            settings.tie_breaks = t;
+        }
+        let mut publish_at = existing.as_ref().and_then(|r| r.publish_at);
+        if let Some(p) = &input.publish_at {
+            publish_at = crate::competitions::domain::parse_time(p, tz(&c))?;
+        }
+        let standings = compute_standings(conn, &c, &settings)?;
+        let now = now();
+        let row = ResultsRow {
+            competition_id: c.id.clone(),
+            settings: serde_json::to_string(&settings).map_err(AppError::internal)?,
+            standings: Some(serde_json::to_string(&standings).map_err(AppError::internal)?),
+            computed_at: Some(now),
+            publish_at,
+            updated_at: now,
+        };
+        store::put_results(conn, &row)?;
+        audit(
+            conn,
+            Some(&who.user.id),
+            "results.computed",
+            &c.id,
+            serde_json::json!({ "publish_at": publish_at.map(utc) }),
+        )?;
+        Ok(results_view(&c, Some(&row)))
+    })
+    .await
 }
 
 /// Publish now (or keep the embargo time if one is set in the future? No: "publish"
@@ -1433,28 +1416,24 @@ pub async fn publish_results(
     who: &AuthUser,
     competition_id: &str,
 ) -> Result<ResultsView, AppError> {
-    let (who, cid) = (who.clone(), competition_id.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let c = competitions::managed(conn, &who, &cid)?;
-            let mut row = store::find_results(conn, &c.id)?.ok_or(AppError::Conflict {
-                code: "results.not_computed",
-            })?;
-            let now = now();
-            row.publish_at = Some(now);
-            row.updated_at = now;
-            store::put_results(conn, &row)?;
-            audit(
-                conn,
-                Some(&who.user.id),
-                "results.published",
-                &c.id,
-                serde_json::json!({}),
-            )?;
-            Ok(results_view(&c, Some(&row)))
-        })
-        .await
+    with_competition(state, who, competition_id, move |conn, who, c| {
+        let mut row = store::find_results(conn, &c.id)?.ok_or(AppError::Conflict {
+            code: "results.not_computed",
+        })?;
+        let now = now();
+        row.publish_at = Some(now);
+        row.updated_at = now;
+        store::put_results(conn, &row)?;
+        audit(
+            conn,
+            Some(&who.user.id),
+            "results.published",
+            &c.id,
+            serde_json::json!({}),
+        )?;
+        Ok(results_view(&c, Some(&row)))
+    })
+    .await
 }
 
 pub async fn organiser_results(
@@ -1462,15 +1441,11 @@ pub async fn organiser_results(
     who: &AuthUser,
     competition_id: &str,
 ) -> Result<ResultsView, AppError> {
-    let (who, cid) = (who.clone(), competition_id.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let c = competitions::managed(conn, &who, &cid)?;
-            let row = store::find_results(conn, &c.id)?;
-            Ok(results_view(&c, row.as_ref()))
-        })
-        .await
+    with_competition(state, who, competition_id, move |conn, _, c| {
+        let row = store::find_results(conn, &c.id)?;
+        Ok(results_view(&c, row.as_ref()))
+    })
+    .await
 }
 
 /// Results for everyone, once their publication time has come (the server's clock).
@@ -1590,57 +1565,53 @@ pub async fn scores_csv(
     competition_id: &str,
 ) -> Result<(String, String), AppError> {
     use crate::submissions::moderation::cell;
-    let (who, cid) = (who.clone(), competition_id.to_string());
-    let (slug, rows) = state
-        .db
-        .run(move |conn| {
-            let c = competitions::managed(conn, &who, &cid)?;
-            let mut rows: Vec<Vec<String>> = Vec::new();
-            for r in store::rounds_of(conn, &c.id)? {
-                let codes: HashMap<String, String> = store::round_entries_of(conn, &r.id)?
-                    .into_iter()
-                    .map(|x| (x.entry_id, x.code))
-                    .collect();
-                let scored: HashMap<String, ScoreRow> = store::scores_of_round(conn, &r.id)?
-                    .into_iter()
-                    .map(|(s, _)| (s.assignment_id.clone(), s))
-                    .collect();
-                for a in store::assignments_of_round(conn, &r.id)? {
-                    let e = submissions::find_entry(conn, &a.entry_id)?;
-                    let musician = match &e {
-                        Some(e) => crate::accounts::service::find_user(conn, &e.musician_id)?
-                            .map(|u| u.display_name)
-                            .unwrap_or_default(),
-                        None => String::new(),
-                    };
-                    let judge = crate::accounts::service::find_user(conn, &a.judge_id)?
+    let (slug, rows) = with_competition(state, who, competition_id, move |conn, _, c| {
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        for r in store::rounds_of(conn, &c.id)? {
+            let codes: HashMap<String, String> = store::round_entries_of(conn, &r.id)?
+                .into_iter()
+                .map(|x| (x.entry_id, x.code))
+                .collect();
+            let scored: HashMap<String, ScoreRow> = store::scores_of_round(conn, &r.id)?
+                .into_iter()
+                .map(|(s, _)| (s.assignment_id.clone(), s))
+                .collect();
+            for a in store::assignments_of_round(conn, &r.id)? {
+                let e = submissions::find_entry(conn, &a.entry_id)?;
+                let musician = match &e {
+                    Some(e) => crate::accounts::service::find_user(conn, &e.musician_id)?
                         .map(|u| u.display_name)
-                        .unwrap_or_default();
-                    let s = scored.get(&a.id);
-                    rows.push(vec![
-                        r.name.clone(),
-                        codes.get(&a.entry_id).cloned().unwrap_or_default(),
-                        a.entry_id.clone(),
-                        e.map(|e| e.title).unwrap_or_default(),
-                        musician,
-                        judge,
-                        a.state.clone(),
-                        format!("{}", a.listened_permille / 10),
-                        s.map(|s| {
-                            s.values()
-                                .iter()
-                                .map(|(k, v)| format!("{k}={v}"))
-                                .collect::<Vec<_>>()
-                                .join("; ")
-                        })
                         .unwrap_or_default(),
-                        s.map(|s| format!("{:.3}", s.total())).unwrap_or_default(),
-                    ]);
-                }
+                    None => String::new(),
+                };
+                let judge = crate::accounts::service::find_user(conn, &a.judge_id)?
+                    .map(|u| u.display_name)
+                    .unwrap_or_default();
+                let s = scored.get(&a.id);
+                rows.push(vec![
+                    r.name.clone(),
+                    codes.get(&a.entry_id).cloned().unwrap_or_default(),
+                    a.entry_id.clone(),
+                    e.map(|e| e.title).unwrap_or_default(),
+                    musician,
+                    judge,
+                    a.state.clone(),
+                    format!("{}", a.listened_permille / 10),
+                    s.map(|s| {
+                        s.values()
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    })
+                    .unwrap_or_default(),
+                    s.map(|s| format!("{:.3}", s.total())).unwrap_or_default(),
+                ]);
             }
-            Ok((c.slug, rows))
-        })
-        .await?;
+        }
+        Ok((c.slug, rows))
+    })
+    .await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let header = [
         "round",
