@@ -227,6 +227,17 @@ pub fn is_judge_of(
         .any(|c| c == competition_id))
 }
 
+/// Stage names by user id, for lists that show many people.
+pub fn display_names(
+    conn: &mut crate::db::DbConnection,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, String>, AppError> {
+    Ok(store::users_by_ids(conn, ids)?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -585,3 +585,17 @@ pub fn revoke_competition_role(
     )
     .execute(conn)?)
 }
+
+/// Users by id (any number; queried in chunks).
+pub fn users_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<UserRow>, AppError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            users::table
+                .filter(users::id.eq_any(chunk))
+                .select(UserRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}

@@ -48,7 +48,31 @@ pub fn tie(seed: &str, a: &str, b: &str) -> u64 {
     u64::from_be_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]])
 }
 
+/// A stable 64-bit mix (splitmix64's finaliser).
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 pub fn assign(p: &Problem) -> Plan {
+    // Hash each judge and entry once; a pair's tie-break is a cheap mix of the two.
+    let jh: HashMap<&str, u64> = p
+        .judges
+        .iter()
+        .map(|j| (j.as_str(), tie(&p.seed, "judge", j)))
+        .collect();
+    let eh: HashMap<&str, u64> = p
+        .entries
+        .iter()
+        .map(|e| (e.as_str(), tie(&p.seed, "entry", e)))
+        .collect();
+    let pair = |j: &str, e: &str| mix(jh[j] ^ eh[e].rotate_left(29));
+    let mut forbid: HashMap<&str, HashSet<&str>> = HashMap::new();
+    for (j, e) in &p.forbidden {
+        forbid.entry(e.as_str()).or_default().insert(j.as_str());
+    }
+    let allowed = |j: &str, e: &str| forbid.get(e).is_none_or(|s| !s.contains(j));
     let mut load: HashMap<&str, usize> = p.judges.iter().map(|j| (j.as_str(), 0)).collect();
     let mut on: HashMap<&str, HashSet<&str>> = HashMap::new();
     for (j, e) in &p.existing {
@@ -57,13 +81,12 @@ pub fn assign(p: &Problem) -> Plan {
         }
         on.entry(e.as_str()).or_default().insert(j.as_str());
     }
-    let allowed = |j: &str, e: &str| !p.forbidden.contains(&(j.to_string(), e.to_string()));
     let mut order: Vec<(usize, u64, &str)> = p
         .entries
         .iter()
         .map(|e| {
             let eligible = p.judges.iter().filter(|j| allowed(j, e)).count();
-            (eligible, tie(&p.seed, "entry", e), e.as_str())
+            (eligible, eh[e.as_str()], e.as_str())
         })
         .collect();
     order.sort();
@@ -72,14 +95,23 @@ pub fn assign(p: &Problem) -> Plan {
         let have = on.get(e).map_or(0, HashSet::len);
         let need = p.k.saturating_sub(have);
         for _ in 0..need {
-            let pick = p
-                .judges
-                .iter()
-                .map(String::as_str)
-                .filter(|j| allowed(j, e) && !on.get(e).is_some_and(|s| s.contains(j)))
-                .min_by_key(|j| (load[j], tie(&p.seed, j, e)));
-            match pick {
-                Some(j) => {
+            // The least-loaded eligible judge; among equals, the smallest tie value.
+            let mut best: Option<(usize, u64, &str)> = None;
+            for j in p.judges.iter().map(String::as_str) {
+                if !allowed(j, e) || on.get(e).is_some_and(|s| s.contains(j)) {
+                    continue;
+                }
+                let l = load[j];
+                if best.is_some_and(|(bl, _, _)| l > bl) {
+                    continue;
+                }
+                let t = pair(j, e);
+                if best.is_none_or(|(bl, bt, _)| (l, t) < (bl, bt)) {
+                    best = Some((l, t, j));
+                }
+            }
+            match best {
+                Some((_, _, j)) => {
                     *load.get_mut(j).expect("judge has a load") += 1;
                     on.entry(e).or_default().insert(j);
                     plan.new.push((j.to_string(), e.to_string()));
@@ -229,5 +261,68 @@ mod tests {
                 ..base
             })
         );
+    }
+}
+
+/// The scale benchmark (not a test: it asserts nothing about time). Run it with
+/// `scripts/bench-judging.sh`; figures are in docs/benchmarks.md.
+#[cfg(test)]
+mod bench {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::judging::scoring::{self, Basis, JudgeScore};
+
+    #[test]
+    #[ignore = "benchmark: scripts/bench-judging.sh"]
+    fn bench_assignment_and_ranking_at_scale() {
+        for (entries, judges, k) in [(1_000, 20, 3), (10_000, 60, 3), (50_000, 200, 3)] {
+            let e: Vec<String> = (0..entries).map(|i| format!("e{i}")).collect();
+            let j: Vec<String> = (0..judges).map(|i| format!("j{i}")).collect();
+            // One declared conflict or shared affiliation per 50 entries.
+            let forbidden: HashSet<(String, String)> = (0..entries)
+                .step_by(50)
+                .map(|i| (format!("j{}", i % judges), format!("e{i}")))
+                .collect();
+            let t = Instant::now();
+            let plan = assign(&Problem {
+                entries: e.clone(),
+                judges: j.clone(),
+                k,
+                forbidden,
+                existing: Vec::new(),
+                seed: "bench".into(),
+            });
+            let assign_ms = t.elapsed().as_secs_f64() * 1000.0;
+            let scores: Vec<JudgeScore> = plan
+                .new
+                .iter()
+                .enumerate()
+                .map(|(n, (judge, entry))| JudgeScore {
+                    judge: judge.clone(),
+                    entry: entry.clone(),
+                    total: ((n * 7919) % 1000) as f64 / 10.0,
+                })
+                .collect();
+            let t = Instant::now();
+            let ranked = scoring::rank(&e, &scores, Basis::Normalised);
+            let rank_ms = t.elapsed().as_secs_f64() * 1000.0;
+            let t = Instant::now();
+            let (_, overall) = scoring::agreement(&scores);
+            let agree_ms = t.elapsed().as_secs_f64() * 1000.0;
+            let mut loads: HashMap<&str, usize> = HashMap::new();
+            for (judge, _) in &plan.new {
+                *loads.entry(judge).or_default() += 1;
+            }
+            let (lo, hi) = (loads.values().min().unwrap(), loads.values().max().unwrap());
+            println!(
+                "BENCH entries={entries} judges={judges} k={k} assignments={} short={} load={lo}..{hi} \
+                 assign_ms={assign_ms:.0} rank_ms={rank_ms:.0} agreement_ms={agree_ms:.0} ranked={} agreement={:?}",
+                plan.new.len(),
+                plan.short.len(),
+                ranked.len(),
+                overall.map(|x| (x * 100.0).round() / 100.0)
+            );
+        }
     }
 }

@@ -69,12 +69,11 @@ fn judge_round(
         .into_iter()
         .filter(|a| a.judge_id == who && a.state == ACTIVE)
         .collect();
-    let mut scored = 0;
-    for a in &mine {
-        if store::find_score(conn, &a.id)?.is_some() {
-            scored += 1;
-        }
-    }
+    let done: std::collections::HashSet<String> = store::scores_of_round(conn, &r.id)?
+        .into_iter()
+        .map(|(s, _)| s.assignment_id)
+        .collect();
+    let scored = mine.iter().filter(|a| done.contains(&a.id)).count();
     Ok(JudgeRound {
         id: r.id.clone(),
         name: r.name.clone(),
@@ -162,19 +161,33 @@ pub async fn queue(state: &AppState, who: &AuthUser, round_id: &str) -> Result<Q
                 .into_iter()
                 .map(|x| (x.entry_id, x.code))
                 .collect();
+            // A few queries for the whole queue, not a few per entry.
+            let ids: Vec<String> = mine.iter().map(|a| a.entry_id.clone()).collect();
+            let entries = submissions::find_entries(conn, &ids)?;
+            let scores: HashMap<String, ScoreRow> = store::scores_of_round(conn, &r.id)?
+                .into_iter()
+                .map(|(s, _)| (s.assignment_id.clone(), s))
+                .collect();
+            let prompts: HashMap<String, String> = competitions::prompts_of(conn, &c.id)?
+                .into_iter()
+                .map(|p| (p.id, p.title))
+                .collect();
+            let names = if r.blind {
+                HashMap::new()
+            } else {
+                let musicians: Vec<String> =
+                    entries.values().map(|e| e.musician_id.clone()).collect();
+                crate::accounts::service::display_names(conn, &musicians)?
+            };
             let mut items = Vec::new();
             for a in &mine {
-                let e = submissions::find_entry(conn, &a.entry_id)?.ok_or(AppError::NotFound)?;
-                let score = store::find_score(conn, &a.id)?;
-                let prompt = match &e.prompt_id {
-                    Some(p) => competitions::find_prompt(conn, p)?.map(|p| p.title),
-                    None => None,
-                };
+                let e = entries.get(&a.entry_id).ok_or(AppError::NotFound)?;
+                let score = scores.get(&a.id);
+                let prompt = e.prompt_id.as_ref().and_then(|p| prompts.get(p).cloned());
                 let musician = if r.blind {
                     None
                 } else {
-                    crate::accounts::service::find_user(conn, &e.musician_id)?
-                        .map(|u| u.display_name)
+                    names.get(&e.musician_id).cloned()
                 };
                 items.push(QueueItem {
                     alias: a.alias.clone(),

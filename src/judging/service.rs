@@ -390,12 +390,9 @@ fn fill(
     if judges.is_empty() {
         return Err(AppError::invalid("judging.no_judges"));
     }
-    let mut entries = Vec::new();
-    for x in &re {
-        if let Some(e) = submissions::find_entry(conn, &x.entry_id)? {
-            entries.push(e);
-        }
-    }
+    let ids: Vec<String> = re.iter().map(|x| x.entry_id.clone()).collect();
+    let mut found = submissions::find_entries(conn, &ids)?;
+    let entries: Vec<EntryRow> = ids.iter().filter_map(|id| found.remove(id)).collect();
     let forbidden = forbidden_pairs(conn, c, &judges, &entries)?;
     let all = store::assignments_of_round(conn, &r.id)?;
     let existing: Vec<(String, String)> = all
@@ -872,71 +869,72 @@ pub async fn progress(
             .into_iter()
             .map(|(s, _)| s.assignment_id)
             .collect();
-        let judges = crate::accounts::service::judges_of(conn, &c.id)?;
-        let mut names: HashMap<String, String> = judges
-            .iter()
-            .map(|j| (j.id.clone(), j.display_name.clone()))
+        // The panel first (in its order), then anyone who left it but has assignments.
+        let mut judge_ids: Vec<String> = crate::accounts::service::judges_of(conn, &c.id)?
+            .into_iter()
+            .map(|j| j.id)
             .collect();
+        let mut by_judge: HashMap<&str, Vec<&AssignmentRow>> = HashMap::new();
+        let mut by_entry: HashMap<&str, Vec<&AssignmentRow>> = HashMap::new();
         for a in &all {
-            if !names.contains_key(&a.judge_id)
-                && let Some(u) = crate::accounts::service::find_user(conn, &a.judge_id)?
-            {
-                names.insert(u.id, u.display_name);
-            }
-        }
-        let mut judge_ids: Vec<String> = judges.iter().map(|j| j.id.clone()).collect();
-        for a in &all {
-            if !judge_ids.contains(&a.judge_id) {
+            if !by_judge.contains_key(a.judge_id.as_str()) && !judge_ids.contains(&a.judge_id) {
                 judge_ids.push(a.judge_id.clone());
             }
+            by_judge.entry(&a.judge_id).or_default().push(a);
+            by_entry.entry(&a.entry_id).or_default().push(a);
         }
+        let names = crate::accounts::service::display_names(conn, &judge_ids)?;
+        // Figures of a set of assignments: (active, scored, listened %, conflicts).
+        let figures = |list: Option<&Vec<&AssignmentRow>>| {
+            let list: Vec<&AssignmentRow> = list.cloned().unwrap_or_default();
+            let active: Vec<&AssignmentRow> =
+                list.iter().copied().filter(|a| a.state == ACTIVE).collect();
+            (
+                active.len(),
+                active.iter().filter(|a| scored.contains(&a.id)).count(),
+                listened_percent(&active),
+                list.iter().filter(|a| a.state == CONFLICT).count(),
+            )
+        };
         let judges_out = judge_ids
             .iter()
             .map(|j| {
-                let active: Vec<&AssignmentRow> = all
-                    .iter()
-                    .filter(|a| &a.judge_id == j && a.state == ACTIVE)
-                    .collect();
+                let (assigned, done, listened, conflicts) = figures(by_judge.get(j.as_str()));
                 JudgeProgress {
                     judge_id: j.clone(),
                     name: names.get(j).cloned().unwrap_or_default(),
-                    assigned: active.len(),
-                    scored: active.iter().filter(|a| scored.contains(&a.id)).count(),
-                    listened_percent: listened_percent(&active),
-                    conflicts: all
-                        .iter()
-                        .filter(|a| &a.judge_id == j && a.state == CONFLICT)
-                        .count(),
+                    assigned,
+                    scored: done,
+                    listened_percent: listened,
+                    conflicts,
                 }
             })
             .collect();
-        let mut entries_out = Vec::new();
-        for re in store::round_entries_of(conn, &r.id)? {
-            let e = submissions::find_entry(conn, &re.entry_id)?;
-            let musician = match &e {
-                Some(e) => crate::accounts::service::find_user(conn, &e.musician_id)?
-                    .map(|u| u.display_name)
-                    .unwrap_or_default(),
-                None => String::new(),
-            };
-            let active: Vec<&AssignmentRow> = all
-                .iter()
-                .filter(|a| a.entry_id == re.entry_id && a.state == ACTIVE)
-                .collect();
-            entries_out.push(EntryProgress {
-                entry_id: re.entry_id.clone(),
-                code: re.code.clone(),
-                title: e.map(|e| e.title).unwrap_or_default(),
-                musician,
-                judges: active.len(),
-                scored: active.iter().filter(|a| scored.contains(&a.id)).count(),
-                listened_percent: listened_percent(&active),
-                conflicts: all
-                    .iter()
-                    .filter(|a| a.entry_id == re.entry_id && a.state == CONFLICT)
-                    .count(),
-            });
-        }
+        let round_entries = store::round_entries_of(conn, &r.id)?;
+        let ids: Vec<String> = round_entries.iter().map(|x| x.entry_id.clone()).collect();
+        let entries = submissions::find_entries(conn, &ids)?;
+        let people: Vec<String> = entries.values().map(|e| e.musician_id.clone()).collect();
+        let musicians = crate::accounts::service::display_names(conn, &people)?;
+        let entries_out: Vec<EntryProgress> = round_entries
+            .iter()
+            .map(|re| {
+                let e = entries.get(&re.entry_id);
+                let (judges, done, listened, conflicts) =
+                    figures(by_entry.get(re.entry_id.as_str()));
+                EntryProgress {
+                    entry_id: re.entry_id.clone(),
+                    code: re.code.clone(),
+                    title: e.map(|e| e.title.clone()).unwrap_or_default(),
+                    musician: e
+                        .and_then(|e| musicians.get(&e.musician_id).cloned())
+                        .unwrap_or_default(),
+                    judges,
+                    scored: done,
+                    listened_percent: listened,
+                    conflicts,
+                }
+            })
+            .collect();
         let codes: HashMap<&str, (&str, &str)> = entries_out
             .iter()
             .map(|e| (e.entry_id.as_str(), (e.code.as_str(), e.title.as_str())))
@@ -986,19 +984,9 @@ pub fn ranking_of(conn: &mut DbConnection, r: &RoundRow) -> Result<Ranking, AppE
     let basis = Basis::parse(&r.ranking_basis).unwrap_or(Basis::Normalised);
     let order: Vec<String> = re.iter().map(|x| x.entry_id.clone()).collect();
     let ranked = scoring::rank(&order, &scores, basis);
-    let mut entries: HashMap<String, EntryRow> = HashMap::new();
-    let mut musicians: HashMap<String, String> = HashMap::new();
-    for x in &re {
-        if let Some(e) = submissions::find_entry(conn, &x.entry_id)? {
-            if !musicians.contains_key(&e.musician_id) {
-                let name = crate::accounts::service::find_user(conn, &e.musician_id)?
-                    .map(|u| u.display_name)
-                    .unwrap_or_default();
-                musicians.insert(e.musician_id.clone(), name);
-            }
-            entries.insert(e.id.clone(), e);
-        }
-    }
+    let entries: HashMap<String, EntryRow> = submissions::find_entries(conn, &order)?;
+    let people: Vec<String> = entries.values().map(|e| e.musician_id.clone()).collect();
+    let musicians = crate::accounts::service::display_names(conn, &people)?;
     let categories: HashMap<String, String> =
         crate::competitions::service::categories_of(conn, &r.competition_id)?
             .into_iter()
@@ -1037,13 +1025,15 @@ pub fn ranking_of(conn: &mut DbConnection, r: &RoundRow) -> Result<Ranking, AppE
         })
         .collect();
     let (agreements, overall) = scoring::agreement(&scores);
-    let mut judges = Vec::new();
-    for a in agreements {
-        let name = crate::accounts::service::find_user(conn, &a.judge)?
-            .map(|u| u.display_name)
-            .unwrap_or_default();
-        judges.push(JudgeStanding { name, agreement: a });
-    }
+    let ids: Vec<String> = agreements.iter().map(|a| a.judge.clone()).collect();
+    let names = crate::accounts::service::display_names(conn, &ids)?;
+    let judges = agreements
+        .into_iter()
+        .map(|a| JudgeStanding {
+            name: names.get(&a.judge).cloned().unwrap_or_default(),
+            agreement: a,
+        })
+        .collect();
     Ok(Ranking {
         round: round_view(conn, r)?,
         basis: basis.as_str().into(),
@@ -1086,11 +1076,12 @@ pub async fn close_round(
         r.updated_at = now;
         store::save_round(conn, &r)?;
         let ranking = ranking_of(conn, &r)?;
+        let mut rows: HashMap<String, RoundEntryRow> = store::round_entries_of(conn, &r.id)?
+            .into_iter()
+            .map(|y| (y.entry_id.clone(), y))
+            .collect();
         for x in &ranking.entries {
-            if let Some(mut re) = store::round_entries_of(conn, &r.id)?
-                .into_iter()
-                .find(|y| y.entry_id == x.entry_id)
-            {
+            if let Some(mut re) = rows.remove(&x.entry_id) {
                 re.placement = Some(x.standing.rank as i32);
                 re.result = Some(serde_json::to_string(&x.standing).map_err(AppError::internal)?);
                 store::save_round_entry(conn, &re)?;
@@ -1576,23 +1567,26 @@ pub async fn scores_csv(
                 .into_iter()
                 .map(|(s, _)| (s.assignment_id.clone(), s))
                 .collect();
-            for a in store::assignments_of_round(conn, &r.id)? {
-                let e = submissions::find_entry(conn, &a.entry_id)?;
-                let musician = match &e {
-                    Some(e) => crate::accounts::service::find_user(conn, &e.musician_id)?
-                        .map(|u| u.display_name)
-                        .unwrap_or_default(),
-                    None => String::new(),
-                };
-                let judge = crate::accounts::service::find_user(conn, &a.judge_id)?
-                    .map(|u| u.display_name)
+            let all = store::assignments_of_round(conn, &r.id)?;
+            let ids: Vec<String> = codes.keys().cloned().collect();
+            let entries = submissions::find_entries(conn, &ids)?;
+            let mut people: Vec<String> = entries.values().map(|e| e.musician_id.clone()).collect();
+            people.extend(all.iter().map(|a| a.judge_id.clone()));
+            people.sort();
+            people.dedup();
+            let names = crate::accounts::service::display_names(conn, &people)?;
+            for a in all {
+                let e = entries.get(&a.entry_id);
+                let musician = e
+                    .and_then(|e| names.get(&e.musician_id).cloned())
                     .unwrap_or_default();
+                let judge = names.get(&a.judge_id).cloned().unwrap_or_default();
                 let s = scored.get(&a.id);
                 rows.push(vec![
                     r.name.clone(),
                     codes.get(&a.entry_id).cloned().unwrap_or_default(),
                     a.entry_id.clone(),
-                    e.map(|e| e.title).unwrap_or_default(),
+                    e.map(|e| e.title.clone()).unwrap_or_default(),
                     musician,
                     judge,
                     a.state.clone(),

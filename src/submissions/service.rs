@@ -503,3 +503,14 @@ pub fn entries_of_musician(
 ) -> Result<Vec<EntryRow>, AppError> {
     store::list_by_musician(conn, musician_id)
 }
+
+/// Entries by id, keyed by id (for the judging feature's lists).
+pub fn find_entries(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, EntryRow>, AppError> {
+    Ok(store::entries_by_ids(conn, ids)?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect())
+}

@@ -192,3 +192,17 @@ pub fn fingerprints_except(
         ))
         .load(conn)?)
 }
+
+/// Entries by id (any number; queried in chunks).
+pub fn entries_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<EntryRow>, AppError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            entries::table
+                .filter(entries::id.eq_any(chunk))
+                .select(EntryRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
