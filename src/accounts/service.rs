@@ -238,6 +238,15 @@ pub fn display_names(
         .collect())
 }
 
+/// Whether the audit log has an `action` about `subject` (for jobs that must run once).
+pub fn has_audit(
+    conn: &mut crate::db::DbConnection,
+    subject: &str,
+    action: &str,
+) -> Result<bool, AppError> {
+    store::has_audit(conn, subject, action)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -599,3 +599,12 @@ pub fn users_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<UserR
     }
     Ok(out)
 }
+
+pub fn has_audit(conn: &mut DbConnection, subject: &str, action: &str) -> Result<bool, AppError> {
+    let n: i64 = audit_log::table
+        .filter(audit_log::subject.eq(subject))
+        .filter(audit_log::action.eq(action))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}

@@ -27,6 +27,9 @@ pub fn register(r: &mut JobRegistry) {
     r.register(crate::judging::service::RENDER_JOB, |state, job| {
         Box::pin(crate::judging::render::run(state, job))
     });
+    r.register(crate::judging::service::ANNOUNCE_JOB, |state, job| {
+        Box::pin(crate::judging::render::announce(state, job))
+    });
     r.register(crate::judging::service::REMIND_JOB, |state, job| {
         Box::pin(crate::judging::render::remind(state, job))
     });

@@ -25,6 +25,7 @@ use crate::submissions::service as submissions;
 
 pub const RENDER_JOB: &str = "judging.render";
 pub const REMIND_JOB: &str = "judging.remind";
+pub const ANNOUNCE_JOB: &str = "results.announce";
 
 pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
@@ -978,6 +979,11 @@ fn counted_scores(conn: &mut DbConnection, r: &RoundRow) -> Result<Vec<JudgeScor
 }
 
 /// The ranking of a round, with raw, median and normalised scores side by side.
+/// Whether an entry is still in the competition (not disqualified, not withdrawn).
+fn still_in(e: &EntryRow) -> bool {
+    e.review != "disqualified" && e.withdrawn_at.is_none()
+}
+
 pub fn ranking_of(conn: &mut DbConnection, r: &RoundRow) -> Result<Ranking, AppError> {
     let re = store::round_entries_of(conn, &r.id)?;
     let scores = counted_scores(conn, r)?;
@@ -996,7 +1002,13 @@ pub fn ranking_of(conn: &mut DbConnection, r: &RoundRow) -> Result<Ranking, AppE
         .values()
         .map(|e| (e.id.clone(), e.category_id.clone()))
         .collect();
-    let rule: HashSet<String> = scoring::advance_by_rule(&r.advancement(), &ranked, &category_of)
+    // Disqualified or withdrawn entries keep their place in the table but never advance.
+    let eligible: Vec<scoring::EntryStanding> = ranked
+        .iter()
+        .filter(|x| entries.get(&x.entry).is_some_and(still_in))
+        .cloned()
+        .collect();
+    let rule: HashSet<String> = scoring::advance_by_rule(&r.advancement(), &eligible, &category_of)
         .into_iter()
         .collect();
     let code_of: HashMap<&str, &RoundEntryRow> =
@@ -1125,6 +1137,13 @@ pub async fn advance(
                 Some(list) => {
                     if let Some(bad) = list.iter().find(|e| !in_round.contains(*e)) {
                         return Err(AppError::invalid_with("judging.entry_not_in_round", vec![("entry", bad.clone())]));
+                    }
+                    let found = submissions::find_entries(conn, list)?;
+                    if let Some(out) = list.iter().find(|e| !found.get(*e).is_some_and(still_in)) {
+                        return Err(AppError::invalid_with(
+                            "judging.entry_not_eligible",
+                            vec![("entry", out.clone())],
+                        ));
                     }
                     list.iter().cloned().collect()
                 }
@@ -1387,7 +1406,13 @@ pub async fn put_results(
             publish_at,
             updated_at: now,
         };
+        let previous = existing.as_ref().and_then(|r| r.publish_at);
         store::put_results(conn, &row)?;
+        if let Some(t) = publish_at
+            && previous != publish_at
+        {
+            schedule_announcement(conn, &c.id, t, now)?;
+        }
         audit(
             conn,
             Some(&who.user.id),
@@ -1415,6 +1440,7 @@ pub async fn publish_results(
         row.publish_at = Some(now);
         row.updated_at = now;
         store::put_results(conn, &row)?;
+        schedule_announcement(conn, &c.id, now, now)?;
         audit(
             conn,
             Some(&who.user.id),
@@ -1425,6 +1451,118 @@ pub async fn publish_results(
         Ok(results_view(&c, Some(&row)))
     })
     .await
+}
+
+/// Tell the musicians when results go public (at `publish_at`, by a job due then).
+fn schedule_announcement(
+    conn: &mut DbConnection,
+    competition_id: &str,
+    publish_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    crate::jobs::store::enqueue(
+        conn,
+        ANNOUNCE_JOB,
+        &serde_json::json!({ "competition_id": competition_id, "publish_at": utc(publish_at) }),
+        now,
+        Some(publish_at.max(now)),
+    )?;
+    Ok(())
+}
+
+/// The announcement job: once results are public (and still due at this time), every
+/// musician with an entry in a judging round gets an email with the entry's place.
+/// Runs once per publication time: a re-scheduled embargo makes older jobs do nothing.
+pub async fn announce(
+    state: &AppState,
+    competition_id: &str,
+    publish_at: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let (cid, base) = (
+        competition_id.to_string(),
+        state.settings.base_url().to_string(),
+    );
+    state
+        .db
+        .transaction(move |conn| {
+            let Some(row) = store::find_results(conn, &cid)? else {
+                return Ok(0);
+            };
+            let now = now();
+            let due = row
+                .publish_at
+                .is_some_and(|t| (t - publish_at).num_seconds().abs() < 1 && t <= now);
+            let marker = format!("results.announced:{}", utc(publish_at).timestamp());
+            if !due || crate::accounts::service::has_audit(conn, &cid, &marker)? {
+                return Ok(0);
+            }
+            let Some(c) = competitions::find(conn, &cid)? else {
+                return Ok(0);
+            };
+            let standings: Vec<Standing> = row
+                .standings
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default();
+            let mut entry_ids: Vec<String> = Vec::new();
+            for r in store::rounds_of(conn, &c.id)?
+                .into_iter()
+                .filter(|r| r.kind == STANDARD)
+            {
+                for re in store::round_entries_of(conn, &r.id)? {
+                    if !entry_ids.contains(&re.entry_id) {
+                        entry_ids.push(re.entry_id);
+                    }
+                }
+            }
+            let entries = submissions::find_entries(conn, &entry_ids)?;
+            let mut sent = 0;
+            for id in &entry_ids {
+                let Some(e) = entries.get(id) else { continue };
+                let Some(u) = crate::accounts::service::find_user(conn, &e.musician_id)? else {
+                    continue;
+                };
+                let l = Locale::parse(&u.locale).unwrap_or_default();
+                let place = standings
+                    .iter()
+                    .find(|s| &s.entry_id == id)
+                    .map(|s| s.placing.place.to_string());
+                let args = [
+                    ("title", e.title.as_str()),
+                    ("competition", c.title.as_str()),
+                    ("place", place.as_deref().unwrap_or("")),
+                ];
+                let m = MailContent {
+                    locale: l,
+                    to: u.email.clone(),
+                    subject: l.tf("mail.results_subject", &args),
+                    paragraphs: vec![l.tf(
+                        if place.is_some() {
+                            "mail.results_body_place"
+                        } else {
+                            "mail.results_body"
+                        },
+                        &args,
+                    )],
+                    action: Some(MailAction {
+                        label: l.t("mail.see_entry").to_string(),
+                        url: format!("{base}/entries/{}", e.id),
+                    }),
+                }
+                .render()?;
+                mail::enqueue(conn, &m, now)?;
+                sent += 1;
+            }
+            audit(
+                conn,
+                None,
+                &marker,
+                &cid,
+                serde_json::json!({ "emails": sent }),
+            )?;
+            Ok(sent)
+        })
+        .await
 }
 
 pub async fn organiser_results(

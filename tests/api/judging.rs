@@ -551,6 +551,14 @@ async fn a_blind_round_from_assignment_to_published_results() {
     assert_eq!(page.status(), 404);
     let (_, mine) = get_json(&app, &s.entries[2].0, "/api/v1/me/results").await;
     assert_eq!(mine, json!([]), "embargoed");
+    app.run_pending_jobs().await;
+    let announced = |app: &TestApp| {
+        app.emails()
+            .into_iter()
+            .filter(|m| m.subject.contains("results are out"))
+            .count()
+    };
+    assert_eq!(announced(&app), 0, "nobody is told before the embargo ends");
 
     // Publish: everyone sees it; musicians see placements and feedback (not panel notes).
     ok_json(
@@ -629,6 +637,26 @@ async fn a_blind_round_from_assignment_to_published_results() {
         .await
         .unwrap();
     assert!(csv.lines().nth(1).unwrap().starts_with("1,"));
+
+    // Everyone who was in a round hears that the results are out, once, with their place.
+    app.run_pending_jobs().await;
+    let mail = app
+        .emails()
+        .into_iter()
+        .find(|m| m.to == s.entries[3].1 && m.subject.contains("results are out"))
+        .expect("the announcement");
+    assert!(mail.text.contains("placed 2"), "{}", mail.text);
+    assert_eq!(announced(&app), 4);
+    let cid = s.call.id.clone();
+    let again = cadenza::judging::service::announce(&app.state, &cid, Utc::now().naive_utc())
+        .await
+        .unwrap();
+    assert_eq!(
+        again, 0,
+        "a publication time that is not the current one does nothing"
+    );
+    app.run_pending_jobs().await;
+    assert_eq!(announced(&app), 4, "once");
 }
 
 #[tokio::test]
@@ -1128,6 +1156,31 @@ async fn manual_advancement_needs_a_reason_and_is_audited() {
         .await,
     )
     .await;
+    // The top entry is disqualified after the close: it keeps its line but cannot advance.
+    let dq = post(
+        &app,
+        &s.call.org,
+        &format!("/api/v1/entries/{}/review", s.entries[2].2),
+        json!({ "action": "disqualify", "reason": "Uses an uncleared sample" }),
+    )
+    .await;
+    assert_eq!(dq.status(), 200);
+    let rk = ok_json(
+        app.get_with(&format!("/api/v1/rounds/{rid}/ranking"), &s.call.org)
+            .await,
+    )
+    .await;
+    assert_eq!(rk["entries"][0]["entry_id"], s.entries[2].2.as_str());
+    assert_eq!(rk["entries"][0]["by_rule"], false);
+    assert_eq!(rk["entries"][1]["by_rule"], true, "the next one moves up");
+    let res = post(
+        &app,
+        &s.call.org,
+        &format!("/api/v1/rounds/{rid}/advance"),
+        json!({ "entries": [s.entries[2].2], "reason": "x" }),
+    )
+    .await;
+    assert_eq!(code(res).await, (422, "judging.entry_not_eligible".into()));
     let choose = json!({ "entries": [s.entries[0].2] });
     let res = post(
         &app,
