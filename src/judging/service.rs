@@ -1131,6 +1131,10 @@ pub async fn advance(
                 return Err(AppError::Conflict { code: "judging.calibration_has_no_advancement" });
             }
             let ranking = ranking_of(conn, &r)?;
+            if ranking.entries.iter().all(|e| e.standing.scores == 0) {
+                // Nobody judged: deciding now would tell every musician they did not advance.
+                return Err(AppError::Conflict { code: "judging.no_scores" });
+            }
             let rule: HashSet<String> = ranking.entries.iter().filter(|e| e.by_rule).map(|e| e.entry_id.clone()).collect();
             let in_round: HashSet<String> = ranking.entries.iter().map(|e| e.entry_id.clone()).collect();
             let chosen: HashSet<String> = match &input.entries {

@@ -894,6 +894,26 @@ async fn who_may_see_and_do_what() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
+
+    // Nobody scored: closing is fine, deciding is not (it would fail every musician).
+    ok_json(
+        post(
+            &app,
+            &s.call.org,
+            &format!("/api/v1/rounds/{rid}/close"),
+            json!({}),
+        )
+        .await,
+    )
+    .await;
+    let res = post(
+        &app,
+        &s.call.org,
+        &format!("/api/v1/rounds/{rid}/advance"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(res).await, (409, "judging.no_scores".into()));
 }
 
 #[tokio::test]
