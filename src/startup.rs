@@ -351,6 +351,7 @@ fn http_server(
             .configure(crate::submissions::routes::configure)
             .configure(crate::judging::routes::configure)
             .configure(crate::judging::pages::configure)
+            .configure(crate::judging::judge_pages::configure)
             .configure(crate::competitions::pages::configure)
             .configure(crate::submissions::pages::configure)
             .configure(crate::accounts::routes::configure)

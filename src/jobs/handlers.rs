@@ -25,13 +25,13 @@ pub fn register(r: &mut JobRegistry) {
         Box::pin(sweeper::run(state, job))
     });
     r.register(crate::judging::service::RENDER_JOB, |state, job| {
-        Box::pin(crate::judging::render::run(state, job))
+        Box::pin(crate::judging::jobs::run(state, job))
     });
-    r.register(crate::judging::service::ANNOUNCE_JOB, |state, job| {
-        Box::pin(crate::judging::render::announce(state, job))
+    r.register(crate::judging::results::ANNOUNCE_JOB, |state, job| {
+        Box::pin(crate::judging::jobs::announce(state, job))
     });
     r.register(crate::judging::service::REMIND_JOB, |state, job| {
-        Box::pin(crate::judging::render::remind(state, job))
+        Box::pin(crate::judging::jobs::remind(state, job))
     });
 }
 

@@ -51,6 +51,22 @@ fn mine(conn: &mut DbConnection, who: &AuthUser, alias: &str) -> Result<Ctx, App
     Ok(Ctx { a, r, c, e })
 }
 
+/// Run `f` in one transaction with the judge's own assignment behind `alias` (else 404).
+async fn with_mine<T, F>(state: &AppState, who: &AuthUser, alias: &str, f: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &AuthUser, Ctx) -> Result<T, AppError> + Send + 'static,
+{
+    let (who, alias) = (who.clone(), alias.to_string());
+    state
+        .db
+        .transaction(move |conn| {
+            let ctx = mine(conn, &who, &alias)?;
+            f(conn, &who, ctx)
+        })
+        .await
+}
+
 fn window_open(r: &RoundRow) -> Result<(), AppError> {
     if r.scoring_open(now()) {
         Ok(())
@@ -268,73 +284,68 @@ pub async fn view(
     who: &AuthUser,
     alias: &str,
 ) -> Result<AssignmentView, AppError> {
-    let (who, alias) = (who.clone(), alias.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let ctx = mine(conn, &who, &alias)?;
-            let uid = who.user.id.clone();
-            let list: Vec<AssignmentRow> = store::assignments_of_judge(conn, &uid)?
-                .into_iter()
-                .filter(|a| a.round_id == ctx.r.id)
-                .collect();
-            let pos = list.iter().position(|a| a.id == ctx.a.id).unwrap_or(0);
-            let score = store::find_score(conn, &ctx.a.id)?;
-            let comments = store::comments_of(conn, std::slice::from_ref(&ctx.a.id))?
-                .into_iter()
-                .map(comment_view)
-                .collect();
-            let (prompt, prompt_story) = match &ctx.e.prompt_id {
-                Some(p) => match competitions::find_prompt(conn, p)? {
-                    Some(p) => (Some(p.title), Some(p.story)),
-                    None => (None, None),
-                },
+    with_mine(state, who, alias, move |conn, who, ctx| {
+        let uid = who.user.id.clone();
+        let list: Vec<AssignmentRow> = store::assignments_of_judge(conn, &uid)?
+            .into_iter()
+            .filter(|a| a.round_id == ctx.r.id)
+            .collect();
+        let pos = list.iter().position(|a| a.id == ctx.a.id).unwrap_or(0);
+        let score = store::find_score(conn, &ctx.a.id)?;
+        let comments = store::comments_of(conn, std::slice::from_ref(&ctx.a.id))?
+            .into_iter()
+            .map(comment_view)
+            .collect();
+        let (prompt, prompt_story) = match &ctx.e.prompt_id {
+            Some(p) => match competitions::find_prompt(conn, p)? {
+                Some(p) => (Some(p.title), Some(p.story)),
                 None => (None, None),
-            };
-            let category = match &ctx.e.category_id {
-                Some(k) => competitions::categories_of(conn, &ctx.c.id)?
-                    .into_iter()
-                    .find(|x| &x.id == k)
-                    .map(|x| x.name),
-                None => None,
-            };
-            let blind = ctx.r.blind;
-            let musician = if blind {
-                None
-            } else {
-                crate::accounts::service::find_user(conn, &ctx.e.musician_id)?
-                    .map(|u| u.display_name)
-            };
-            Ok(AssignmentView {
-                alias: ctx.a.alias.clone(),
-                code: round_entry_code(conn, &ctx.r.id, &ctx.e.id)?,
-                round: judge_round(conn, &uid, &ctx.r, &ctx.c)?,
-                title: (!blind).then(|| ctx.e.title.clone()),
-                musician,
-                description: (!blind).then(|| ctx.e.description.clone()),
-                prompt,
-                prompt_story,
-                category,
-                lyrics: ctx.e.lyrics.clone(),
-                audio: audio_of(conn, &ctx)?,
-                others_visible: others_visible(&ctx.r, score.is_some()),
-                score: score.map(|s| MyScore {
-                    criteria: s.values(),
-                    total: s.total(),
-                    updated_at: utc(s.updated_at),
-                }),
-                comments,
-                listened_percent: (ctx.a.listened_permille / 10) as u32,
-                position: pos + 1,
-                of: list.len(),
-                previous: pos
-                    .checked_sub(1)
-                    .and_then(|i| list.get(i))
-                    .map(|a| a.alias.clone()),
-                next: list.get(pos + 1).map(|a| a.alias.clone()),
-            })
+            },
+            None => (None, None),
+        };
+        let category = match &ctx.e.category_id {
+            Some(k) => competitions::categories_of(conn, &ctx.c.id)?
+                .into_iter()
+                .find(|x| &x.id == k)
+                .map(|x| x.name),
+            None => None,
+        };
+        let blind = ctx.r.blind;
+        let musician = if blind {
+            None
+        } else {
+            crate::accounts::service::find_user(conn, &ctx.e.musician_id)?.map(|u| u.display_name)
+        };
+        Ok(AssignmentView {
+            alias: ctx.a.alias.clone(),
+            code: round_entry_code(conn, &ctx.r.id, &ctx.e.id)?,
+            round: judge_round(conn, &uid, &ctx.r, &ctx.c)?,
+            title: (!blind).then(|| ctx.e.title.clone()),
+            musician,
+            description: (!blind).then(|| ctx.e.description.clone()),
+            prompt,
+            prompt_story,
+            category,
+            lyrics: ctx.e.lyrics.clone(),
+            audio: audio_of(conn, &ctx)?,
+            others_visible: others_visible(&ctx.r, score.is_some()),
+            score: score.map(|s| MyScore {
+                criteria: s.values(),
+                total: s.total(),
+                updated_at: utc(s.updated_at),
+            }),
+            comments,
+            listened_percent: (ctx.a.listened_permille / 10) as u32,
+            position: pos + 1,
+            of: list.len(),
+            previous: pos
+                .checked_sub(1)
+                .and_then(|i| list.get(i))
+                .map(|a| a.alias.clone()),
+            next: list.get(pos + 1).map(|a| a.alias.clone()),
         })
-        .await
+    })
+    .await
 }
 
 /// The clean rendition's object, for streaming (with an optional byte range).
@@ -377,30 +388,24 @@ pub async fn listened(
     alias: &str,
     input: ListenInput,
 ) -> Result<u32, AppError> {
-    let (who, alias) = (who.clone(), alias.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let mut ctx = mine(conn, &who, &alias)?;
-            window_open(&ctx.r)?;
-            let duration = ctx
-                .e
-                .report
-                .as_deref()
-                .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
-                .and_then(|r| {
-                    report_value(&r, &["format", "duration_secs"]).and_then(|v| v.as_f64())
-                })
-                .unwrap_or(0.0);
-            let (map, permille) =
-                domain::add_listening(&ctx.a.listened, duration, input.from_secs, input.to_secs);
-            ctx.a.listened = map;
-            ctx.a.listened_permille = permille;
-            ctx.a.updated_at = now();
-            store::save_assignment(conn, &ctx.a)?;
-            Ok((permille / 10) as u32)
-        })
-        .await
+    with_mine(state, who, alias, move |conn, _, mut ctx| {
+        window_open(&ctx.r)?;
+        let duration = ctx
+            .e
+            .report
+            .as_deref()
+            .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+            .and_then(|r| report_value(&r, &["format", "duration_secs"]).and_then(|v| v.as_f64()))
+            .unwrap_or(0.0);
+        let (map, permille) =
+            domain::add_listening(&ctx.a.listened, duration, input.from_secs, input.to_secs);
+        ctx.a.listened = map;
+        ctx.a.listened_permille = permille;
+        ctx.a.updated_at = now();
+        store::save_assignment(conn, &ctx.a)?;
+        Ok((permille / 10) as u32)
+    })
+    .await
 }
 
 /// Score (or re-score) an entry while the round is open.
@@ -410,42 +415,38 @@ pub async fn score(
     alias: &str,
     input: ScoreInput,
 ) -> Result<MyScore, AppError> {
-    let (who, alias) = (who.clone(), alias.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let ctx = mine(conn, &who, &alias)?;
-            window_open(&ctx.r)?;
-            if ctx.a.listened_permille < ctx.r.min_listen_permille {
-                return Err(AppError::invalid_with(
-                    "judging.listen_more",
-                    vec![
-                        ("percent", (ctx.r.min_listen_permille / 10).to_string()),
-                        ("heard", (ctx.a.listened_permille / 10).to_string()),
-                    ],
-                ));
-            }
-            let rubric = ctx.r.rubric();
-            let values = domain::parse_score(&rubric, &input)?;
-            let total = scoring::weighted_total(&rubric, &values)
-                .ok_or_else(|| AppError::invalid("judging.score_missing"))?;
-            let now = now();
-            let existing = store::find_score(conn, &ctx.a.id)?;
-            let row = ScoreRow {
-                assignment_id: ctx.a.id.clone(),
-                criteria: serde_json::to_string(&values).map_err(AppError::internal)?,
-                total_milli: (total * 1000.0).round() as i32,
-                created_at: existing.map(|s| s.created_at).unwrap_or(now),
-                updated_at: now,
-            };
-            store::put_score(conn, &row)?;
-            Ok(MyScore {
-                criteria: values,
-                total: row.total(),
-                updated_at: utc(now),
-            })
+    with_mine(state, who, alias, move |conn, _, ctx| {
+        window_open(&ctx.r)?;
+        if ctx.a.listened_permille < ctx.r.min_listen_permille {
+            return Err(AppError::invalid_with(
+                "judging.listen_more",
+                vec![
+                    ("percent", (ctx.r.min_listen_permille / 10).to_string()),
+                    ("heard", (ctx.a.listened_permille / 10).to_string()),
+                ],
+            ));
+        }
+        let rubric = ctx.r.rubric();
+        let values = domain::parse_score(&rubric, &input)?;
+        let total = scoring::weighted_total(&rubric, &values)
+            .ok_or_else(|| AppError::invalid("judging.score_missing"))?;
+        let now = now();
+        let existing = store::find_score(conn, &ctx.a.id)?;
+        let row = ScoreRow {
+            assignment_id: ctx.a.id.clone(),
+            criteria: serde_json::to_string(&values).map_err(AppError::internal)?,
+            total_milli: (total * 1000.0).round() as i32,
+            created_at: existing.map(|s| s.created_at).unwrap_or(now),
+            updated_at: now,
+        };
+        store::put_score(conn, &row)?;
+        Ok(MyScore {
+            criteria: values,
+            total: row.total(),
+            updated_at: utc(now),
         })
-        .await
+    })
+    .await
 }
 
 pub async fn comment(
@@ -454,33 +455,29 @@ pub async fn comment(
     alias: &str,
     input: CommentInput,
 ) -> Result<CommentView, AppError> {
-    let (who, alias) = (who.clone(), alias.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let ctx = mine(conn, &who, &alias)?;
-            window_open(&ctx.r)?;
-            let body = domain::parse_comment(&input.body)?;
-            let visibility = domain::parse_visibility(input.visibility.as_deref())?;
-            let at_ms = match input.at_secs {
-                Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
-                    Some((s * 1000.0).round() as i32)
-                }
-                Some(_) => return Err(AppError::invalid("judging.comment_time_invalid")),
-                None => None,
-            };
-            let row = CommentRow {
-                id: uuid::Uuid::now_v7().to_string(),
-                assignment_id: ctx.a.id.clone(),
-                visibility: visibility.into(),
-                body,
-                at_ms,
-                created_at: now(),
-            };
-            store::insert_comment(conn, &row)?;
-            Ok(comment_view(row))
-        })
-        .await
+    with_mine(state, who, alias, move |conn, _, ctx| {
+        window_open(&ctx.r)?;
+        let body = domain::parse_comment(&input.body)?;
+        let visibility = domain::parse_visibility(input.visibility.as_deref())?;
+        let at_ms = match input.at_secs {
+            Some(s) if s.is_finite() && (0.0..=86_400.0).contains(&s) => {
+                Some((s * 1000.0).round() as i32)
+            }
+            Some(_) => return Err(AppError::invalid("judging.comment_time_invalid")),
+            None => None,
+        };
+        let row = CommentRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            assignment_id: ctx.a.id.clone(),
+            visibility: visibility.into(),
+            body,
+            at_ms,
+            created_at: now(),
+        };
+        store::insert_comment(conn, &row)?;
+        Ok(comment_view(row))
+    })
+    .await
 }
 
 /// The judge declares a conflict: the entry goes to another judge.
@@ -490,47 +487,40 @@ pub async fn conflict(
     alias: &str,
     input: ConflictInput,
 ) -> Result<(), AppError> {
-    let (who, alias, base) = (
-        who.clone(),
-        alias.to_string(),
-        state.settings.base_url().to_string(),
-    );
-    state
-        .db
-        .transaction(move |conn| {
-            let ctx = mine(conn, &who, &alias)?;
-            if ctx.r.status != OPEN {
-                return Err(AppError::invalid("judging.window_closed"));
-            }
-            let reason = input.reason.trim();
-            if reason.chars().count() > domain::MAX_COMMENT {
-                return Err(AppError::invalid_with(
-                    "judging.comment_too_long",
-                    vec![("max", domain::MAX_COMMENT.to_string())],
-                ));
-            }
-            store::add_conflict(
-                conn,
-                &ConflictRow {
-                    competition_id: ctx.c.id.clone(),
-                    judge_id: who.user.id.clone(),
-                    entry_id: ctx.e.id.clone(),
-                    reason: reason.to_string(),
-                    declared_by: Some(who.user.id.clone()),
-                    created_at: now(),
-                },
-            )?;
-            let added = top_up_after(conn, &ctx.c, &who.user.id, Some(&ctx.e.id), CONFLICT, &base)?;
-            crate::accounts::service::audit(
-                conn,
-                Some(&who.user.id),
-                "conflict.declared",
-                &ctx.e.id,
-                &serde_json::json!({ "round": ctx.r.id, "reassigned": added }),
-                now(),
-            )
-        })
-        .await
+    let base = state.settings.base_url().to_string();
+    with_mine(state, who, alias, move |conn, who, ctx| {
+        if ctx.r.status != OPEN {
+            return Err(AppError::invalid("judging.window_closed"));
+        }
+        let reason = input.reason.trim();
+        if reason.chars().count() > domain::MAX_COMMENT {
+            return Err(AppError::invalid_with(
+                "judging.comment_too_long",
+                vec![("max", domain::MAX_COMMENT.to_string())],
+            ));
+        }
+        store::add_conflict(
+            conn,
+            &ConflictRow {
+                competition_id: ctx.c.id.clone(),
+                judge_id: who.user.id.clone(),
+                entry_id: ctx.e.id.clone(),
+                reason: reason.to_string(),
+                declared_by: Some(who.user.id.clone()),
+                created_at: now(),
+            },
+        )?;
+        let added = top_up_after(conn, &ctx.c, &who.user.id, Some(&ctx.e.id), CONFLICT, &base)?;
+        crate::accounts::service::audit(
+            conn,
+            Some(&who.user.id),
+            "conflict.declared",
+            &ctx.e.id,
+            &serde_json::json!({ "round": ctx.r.id, "reassigned": added }),
+            now(),
+        )
+    })
+    .await
 }
 
 /// The other judges' scores on this entry, if the round lets this judge see them now.
@@ -539,42 +529,38 @@ pub async fn panel_scores(
     who: &AuthUser,
     alias: &str,
 ) -> Result<Vec<PanelScore>, AppError> {
-    let (who, alias) = (who.clone(), alias.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let ctx = mine(conn, &who, &alias)?;
-            let own = store::find_score(conn, &ctx.a.id)?.is_some();
-            if !others_visible(&ctx.r, own) {
-                return Err(AppError::refused(
-                    actix_web::http::StatusCode::FORBIDDEN,
-                    "judging.others_hidden",
-                ));
-            }
-            let others: Vec<AssignmentRow> = store::assignments_of_round(conn, &ctx.r.id)?
+    with_mine(state, who, alias, move |conn, _, ctx| {
+        let own = store::find_score(conn, &ctx.a.id)?.is_some();
+        if !others_visible(&ctx.r, own) {
+            return Err(AppError::refused(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "judging.others_hidden",
+            ));
+        }
+        let others: Vec<AssignmentRow> = store::assignments_of_round(conn, &ctx.r.id)?
+            .into_iter()
+            .filter(|a| a.entry_id == ctx.e.id && a.state == ACTIVE && a.id != ctx.a.id)
+            .collect();
+        let mut out = Vec::new();
+        for (i, a) in others.iter().enumerate() {
+            let Some(s) = store::find_score(conn, &a.id)? else {
+                continue;
+            };
+            let comments = store::comments_of(conn, std::slice::from_ref(&a.id))?
                 .into_iter()
-                .filter(|a| a.entry_id == ctx.e.id && a.state == ACTIVE && a.id != ctx.a.id)
+                .filter(|c| c.visibility == "panel")
+                .map(comment_view)
                 .collect();
-            let mut out = Vec::new();
-            for (i, a) in others.iter().enumerate() {
-                let Some(s) = store::find_score(conn, &a.id)? else {
-                    continue;
-                };
-                let comments = store::comments_of(conn, std::slice::from_ref(&a.id))?
-                    .into_iter()
-                    .filter(|c| c.visibility == "panel")
-                    .map(comment_view)
-                    .collect();
-                out.push(PanelScore {
-                    judge: format!("{}", i + 1),
-                    total: s.total(),
-                    criteria: s.values(),
-                    comments,
-                });
-            }
-            Ok(out)
-        })
-        .await
+            out.push(PanelScore {
+                judge: format!("{}", i + 1),
+                total: s.total(),
+                criteria: s.values(),
+                comments,
+            });
+        }
+        Ok(out)
+    })
+    .await
 }
 
 /// A calibration round: how the judge's scores of the anchors compare with the panel.

@@ -7,10 +7,12 @@
 
 pub mod assign;
 pub mod domain;
+pub mod jobs;
 pub mod judge;
+pub mod judge_pages;
 pub mod model;
 pub mod pages;
-pub mod render;
+pub mod results;
 pub mod routes;
 pub mod scoring;
 pub mod service;

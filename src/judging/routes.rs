@@ -7,11 +7,11 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 
 use super::judge::{self, JudgeAudioFetch};
 use super::model::*;
-use super::service;
+use super::{results, service};
 use crate::accounts::extract::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::startup::AppState;
-use crate::submissions::playback::disposition;
+use crate::submissions::playback::{audio_response, bad_range_response, disposition};
 
 fn no_store(v: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok()
@@ -270,7 +270,7 @@ pub async fn put_results(
     id: web::Path<String>,
     input: web::Json<ResultsInput>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(service::put_results(&state, &who, &id, input.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(results::put_results(&state, &who, &id, input.into_inner()).await?))
 }
 
 /// Publish the results now.
@@ -286,7 +286,7 @@ pub async fn publish_results(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(service::publish_results(&state, &who, &id).await?))
+    Ok(HttpResponse::Ok().json(results::publish_results(&state, &who, &id).await?))
 }
 
 /// Results: for everyone once published (404 `results.not_published` before); the
@@ -302,11 +302,11 @@ pub async fn get_results(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     if let Some(w) = &who
-        && let Ok(v) = service::organiser_results(&state, w, &id).await
+        && let Ok(v) = results::organiser_results(&state, w, &id).await
     {
         return Ok(no_store(v));
     }
-    Ok(no_store(service::public_results(&state, &id).await?))
+    Ok(no_store(results::public_results(&state, &id).await?))
 }
 
 fn csv_response((name, body): (String, String)) -> HttpResponse {
@@ -347,7 +347,7 @@ pub async fn results_csv(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(csv_response(service::results_csv(&state, &who, &id).await?))
+    Ok(csv_response(results::results_csv(&state, &who, &id).await?))
 }
 
 /// The rounds the caller judges.
@@ -423,38 +423,10 @@ pub async fn audio(
     alias: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let range = req.headers().get("range").and_then(|v| v.to_str().ok());
-    let object = match judge::audio(&state, &who, &alias, range).await? {
-        JudgeAudioFetch::Audio(o) => o,
-        JudgeAudioFetch::BadRange(size) => {
-            return Ok(HttpResponse::RangeNotSatisfiable()
-                .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
-                .finish());
-        }
-    };
-    let mut res = match object.range {
-        Some(_) => HttpResponse::PartialContent(),
-        None => HttpResponse::Ok(),
-    };
-    if let Some((s, e)) = object.range {
-        res.insert_header((
-            header::CONTENT_RANGE,
-            format!("bytes {s}-{e}/{}", object.total_size),
-        ));
-    }
-    let len = object.content_length();
-    res.insert_header((header::ACCEPT_RANGES, "bytes"))
-        .insert_header((header::CONTENT_TYPE, "audio/wav"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            disposition("inline", &format!("{alias}.wav")),
-        ))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "sandbox; default-src 'none'",
-        ))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .no_chunking(len);
-    Ok(res.streaming(object.body))
+    Ok(match judge::audio(&state, &who, &alias, range).await? {
+        JudgeAudioFetch::Audio(o) => audio_response(o, "audio/wav", &format!("{alias}.wav")),
+        JudgeAudioFetch::BadRange(size) => bad_range_response(size),
+    })
 }
 
 /// Record a stretch of listening (seconds), for coverage.
@@ -577,7 +549,7 @@ pub async fn my_results(
     state: web::Data<AppState>,
     who: AuthUser,
 ) -> Result<HttpResponse, AppError> {
-    Ok(no_store(service::my_outcomes(&state, &who).await?))
+    Ok(no_store(results::my_outcomes(&state, &who).await?))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,6 +1,6 @@
 //! Organisers' use cases: rounds, the panel, assignment (automatic, manual, top-up),
-//! progress, closing a round with its ranking, advancement, reminders, final results
-//! and the CSV exports.
+//! progress, closing a round with its ranking, advancement, reminders and the scores
+//! CSV. Final results are in `results.rs`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +9,7 @@ use chrono::{NaiveDateTime, Utc};
 use super::assign::{self, Plan, Problem};
 use super::domain::{self, default_rubric, reminder_due};
 use super::model::*;
-use super::scoring::{self, Advancement, Basis, Finalist, JudgeScore};
+use super::scoring::{self, Advancement, Basis, JudgeScore};
 use super::store;
 use crate::accounts::extract::AuthUser;
 use crate::accounts::model::UserRow;
@@ -25,13 +25,12 @@ use crate::submissions::service as submissions;
 
 pub const RENDER_JOB: &str = "judging.render";
 pub const REMIND_JOB: &str = "judging.remind";
-pub const ANNOUNCE_JOB: &str = "results.announce";
 
 pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
 
-fn audit(
+pub(super) fn audit(
     conn: &mut DbConnection,
     who: Option<&str>,
     action: &str,
@@ -71,7 +70,7 @@ where
 }
 
 /// Run `f` in one transaction with competition `id`, if `who` runs it (else 404).
-async fn with_competition<T, F>(
+pub(super) async fn with_competition<T, F>(
     state: &AppState,
     who: &AuthUser,
     id: &str,
@@ -124,7 +123,7 @@ pub fn round_view(conn: &mut DbConnection, r: &RoundRow) -> Result<RoundView, Ap
     })
 }
 
-fn tz(c: &CompetitionRow) -> chrono_tz::Tz {
+pub(super) fn tz(c: &CompetitionRow) -> chrono_tz::Tz {
     c.time_zone.parse().unwrap_or(chrono_tz::UTC)
 }
 
@@ -416,34 +415,53 @@ fn fill(
     });
     let now = now();
     for (j, e) in &plan.new {
-        match all.iter().find(|a| &a.judge_id == j && &a.entry_id == e) {
-            Some(a) => {
-                let mut a = a.clone();
-                a.state = ACTIVE.into();
-                a.notified_at = None;
-                a.updated_at = now;
-                store::save_assignment(conn, &a)?;
-            }
-            None => {
-                let id = uuid::Uuid::now_v7().to_string();
-                store::insert_assignment(
-                    conn,
-                    &AssignmentRow {
-                        sort_key: format!("{:016x}", assign::tie(&r.id, j, &id)),
-                        id,
-                        round_id: r.id.clone(),
-                        entry_id: e.clone(),
-                        judge_id: j.clone(),
-                        alias: domain::new_alias(),
-                        state: ACTIVE.into(),
-                        listened: String::new(),
-                        listened_permille: 0,
-                        notified_at: None,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                )?;
-            }
+        let earlier = all.iter().find(|a| &a.judge_id == j && &a.entry_id == e);
+        put_on(conn, r, j, e, earlier.cloned(), now)?;
+    }
+    // Judges hear clean renditions; make the missing ones.
+    for e in &entries {
+        request_rendition(conn, e, now)?;
+    }
+    notify_assigned(conn, c, r, base)?;
+    Ok(plan)
+}
+
+/// Put judge `j` on entry `e` in round `r`: reactivate an earlier assignment of the pair,
+/// or make a new one with a fresh alias and the judge's own sort key. Opens a draft round.
+fn put_on(
+    conn: &mut DbConnection,
+    r: &mut RoundRow,
+    j: &str,
+    e: &str,
+    earlier: Option<AssignmentRow>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    match earlier {
+        Some(mut a) => {
+            a.state = ACTIVE.into();
+            a.notified_at = None;
+            a.updated_at = now;
+            store::save_assignment(conn, &a)?;
+        }
+        None => {
+            let id = uuid::Uuid::now_v7().to_string();
+            store::insert_assignment(
+                conn,
+                &AssignmentRow {
+                    sort_key: format!("{:016x}", assign::tie(&r.id, j, &id)),
+                    id,
+                    round_id: r.id.clone(),
+                    entry_id: e.to_string(),
+                    judge_id: j.to_string(),
+                    alias: domain::new_alias(),
+                    state: ACTIVE.into(),
+                    listened: String::new(),
+                    listened_permille: 0,
+                    notified_at: None,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
         }
     }
     if r.status == DRAFT {
@@ -451,22 +469,27 @@ fn fill(
         r.updated_at = now;
         store::save_round(conn, r)?;
     }
-    // Judges hear clean renditions; make the missing ones.
-    for e in &entries {
-        if let Some(u) = &e.upload_id
-            && store::find_rendition(conn, u)?.is_none()
-        {
-            crate::jobs::store::enqueue(
-                conn,
-                RENDER_JOB,
-                &serde_json::json!({ "upload_id": u }),
-                now,
-                None,
-            )?;
-        }
+    Ok(())
+}
+
+/// Queue the clean rendition of the entry's audio unless it exists.
+fn request_rendition(
+    conn: &mut DbConnection,
+    e: &EntryRow,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    if let Some(u) = &e.upload_id
+        && store::find_rendition(conn, u)?.is_none()
+    {
+        crate::jobs::store::enqueue(
+            conn,
+            RENDER_JOB,
+            &serde_json::json!({ "upload_id": u }),
+            now,
+            None,
+        )?;
     }
-    notify_assigned(conn, c, r, base)?;
-    Ok(plan)
+    Ok(())
 }
 
 fn judge_link(state_base: &str, r: &RoundRow) -> String {
@@ -610,54 +633,14 @@ pub async fn add_assignment(
             });
         }
         let now = now();
-        match store::find_assignment(conn, &r.id, &e.id, &judge.id)? {
-            Some(mut a) => {
-                if a.state == ACTIVE {
-                    return Err(AppError::Conflict {
-                        code: "judging.already_assigned",
-                    });
-                }
-                a.state = ACTIVE.into();
-                a.notified_at = None;
-                a.updated_at = now;
-                store::save_assignment(conn, &a)?;
-            }
-            None => {
-                let id = uuid::Uuid::now_v7().to_string();
-                store::insert_assignment(
-                    conn,
-                    &AssignmentRow {
-                        sort_key: format!("{:016x}", assign::tie(&r.id, &judge.id, &id)),
-                        id,
-                        round_id: r.id.clone(),
-                        entry_id: e.id.clone(),
-                        judge_id: judge.id.clone(),
-                        alias: domain::new_alias(),
-                        state: ACTIVE.into(),
-                        listened: String::new(),
-                        listened_permille: 0,
-                        notified_at: None,
-                        created_at: now,
-                        updated_at: now,
-                    },
-                )?;
-            }
+        let earlier = store::find_assignment(conn, &r.id, &e.id, &judge.id)?;
+        if earlier.as_ref().is_some_and(|a| a.state == ACTIVE) {
+            return Err(AppError::Conflict {
+                code: "judging.already_assigned",
+            });
         }
-        if r.status == DRAFT {
-            r.status = OPEN.into();
-            store::save_round(conn, &r)?;
-        }
-        if let Some(u) = &e.upload_id
-            && store::find_rendition(conn, u)?.is_none()
-        {
-            crate::jobs::store::enqueue(
-                conn,
-                RENDER_JOB,
-                &serde_json::json!({ "upload_id": u }),
-                now,
-                None,
-            )?;
-        }
+        put_on(conn, &mut r, &judge.id, &e.id, earlier, now)?;
+        request_rendition(conn, &e, now)?;
         notify_assigned(conn, &c, &r, &base)?;
         audit(
             conn,
@@ -1277,410 +1260,6 @@ pub async fn remind(state: &AppState) -> Result<usize, AppError> {
         .await
 }
 
-// ---------------------------------------------------------------- results
-
-fn results_settings(row: Option<&ResultsRow>) -> ResultsSettings {
-    row.and_then(|r| serde_json::from_str(&r.settings).ok())
-        .unwrap_or_default()
-}
-
-/// The final standard round that has been closed: the finalists and the jury's ranking.
-fn final_round(conn: &mut DbConnection, cid: &str) -> Result<Option<RoundRow>, AppError> {
-    Ok(store::rounds_of(conn, cid)?
-        .into_iter()
-        .filter(|r| r.kind == STANDARD && (r.status == CLOSED || r.status == DECIDED))
-        .max_by_key(|r| r.position))
-}
-
-fn compute_standings(
-    conn: &mut DbConnection,
-    c: &CompetitionRow,
-    settings: &ResultsSettings,
-) -> Result<Vec<Standing>, AppError> {
-    let r = final_round(conn, &c.id)?.ok_or(AppError::Conflict {
-        code: "judging.no_closed_round",
-    })?;
-    let ranking = ranking_of(conn, &r)?;
-    let mut finalists = Vec::new();
-    for x in &ranking.entries {
-        let submitted = submissions::find_entry(conn, &x.entry_id)?
-            .map(|e| e.created_at.and_utc().timestamp_millis())
-            .unwrap_or(i64::MAX);
-        finalists.push(Finalist {
-            entry: x.entry_id.clone(),
-            jury_rank: x.standing.rank,
-            jury_score: match ranking.basis.as_str() {
-                "mean" => x.standing.mean,
-                "median" => x.standing.median,
-                _ => x.standing.normalised,
-            },
-            jury_median: x.standing.median,
-            // Public voting arrives with its own feature; until then the jury decides.
-            public_votes: None,
-            submitted,
-        });
-    }
-    let placings = scoring::combine(
-        &finalists,
-        settings.method,
-        settings.jury_weight,
-        settings.public_weight,
-        &settings.tie_breaks,
-    );
-    let by_id: HashMap<&str, &RankedEntry> = ranking
-        .entries
-        .iter()
-        .map(|e| (e.entry_id.as_str(), e))
-        .collect();
-    Ok(placings
-        .into_iter()
-        .map(|p| {
-            let e = by_id.get(p.entry.as_str());
-            Standing {
-                entry_id: p.entry.clone(),
-                title: e.map(|e| e.title.clone()).unwrap_or_default(),
-                musician: e.map(|e| e.musician.clone()).unwrap_or_default(),
-                category: e.and_then(|e| e.category.clone()),
-                placing: p,
-            }
-        })
-        .collect())
-}
-
-fn results_view(c: &CompetitionRow, row: Option<&ResultsRow>) -> ResultsView {
-    let now = now();
-    ResultsView {
-        competition_id: c.id.clone(),
-        competition_title: c.title.clone(),
-        competition_slug: c.slug.clone(),
-        settings: results_settings(row),
-        publish_at: row.and_then(|r| r.publish_at).map(utc),
-        published: row.and_then(|r| r.publish_at).is_some_and(|t| t <= now),
-        computed_at: row.and_then(|r| r.computed_at).map(utc),
-        standings: row
-            .and_then(|r| r.standings.as_deref())
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default(),
-    }
-}
-
-/// Set how results are formed (and when they go public), and compute them from the
-/// final closed round.
-pub async fn put_results(
-    state: &AppState,
-    who: &AuthUser,
-    competition_id: &str,
-    input: ResultsInput,
-) -> Result<ResultsView, AppError> {
-    with_competition(state, who, competition_id, move |conn, who, c| {
-        let existing = store::find_results(conn, &c.id)?;
-        let mut settings = results_settings(existing.as_ref());
-        if let Some(m) = input.method {
-            settings.method = m;
-        }
-        if let Some(w) = input.jury_weight {
-            settings.jury_weight =
-                u32::try_from(w).map_err(|_| AppError::invalid("results.weights_invalid"))?;
-        }
-        if let Some(w) = input.public_weight {
-            settings.public_weight =
-                u32::try_from(w).map_err(|_| AppError::invalid("results.weights_invalid"))?;
-        }
-        if settings.jury_weight + settings.public_weight != 100 || settings.jury_weight > 100 {
-            return Err(AppError::invalid("results.weights_invalid"));
-        }
-        if let Some(t) = input.tie_breaks {
-            let mut seen = HashSet::new();
-            if t.iter().any(|x| !seen.insert(*x)) {
-                return Err(AppError::invalid("results.tie_breaks_invalid"));
-            }
-            settings.tie_breaks = t;
-        }
-        let mut publish_at = existing.as_ref().and_then(|r| r.publish_at);
-        if let Some(p) = &input.publish_at {
-            publish_at = crate::competitions::domain::parse_time(p, tz(&c))?;
-        }
-        let standings = compute_standings(conn, &c, &settings)?;
-        let now = now();
-        let row = ResultsRow {
-            competition_id: c.id.clone(),
-            settings: serde_json::to_string(&settings).map_err(AppError::internal)?,
-            standings: Some(serde_json::to_string(&standings).map_err(AppError::internal)?),
-            computed_at: Some(now),
-            publish_at,
-            updated_at: now,
-        };
-        let previous = existing.as_ref().and_then(|r| r.publish_at);
-        store::put_results(conn, &row)?;
-        if let Some(t) = publish_at
-            && previous != publish_at
-        {
-            schedule_announcement(conn, &c.id, t, now)?;
-        }
-        audit(
-            conn,
-            Some(&who.user.id),
-            "results.computed",
-            &c.id,
-            serde_json::json!({ "publish_at": publish_at.map(utc) }),
-        )?;
-        Ok(results_view(&c, Some(&row)))
-    })
-    .await
-}
-
-/// Publish now (or keep the embargo time if one is set in the future? No: "publish"
-/// means now; an embargo is set with `put_results`).
-pub async fn publish_results(
-    state: &AppState,
-    who: &AuthUser,
-    competition_id: &str,
-) -> Result<ResultsView, AppError> {
-    with_competition(state, who, competition_id, move |conn, who, c| {
-        let mut row = store::find_results(conn, &c.id)?.ok_or(AppError::Conflict {
-            code: "results.not_computed",
-        })?;
-        let now = now();
-        row.publish_at = Some(now);
-        row.updated_at = now;
-        store::put_results(conn, &row)?;
-        schedule_announcement(conn, &c.id, now, now)?;
-        audit(
-            conn,
-            Some(&who.user.id),
-            "results.published",
-            &c.id,
-            serde_json::json!({}),
-        )?;
-        Ok(results_view(&c, Some(&row)))
-    })
-    .await
-}
-
-/// Tell the musicians when results go public (at `publish_at`, by a job due then).
-fn schedule_announcement(
-    conn: &mut DbConnection,
-    competition_id: &str,
-    publish_at: NaiveDateTime,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    crate::jobs::store::enqueue(
-        conn,
-        ANNOUNCE_JOB,
-        &serde_json::json!({ "competition_id": competition_id, "publish_at": utc(publish_at) }),
-        now,
-        Some(publish_at.max(now)),
-    )?;
-    Ok(())
-}
-
-/// The announcement job: once results are public (and still due at this time), every
-/// musician with an entry in a judging round gets an email with the entry's place.
-/// Runs once per publication time: a re-scheduled embargo makes older jobs do nothing.
-pub async fn announce(
-    state: &AppState,
-    competition_id: &str,
-    publish_at: NaiveDateTime,
-) -> Result<usize, AppError> {
-    let (cid, base) = (
-        competition_id.to_string(),
-        state.settings.base_url().to_string(),
-    );
-    state
-        .db
-        .transaction(move |conn| {
-            let Some(row) = store::find_results(conn, &cid)? else {
-                return Ok(0);
-            };
-            let now = now();
-            let due = row
-                .publish_at
-                .is_some_and(|t| (t - publish_at).num_seconds().abs() < 1 && t <= now);
-            let marker = format!("results.announced:{}", utc(publish_at).timestamp());
-            if !due || crate::accounts::service::has_audit(conn, &cid, &marker)? {
-                return Ok(0);
-            }
-            let Some(c) = competitions::find(conn, &cid)? else {
-                return Ok(0);
-            };
-            let standings: Vec<Standing> = row
-                .standings
-                .as_deref()
-                .and_then(|s| serde_json::from_str(s).ok())
-                .unwrap_or_default();
-            let mut entry_ids: Vec<String> = Vec::new();
-            for r in store::rounds_of(conn, &c.id)?
-                .into_iter()
-                .filter(|r| r.kind == STANDARD)
-            {
-                for re in store::round_entries_of(conn, &r.id)? {
-                    if !entry_ids.contains(&re.entry_id) {
-                        entry_ids.push(re.entry_id);
-                    }
-                }
-            }
-            let entries = submissions::find_entries(conn, &entry_ids)?;
-            let mut sent = 0;
-            for id in &entry_ids {
-                let Some(e) = entries.get(id) else { continue };
-                let Some(u) = crate::accounts::service::find_user(conn, &e.musician_id)? else {
-                    continue;
-                };
-                let l = Locale::parse(&u.locale).unwrap_or_default();
-                let place = standings
-                    .iter()
-                    .find(|s| &s.entry_id == id)
-                    .map(|s| s.placing.place.to_string());
-                let args = [
-                    ("title", e.title.as_str()),
-                    ("competition", c.title.as_str()),
-                    ("place", place.as_deref().unwrap_or("")),
-                ];
-                let m = MailContent {
-                    locale: l,
-                    to: u.email.clone(),
-                    subject: l.tf("mail.results_subject", &args),
-                    paragraphs: vec![l.tf(
-                        if place.is_some() {
-                            "mail.results_body_place"
-                        } else {
-                            "mail.results_body"
-                        },
-                        &args,
-                    )],
-                    action: Some(MailAction {
-                        label: l.t("mail.see_entry").to_string(),
-                        url: format!("{base}/entries/{}", e.id),
-                    }),
-                }
-                .render()?;
-                mail::enqueue(conn, &m, now)?;
-                sent += 1;
-            }
-            audit(
-                conn,
-                None,
-                &marker,
-                &cid,
-                serde_json::json!({ "emails": sent }),
-            )?;
-            Ok(sent)
-        })
-        .await
-}
-
-pub async fn organiser_results(
-    state: &AppState,
-    who: &AuthUser,
-    competition_id: &str,
-) -> Result<ResultsView, AppError> {
-    with_competition(state, who, competition_id, move |conn, _, c| {
-        let row = store::find_results(conn, &c.id)?;
-        Ok(results_view(&c, row.as_ref()))
-    })
-    .await
-}
-
-/// Results for everyone, once their publication time has come (the server's clock).
-pub async fn public_results(state: &AppState, slug_or_id: &str) -> Result<ResultsView, AppError> {
-    let key = slug_or_id.to_string();
-    state
-        .db
-        .run(move |conn| {
-            let c = competitions::find_by_slug_or_id(conn, &key)?.ok_or(AppError::NotFound)?;
-            if !c.is_published() {
-                return Err(AppError::NotFound);
-            }
-            let row = store::find_results(conn, &c.id)?;
-            let v = results_view(&c, row.as_ref());
-            if !v.published {
-                return Err(AppError::refused(
-                    actix_web::http::StatusCode::NOT_FOUND,
-                    "results.not_published",
-                ));
-            }
-            Ok(v)
-        })
-        .await
-}
-
-/// A musician's outcomes, for entries in competitions whose results are public.
-pub async fn my_outcomes(state: &AppState, who: &AuthUser) -> Result<Vec<EntryOutcome>, AppError> {
-    let uid = who.user.id.clone();
-    state
-        .db
-        .run(move |conn| outcomes_of(conn, &uid, None))
-        .await
-}
-
-/// Outcomes of `musician`'s entries (or just `only`), published results only.
-pub fn outcomes_of(
-    conn: &mut DbConnection,
-    musician: &str,
-    only: Option<&str>,
-) -> Result<Vec<EntryOutcome>, AppError> {
-    let entries: Vec<EntryRow> = submissions::entries_of_musician(conn, musician)?
-        .into_iter()
-        .filter(|e| only.is_none_or(|o| o == e.id))
-        .collect();
-    let cids: Vec<String> = entries.iter().map(|e| e.competition_id.clone()).collect();
-    let published: HashMap<String, ResultsRow> = store::published_results(conn, &cids, now())?
-        .into_iter()
-        .map(|r| (r.competition_id.clone(), r))
-        .collect();
-    let mut out = Vec::new();
-    for e in entries {
-        let Some(res) = published.get(&e.competition_id) else {
-            continue;
-        };
-        let Some(c) = competitions::find(conn, &e.competition_id)? else {
-            continue;
-        };
-        let standings: Vec<Standing> = res
-            .standings
-            .as_deref()
-            .and_then(|s| serde_json::from_str(s).ok())
-            .unwrap_or_default();
-        let rounds = store::rounds_of(conn, &c.id)?;
-        let mut lines = Vec::new();
-        for re in store::rounds_of_entry(conn, &e.id)? {
-            let Some(r) = rounds
-                .iter()
-                .find(|r| r.id == re.round_id && r.kind == STANDARD)
-            else {
-                continue;
-            };
-            lines.push((
-                r.position,
-                RoundOutcome {
-                    round: r.name.clone(),
-                    placement: re.placement,
-                    of: store::round_entries_of(conn, &r.id)?.len(),
-                    advanced: re.advanced,
-                },
-            ));
-        }
-        lines.sort_by_key(|(p, _)| *p);
-        let feedback = store::feedback_for_entry(conn, &e.id)?
-            .into_iter()
-            .map(comment_view)
-            .collect();
-        out.push(EntryOutcome {
-            entry_id: e.id.clone(),
-            title: e.title.clone(),
-            competition_title: c.title.clone(),
-            competition_slug: c.slug.clone(),
-            rounds: lines.into_iter().map(|(_, l)| l).collect(),
-            place: standings
-                .iter()
-                .find(|s| s.entry_id == e.id)
-                .map(|s| s.placing.place),
-            feedback,
-        });
-    }
-    Ok(out)
-}
-
 pub fn comment_view(c: CommentRow) -> CommentView {
     CommentView {
         id: c.id,
@@ -1769,62 +1348,6 @@ pub async fn scores_csv(
     let bytes = w.into_inner().map_err(AppError::internal)?;
     Ok((
         format!("{slug}-scores.csv"),
-        String::from_utf8(bytes).map_err(AppError::internal)?,
-    ))
-}
-
-pub async fn results_csv(
-    state: &AppState,
-    who: &AuthUser,
-    competition_id: &str,
-) -> Result<(String, String), AppError> {
-    use crate::submissions::moderation::cell;
-    let v = organiser_results(state, who, competition_id).await?;
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "place",
-        "entry_id",
-        "title",
-        "musician",
-        "category",
-        "points",
-        "jury_rank",
-        "jury_points",
-        "public_rank",
-        "public_points",
-        "tie_break",
-    ])
-    .map_err(AppError::internal)?;
-    for s in &v.standings {
-        let p = &s.placing;
-        let row = [
-            p.place.to_string(),
-            s.entry_id.clone(),
-            s.title.clone(),
-            s.musician.clone(),
-            s.category.clone().unwrap_or_default(),
-            format!("{:.3}", p.points),
-            p.jury_rank.to_string(),
-            format!("{:.3}", p.jury_points),
-            p.public_rank.map(|x| x.to_string()).unwrap_or_default(),
-            p.public_points
-                .map(|x| format!("{x:.3}"))
-                .unwrap_or_default(),
-            p.tie_break
-                .map(|t| {
-                    serde_json::to_value(t)
-                        .ok()
-                        .and_then(|v| v.as_str().map(String::from))
-                        .unwrap_or_default()
-                })
-                .unwrap_or_default(),
-        ];
-        w.write_record(row.iter().map(|s| cell(s)))
-            .map_err(AppError::internal)?;
-    }
-    let bytes = w.into_inner().map_err(AppError::internal)?;
-    Ok((
-        format!("{}-results.csv", v.competition_slug),
         String::from_utf8(bytes).map_err(AppError::internal)?,
     ))
 }

@@ -299,7 +299,7 @@ async fn entry_page(
         let (uid, eid) = (who.user.id.clone(), v.id.clone());
         state
             .db
-            .run(move |conn| crate::judging::service::outcomes_of(conn, &uid, Some(&eid)))
+            .run(move |conn| crate::judging::results::outcomes_of(conn, &uid, Some(&eid)))
             .await?
             .into_iter()
             .next()

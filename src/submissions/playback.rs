@@ -86,6 +86,51 @@ pub async fn fetch(
     }))
 }
 
+/// The response for a stored audio object (or part of it): Range headers, the type,
+/// an inline `Content-Disposition` named `file_name`, nosniff-safe sandbox CSP, no caching.
+pub fn audio_response(
+    object: GetObject,
+    content_type: &str,
+    file_name: &str,
+) -> actix_web::HttpResponse {
+    use actix_web::HttpResponse;
+    use actix_web::http::header;
+    let mut res = match object.range {
+        Some(_) => HttpResponse::PartialContent(),
+        None => HttpResponse::Ok(),
+    };
+    if let Some((s, e)) = object.range {
+        res.insert_header((
+            header::CONTENT_RANGE,
+            format!("bytes {s}-{e}/{}", object.total_size),
+        ));
+    }
+    let len = object.content_length();
+    res.insert_header((header::ACCEPT_RANGES, "bytes"))
+        .insert_header((header::CONTENT_TYPE, content_type.to_string()))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            disposition("inline", file_name),
+        ))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "sandbox; default-src 'none'",
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .no_chunking(len);
+    res.streaming(object.body)
+}
+
+/// 416 for a range outside an object of `size` bytes.
+pub fn bad_range_response(size: u64) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::RangeNotSatisfiable()
+        .insert_header((
+            actix_web::http::header::CONTENT_RANGE,
+            format!("bytes */{size}"),
+        ))
+        .finish()
+}
+
 /// `Content-Disposition` with an ASCII fallback and the UTF-8 name (RFC 6266).
 pub fn disposition(kind: &str, name: &str) -> String {
     let ascii: String = name

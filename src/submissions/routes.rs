@@ -242,38 +242,10 @@ pub async fn get_audio(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let range = header_str(&req, "range");
-    let audio = match playback::fetch(&state, &who, &id, range).await? {
-        Fetched::Audio(a) => a,
-        Fetched::BadRange(size) => {
-            return Ok(HttpResponse::RangeNotSatisfiable()
-                .insert_header((header::CONTENT_RANGE, format!("bytes */{size}")))
-                .finish());
-        }
-    };
-    let mut res = match audio.object.range {
-        Some(_) => HttpResponse::PartialContent(),
-        None => HttpResponse::Ok(),
-    };
-    if let Some((s, e)) = audio.object.range {
-        res.insert_header((
-            header::CONTENT_RANGE,
-            format!("bytes {s}-{e}/{}", audio.object.total_size),
-        ));
-    }
-    let len = audio.object.content_length();
-    res.insert_header((header::ACCEPT_RANGES, "bytes"))
-        .insert_header((header::CONTENT_TYPE, audio.content_type.clone()))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            playback::disposition("inline", &audio.file_name),
-        ))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "sandbox; default-src 'none'",
-        ))
-        .insert_header((header::CACHE_CONTROL, "private, no-store"))
-        .no_chunking(len);
-    Ok(res.streaming(audio.object.body))
+    Ok(match playback::fetch(&state, &who, &id, range).await? {
+        Fetched::Audio(a) => playback::audio_response(a.object, &a.content_type, &a.file_name),
+        Fetched::BadRange(size) => playback::bad_range_response(size),
+    })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

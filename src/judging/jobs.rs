@@ -1,4 +1,6 @@
-//! The rendition job: a clean 16-bit WAV of an entry's audio, decoded in the limited
+//! The judging jobs: renditions, reminders and the results announcement.
+//!
+//! The rendition job makes a clean 16-bit WAV of an entry's audio, decoded in the limited
 //! child process, with no tags, pictures or file names from the musician's file. Judges
 //! only ever hear renditions, so a blind round cannot leak a name through metadata.
 
@@ -107,7 +109,7 @@ struct AnnouncePayload {
 pub async fn announce(state: AppState, job: JobRow) -> Result<(), JobError> {
     let p: AnnouncePayload = serde_json::from_str(&job.payload)
         .map_err(|e| JobError::Fatal(format!("bad announcement payload: {e}")))?;
-    let n = super::service::announce(&state, &p.competition_id, p.publish_at.naive_utc())
+    let n = super::results::announce(&state, &p.competition_id, p.publish_at.naive_utc())
         .await
         .map_err(|e| JobError::Retry(e.to_string()))?;
     tracing::info!(competition = %p.competition_id, emails = n, "results announced");
