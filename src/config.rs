@@ -38,6 +38,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    pub voting: VotingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -274,6 +275,57 @@ pub struct MetricsSettings {
     pub token: Option<SecretString>,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VotingSettings {
+    /// PBKDF2 iterations per proof-of-work attempt (ALTCHA `cost`).
+    pub pow_cost: u32,
+    /// The server picks the solution's counter below this; a browser tries half of it
+    /// on average, so `pow_cost × pow_max_counter / 2` iterations is the expected work.
+    pub pow_max_counter: u32,
+    /// Seconds a challenge stays valid.
+    pub pow_expiry_secs: i64,
+    /// Vote requests per client address per minute (sustained) …
+    pub ip_per_minute: u32,
+    /// … and how many may come at once.
+    pub ip_burst: u32,
+    /// Vote requests per network (/24 or /48) per minute.
+    pub network_per_minute: u32,
+    /// Vote requests per voter per minute.
+    pub voter_per_minute: u32,
+    /// Networks (CIDR) exempt from the per-address and per-network limits everywhere;
+    /// a round can add its own venue networks.
+    pub allowlist: Vec<String>,
+    /// Most votes written in one group commit.
+    pub batch_max: usize,
+    /// Votes that may wait for the writer before senders wait too.
+    pub queue: usize,
+    /// Seconds a voter's account facts are reused on the vote path (sign-out reaches
+    /// voting within this time).
+    pub voter_cache_secs: u64,
+    /// Milliseconds a leaderboard read from the tallies is reused.
+    pub leaderboard_cache_ms: u64,
+}
+
+impl Default for VotingSettings {
+    fn default() -> Self {
+        Self {
+            pow_cost: 5000,
+            pow_max_counter: 400,
+            pow_expiry_secs: 600,
+            ip_per_minute: 120,
+            ip_burst: 30,
+            network_per_minute: 600,
+            voter_per_minute: 5,
+            allowlist: Vec::new(),
+            batch_max: 1000,
+            queue: 20_000,
+            voter_cache_secs: 15,
+            leaderboard_cache_ms: 500,
+        }
+    }
+}
+
 /// Secrets serialize as a marker, never as their value (`Serialize` exists for docs and diagnostics).
 fn redact<S: Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str("<redacted>")
@@ -301,6 +353,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             log: LogSettings::default(),
             metrics: MetricsSettings::default(),
+            voting: VotingSettings::default(),
         }
     }
 }

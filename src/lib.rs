@@ -19,4 +19,5 @@ pub mod startup;
 pub mod storage;
 pub mod submissions;
 pub mod telemetry;
+pub mod voting;
 pub mod web;

@@ -37,6 +37,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub jwt: Arc<JwtKeys>,
     pub metrics: Metrics,
+    /// Public voting's writer, limiters and caches.
+    pub voting: Arc<crate::voting::Runtime>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
         };
         let hasher = PasswordHasher::new(&settings.auth)?;
         let jwt = Arc::new(JwtKeys::from_settings(&settings)?);
+        let voting = Arc::new(crate::voting::Runtime::start(&settings, db.clone())?);
         Ok(AppState {
             settings: Arc::new(settings),
             db,
@@ -73,6 +76,7 @@ impl AppState {
             hasher,
             jwt,
             metrics: Metrics::new(),
+            voting,
         })
     }
 }
@@ -350,6 +354,8 @@ fn http_server(
             .configure(crate::competitions::routes::configure)
             .configure(crate::submissions::routes::configure)
             .configure(crate::judging::routes::configure)
+            .configure(crate::voting::routes::configure)
+            .configure(crate::voting::pages::configure)
             .configure(crate::judging::pages::configure)
             .configure(crate::judging::judge_pages::configure)
             .configure(crate::competitions::pages::configure)

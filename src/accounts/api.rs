@@ -249,6 +249,8 @@ pub struct EmailBody {
     pub email: String,
     /// `en` or `zh-CN` (magic links to new voters).
     pub language: Option<String>,
+    /// A local path the emailed sign-in link returns to (magic links).
+    pub next: Option<String>,
 }
 
 pub async fn limit_mail(req: &HttpRequest, state: &AppState) -> Result<(), AppError> {
@@ -391,7 +393,7 @@ pub async fn magic_link(
         .as_deref()
         .and_then(crate::i18n::Locale::parse)
         .unwrap_or_default();
-    recovery::request_magic_link(&state, &body.email, locale).await?;
+    recovery::request_magic_link(&state, &body.email, locale, body.next.as_deref()).await?;
     Ok(HttpResponse::Accepted().json(Accepted {
         status: "check_your_email",
     }))

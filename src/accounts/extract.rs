@@ -55,7 +55,7 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
-fn access_token(req: &HttpRequest) -> Option<String> {
+pub fn access_token(req: &HttpRequest) -> Option<String> {
     if let Some(t) = bearer(req) {
         return Some(t);
     }

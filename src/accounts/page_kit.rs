@@ -44,14 +44,18 @@ pub struct ConfirmPage {
     pub action: &'static str,
     pub token: String,
     pub button: String,
+    /// Where to go afterwards (a local path), if anywhere in particular.
+    pub next: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct TokenQuery {
     pub token: Option<String>,
+    pub next: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct TokenForm {
     pub token: String,
+    pub next: Option<String>,
 }

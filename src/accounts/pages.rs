@@ -103,6 +103,7 @@ async fn verify_page(ctx: PageCtx, q: web::Query<TokenQuery>) -> Result<HttpResp
         action: "/verify-email",
         token: q.token.clone().unwrap_or_default(),
         button: ctx.t("account.verify_button").to_string(),
+        next: None,
         ctx,
     })
 }

@@ -349,7 +349,18 @@ pub async fn request_magic_link(
     state: &AppState,
     email: &str,
     locale: Locale,
+    next: Option<&str>,
 ) -> Result<(), AppError> {
+    // Back to where the voter was (a shared entry, say) after signing in.
+    let next_param = next
+        .filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .map(|n| {
+            format!(
+                "&next={}",
+                url::form_urlencoded::byte_serialize(n.as_bytes()).collect::<String>()
+            )
+        })
+        .unwrap_or_default();
     let email = EmailAddress::parse(email)?;
     if is_disposable(&email) {
         return Err(AppError::invalid("account.disposable_email"));
@@ -410,7 +421,7 @@ pub async fn request_magic_link(
                 &user.email,
                 "mail.magic_subject",
                 body,
-                link(&st, "/magic-link/sign-in", &token),
+                format!("{}{next_param}", link(&st, "/magic-link/sign-in", &token)),
                 "mail.magic_button",
             )?;
             mail::enqueue(conn, &m, now).map(|_| ())

@@ -24,6 +24,7 @@ struct EmailFormPage {
     action: &'static str,
     button: String,
     error: Option<String>,
+    next: Option<String>,
 }
 
 fn email_form(ctx: PageCtx, kind: &str, error: Option<String>) -> EmailFormPage {
@@ -47,6 +48,7 @@ fn email_form(ctx: PageCtx, kind: &str, error: Option<String>) -> EmailFormPage 
         action,
         button: ctx.t(button).to_string(),
         error,
+        next: None,
         ctx,
     }
 }
@@ -54,6 +56,18 @@ fn email_form(ctx: PageCtx, kind: &str, error: Option<String>) -> EmailFormPage 
 #[derive(Deserialize)]
 struct EmailForm {
     email: String,
+    next: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+/// A local path to return to, or nothing.
+fn local_next(next: Option<&str>) -> Option<String> {
+    let p = crate::web::safe_return_path(next);
+    (p != "/" && p.len() <= 512).then(|| p.to_string())
 }
 
 #[get("/forgot-password")]
@@ -135,6 +149,7 @@ async fn confirm_email_page(
         action: "/confirm-email-change",
         token: q.token.clone().unwrap_or_default(),
         button: ctx.t("account.change_email_confirm_button").to_string(),
+        next: None,
         ctx,
     })
 }
@@ -155,8 +170,10 @@ async fn confirm_email_submit(
 }
 
 #[get("/magic-link")]
-async fn magic_page(ctx: PageCtx) -> Result<HttpResponse, AppError> {
-    render(&email_form(ctx, "magic", None))
+async fn magic_page(ctx: PageCtx, q: web::Query<NextQuery>) -> Result<HttpResponse, AppError> {
+    let mut page = email_form(ctx, "magic", None);
+    page.next = local_next(q.next.as_deref());
+    render(&page)
 }
 
 #[post("/magic-link")]
@@ -167,14 +184,14 @@ async fn magic_submit(
     form: web::Form<EmailForm>,
 ) -> Result<HttpResponse, AppError> {
     limit_mail(&req, &state).await?;
-    match recovery::request_magic_link(&state, &form.email, ctx.l).await {
+    let next = local_next(form.next.as_deref());
+    match recovery::request_magic_link(&state, &form.email, ctx.l, next.as_deref()).await {
         Ok(()) => notice(ctx, "account.check_email_title", "account.magic_sent", None),
         Err(e @ AppError::Invalid { .. }) => {
             let message = e.message(ctx.l);
-            render_with_status(
-                &email_form(ctx, "magic", Some(message)),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            let mut page = email_form(ctx, "magic", Some(message));
+            page.next = next;
+            render_with_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(e) => Err(e),
     }
@@ -191,6 +208,7 @@ async fn magic_confirm_page(
         action: "/magic-link/sign-in",
         token: q.token.clone().unwrap_or_default(),
         button: ctx.t("account.magic_confirm_button").to_string(),
+        next: local_next(q.next.as_deref()),
         ctx,
     })
 }
@@ -209,7 +227,8 @@ async fn magic_confirm_submit(
     let tokens = recovery::sign_in_with_magic_link(&state, &form.token, ua).await?;
     let mut res = HttpResponse::SeeOther();
     set_session_cookies(&mut res, &state, &tokens);
-    Ok(res.insert_header((header::LOCATION, "/account")).finish())
+    let to = local_next(form.next.as_deref()).unwrap_or_else(|| "/account".into());
+    Ok(res.insert_header((header::LOCATION, to)).finish())
 }
 
 #[derive(Deserialize)]

@@ -227,6 +227,14 @@ pub fn is_judge_of(
         .any(|c| c == competition_id))
 }
 
+/// Accounts by id (for features that list many people).
+pub fn users_by_ids(
+    conn: &mut crate::db::DbConnection,
+    ids: &[String],
+) -> Result<Vec<UserRow>, AppError> {
+    store::users_by_ids(conn, ids)
+}
+
 /// Stage names by user id, for lists that show many people.
 pub fn display_names(
     conn: &mut crate::db::DbConnection,

@@ -27,6 +27,8 @@ struct ShowPage {
     /// Readable audio rules.
     rules: Vec<String>,
     can_manage: bool,
+    /// The public vote open now (or next, or last), as (path, open now).
+    vote: Option<(String, bool)>,
 }
 
 /// The audio policy in plain words.
@@ -98,6 +100,11 @@ async fn show(
         Some(w) => service::managed_view(&state, w, &c.id).await.is_ok(),
         None => false,
     };
+    let vote = crate::voting::service::current_round(&state, who.as_ref(), &c.id)
+        .await
+        .ok()
+        .flatten()
+        .map(|r| (format!("/c/{}/vote/{}", c.slug, r.id), r.state == "open"));
     let base = state.settings.base_url();
     let tz = c.time_zone.clone();
     let label =
@@ -119,6 +126,7 @@ async fn show(
         closes: label(c.submissions_close_at),
         rules: policy_lines(&ctx, &c),
         can_manage,
+        vote,
         ctx,
         c,
     };

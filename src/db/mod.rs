@@ -107,7 +107,7 @@ impl DbManager {
                 }
                 let mut conn = SqliteConnection::establish(path)?;
                 conn.batch_execute(&format!(
-                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                      PRAGMA foreign_keys = ON;",
                     self.busy_timeout_ms
                 ))

@@ -332,6 +332,92 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    voting_rounds (id) {
+        id -> Text,
+        competition_id -> Text,
+        title -> Text,
+        opens_at -> Timestamp,
+        closes_at -> Timestamp,
+        votes_per_voter -> Integer,
+        votes_per_entry -> Integer,
+        votes_per_day -> Nullable<Integer>,
+        counts_visible -> Text,
+        min_listen_secs -> Integer,
+        allowlist -> Text,
+        burst_per_minute -> Integer,
+        new_account_minutes -> Integer,
+        pattern_min_voters -> Integer,
+        audited_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    voting_round_entries (round_id, entry_id) {
+        round_id -> Text,
+        entry_id -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    vote_tallies (round_id, entry_id) {
+        round_id -> Text,
+        entry_id -> Text,
+        counted -> BigInt,
+        quarantined -> BigInt,
+        invalidated -> BigInt,
+    }
+}
+
+diesel::table! {
+    vote_flags (vote_id) {
+        vote_id -> BigInt,
+        round_id -> Text,
+        status -> Text,
+        rule -> Nullable<Text>,
+        reviewed -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    votes (id) {
+        id -> BigInt,
+        round_id -> Text,
+        voter_id -> Text,
+        entry_id -> Text,
+        cast_at -> Timestamp,
+        day -> Text,
+        slot -> Integer,
+        entry_slot -> Integer,
+        day_slot -> Integer,
+        idempotency_key -> Text,
+        pow_id -> Text,
+        pow_cost -> Integer,
+        network -> Text,
+        ua_hash -> Text,
+        account_age_secs -> BigInt,
+        initial_status -> Text,
+        initial_rule -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    vote_reviews (id) {
+        id -> BigInt,
+        vote_id -> BigInt,
+        round_id -> Text,
+        action -> Text,
+        rule -> Nullable<Text>,
+        reason -> Text,
+        actor_id -> Nullable<Text>,
+        at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_roles -> users (user_id));
 diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(prompts -> competitions (competition_id));
@@ -347,6 +433,9 @@ diesel::joinable!(assignments -> entries (entry_id));
 diesel::joinable!(assignments -> users (judge_id));
 diesel::joinable!(scores -> assignments (assignment_id));
 diesel::joinable!(judge_comments -> assignments (assignment_id));
+diesel::joinable!(voting_rounds -> competitions (competition_id));
+diesel::joinable!(voting_round_entries -> voting_rounds (round_id));
+diesel::joinable!(voting_round_entries -> entries (entry_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -366,5 +455,11 @@ diesel::allow_tables_to_appear_in_same_query!(
     judge_conflicts,
     affiliations,
     renditions,
-    results
+    results,
+    voting_rounds,
+    voting_round_entries,
+    vote_tallies,
+    vote_flags,
+    votes,
+    vote_reviews
 );

@@ -19,6 +19,7 @@ pub struct Metrics {
     http_requests: IntCounterVec,
     http_duration: HistogramVec,
     jobs: IntCounterVec,
+    votes: IntCounterVec,
 }
 
 impl Metrics {
@@ -49,6 +50,14 @@ impl Metrics {
             &["kind", "outcome"],
         )
         .expect("static metric definition");
+        let votes = IntCounterVec::new(
+            Opts::new(
+                "votes_total",
+                "Votes acknowledged: recorded, or a retry answered again",
+            ),
+            &["outcome"],
+        )
+        .expect("static metric definition");
         let build = IntGauge::with_opts(
             Opts::new("build_info", "Build information")
                 .const_label("version", env!("CARGO_PKG_VERSION")),
@@ -59,6 +68,7 @@ impl Metrics {
             Box::new(http_requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(http_duration.clone()),
             Box::new(jobs.clone()),
+            Box::new(votes.clone()),
             Box::new(build),
         ] {
             registry.register(c).expect("metrics are registered once");
@@ -68,11 +78,18 @@ impl Metrics {
             http_requests,
             http_duration,
             jobs,
+            votes,
         }
     }
 
     pub fn job_outcome(&self, kind: &str, outcome: &str) {
         self.jobs.with_label_values(&[kind, outcome]).inc();
+    }
+
+    pub fn vote(&self, replayed: bool) {
+        self.votes
+            .with_label_values(&[if replayed { "replayed" } else { "recorded" }])
+            .inc();
     }
 
     pub fn render(&self) -> String {

@@ -33,6 +33,14 @@ pub fn register(r: &mut JobRegistry) {
     r.register(crate::judging::service::REMIND_JOB, |state, job| {
         Box::pin(crate::judging::jobs::remind(state, job))
     });
+    r.register(crate::voting::service::AUDIT_JOB, |state, _job| {
+        Box::pin(async move {
+            crate::voting::service::audit_job(&state)
+                .await
+                .map(|_| ())
+                .map_err(|e| JobError::Retry(e.to_string()))
+        })
+    });
 }
 
 /// Jobs enqueued on a timer by processes that run workers.
@@ -42,6 +50,8 @@ pub fn periodic(settings: &crate::config::Settings) -> Vec<(&'static str, Durati
         crate::judging::service::REMIND_JOB,
         Duration::from_secs(300),
     )];
+    // The fraud rules re-run over open rounds' logs; bursts are also caught as votes arrive.
+    out.push((crate::voting::service::AUDIT_JOB, Duration::from_secs(120)));
     if settings.uploads.sweep_interval_secs > 0 {
         out.push((
             crate::submissions::sweeper::SWEEP_JOB,

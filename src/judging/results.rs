@@ -45,6 +45,8 @@ fn compute_standings(
         code: "judging.no_closed_round",
     })?;
     let ranking = ranking_of(conn, &r)?;
+    // Counted votes of the last closed public vote, if there was one.
+    let public = crate::voting::service::public_votes(conn, &c.id)?;
     let mut finalists = Vec::new();
     for x in &ranking.entries {
         let submitted = submissions::find_entry(conn, &x.entry_id)?
@@ -59,8 +61,9 @@ fn compute_standings(
                 _ => x.standing.normalised,
             },
             jury_median: x.standing.median,
-            // Public voting arrives with its own feature; until then the jury decides.
-            public_votes: None,
+            public_votes: public
+                .as_ref()
+                .map(|p| p.get(&x.entry_id).copied().unwrap_or(0)),
             submitted,
         });
     }

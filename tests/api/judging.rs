@@ -42,11 +42,11 @@ pub async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> reqwes
     send(app, reqwest::Method::POST, token, path, Some(body)).await
 }
 
-async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+pub async fn put(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
     send(app, reqwest::Method::PUT, token, path, Some(body)).await
 }
 
-async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
+pub async fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> reqwest::Response {
     send(app, reqwest::Method::PATCH, token, path, Some(body)).await
 }
 
@@ -155,7 +155,7 @@ pub async fn round(app: &TestApp, s: &Setup, body: Value) -> Value {
     res.json().await.unwrap()
 }
 
-async fn queue(app: &TestApp, j: &Judge, round: &str) -> Vec<Value> {
+pub async fn queue(app: &TestApp, j: &Judge, round: &str) -> Vec<Value> {
     let q = ok_json(
         app.get_with(&format!("/api/v1/judging/rounds/{round}/queue"), &j.token)
             .await,
@@ -164,7 +164,7 @@ async fn queue(app: &TestApp, j: &Judge, round: &str) -> Vec<Value> {
     q["items"].as_array().unwrap().clone()
 }
 
-async fn score(app: &TestApp, j: &Judge, alias: &str, a: i64, b: i64) -> reqwest::Response {
+pub async fn score(app: &TestApp, j: &Judge, alias: &str, a: i64, b: i64) -> reqwest::Response {
     put(
         app,
         &j.token,
@@ -175,7 +175,7 @@ async fn score(app: &TestApp, j: &Judge, alias: &str, a: i64, b: i64) -> reqwest
 }
 
 /// The entry id behind a judge's alias (the organiser's scores CSV knows it).
-async fn entry_of(app: &TestApp, s: &Setup, j: &Judge, alias: &str) -> String {
+pub async fn entry_of(app: &TestApp, s: &Setup, j: &Judge, alias: &str) -> String {
     let _ = (j, alias);
     let v = ok_json(
         app.get_with(&format!("/api/v1/judging/assignments/{alias}"), &j.token)

@@ -18,4 +18,5 @@ mod recovery;
 mod schema;
 mod submissions;
 mod uploads;
+mod voting;
 mod web_shell;

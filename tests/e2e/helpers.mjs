@@ -294,3 +294,36 @@ export async function apiMusician(server, email, name = "Lin Yue") {
   if (res.status !== 204) throw new Error(`verify ${email}: ${res.status}`);
   return apiSignIn(server, email, "violin sunrise 1987");
 }
+
+/** Poll `check` every 200 ms until it returns something truthy (that is returned). */
+export async function until(what, check, ms = 60_000) {
+  const start = Date.now();
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A new musician's entry in competition `c`, uploaded and analysed; `i` makes the
+ * musician, the title and the recording (seconds = base + i) distinct. */
+export async function analysedEntry(server, c, i, { prefix = "m", name = "Musician", title = "River song", base = 6 } = {}) {
+  const token = await apiMusician(server, `${prefix}${i}@example.org`, `${name} ${i}`);
+  const e = await api(server, `/api/v1/competitions/${c.id}/entries`, token, {
+    title: `${title} ${i}`,
+    prompt_id: c.prompts[0].id,
+    originality_declared: true,
+  });
+  const res = await fetch(`${server.url}/api/v1/entries/${e.id}/audio?file_name=${prefix}-${i}.wav`, {
+    method: "PUT",
+    headers: { Authorization: `Bearer ${token}`, "Idempotency-Key": `up-${prefix}-${i}`, "Content-Type": "application/octet-stream" },
+    body: makeWav(base + i),
+  });
+  if (res.status !== 201) throw new Error(`upload ${i}: ${res.status} ${await res.text()}`);
+  await until(`analysis of entry ${i}`, async () => {
+    const v = await api(server, `/api/v1/entries/${e.id}`, token, undefined, "GET");
+    return ["accepted", "needs_attention"].includes(v.status);
+  });
+  return { token, id: e.id, title: `${title} ${i}` };
+}

@@ -6,13 +6,13 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
+  analysedEntry,
   api,
-  apiMusician,
   launchBrowser,
-  makeWav,
   organiserWithCompetition,
   signIn,
   startCadenza,
+  until,
   waitForLink,
   waitForMail,
   watchProblems,
@@ -31,41 +31,10 @@ after(async () => {
   await server?.stop();
 });
 
-async function until(what, check, ms = 60_000) {
-  const start = Date.now();
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** A musician with an analysed entry. */
-async function entry(c, i) {
-  const token = await apiMusician(server, `m${i}@example.org`, `Musician ${i}`);
-  const e = await api(server, `/api/v1/competitions/${c.id}/entries`, token, {
-    title: `River song ${i}`,
-    prompt_id: c.prompts[0].id,
-    originality_declared: true,
-  });
-  const res = await fetch(`${server.url}/api/v1/entries/${e.id}/audio?file_name=mine-${i}.wav`, {
-    method: "PUT",
-    headers: { Authorization: `Bearer ${token}`, "Idempotency-Key": `up-${i}`, "Content-Type": "application/octet-stream" },
-    body: makeWav(6 + i),
-  });
-  assert.equal(res.status, 201);
-  await until(`analysis of entry ${i}`, async () => {
-    const v = await api(server, `/api/v1/entries/${e.id}`, token, undefined, "GET");
-    return ["accepted", "needs_attention"].includes(v.status);
-  });
-  return { token, id: e.id, title: `River song ${i}` };
-}
-
 test("a judge scores with the keyboard and the player; the organiser advances the top two and publishes", async () => {
   const { c, bearer: org } = await organiserWithCompetition(server, "org-j@example.org", "paintings-judged");
   const entries = [];
-  for (let i = 0; i < 3; i++) entries.push(await entry(c, i));
+  for (let i = 0; i < 3; i++) entries.push(await analysedEntry(server, c, i));
 
   // The judge accepts the invitation (the link comes by email).
   await api(server, `/api/v1/competitions/${c.id}/judges/invitations`, org, { email: "judge@example.org" });

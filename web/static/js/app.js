@@ -5,7 +5,9 @@ import { enhanceEntryUpload } from "./entry-upload.js";
 import { enhanceImageUploads } from "./image-upload.js";
 import { enhanceJudgePlayer } from "./judge-player.js";
 import { enhanceLanguageSwitch } from "./lang-switch.js";
+import { enhanceLeaderboard } from "./leaderboard.js";
 import { drawReport } from "./report-chart.js";
+import { enhanceVoting } from "./vote.js";
 
 document.documentElement.classList.add("js");
 enhanceLanguageSwitch(document);
@@ -14,3 +16,5 @@ enhanceEntryUpload(document);
 startCountdowns(document);
 drawReport(document);
 enhanceJudgePlayer(document);
+enhanceVoting(document);
+enhanceLeaderboard(document);

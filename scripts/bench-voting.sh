@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Public voting under a live-show burst, on PostgreSQL with synchronous_commit = on and
+# fsync = on, everything on this machine:
+#   1. pgbench: the same single-row INSERT … ON CONFLICT DO NOTHING into the vote log
+#      (one commit per vote), at 1 client and at the server's pool size;
+#   2. wrk: votes over HTTP (distinct voters, each vote with its own solved proof of work
+#      and Idempotency-Key) through the group-commit writer; 201s counted in Lua and
+#      compared with the rows in the log;
+#   3. 10 million votes in the log, then leaderboard reads (wrk --latency) while votes
+#      flow at about half the maximum rate.
+# Figures go to docs/benchmarks.md.
+#
+# Usage: scripts/bench-voting.sh            (DURATION=20 CONNS=64 VOTERS=… BULK=10000000)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+DURATION=${DURATION:-20}
+CONNS=${CONNS:-64}
+THREADS=2
+POOL=${POOL:-16}
+BULK=${BULK:-10000000}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+
+need() { command -v "$1" >/dev/null || { echo "installing $2"; apt-get install -y "$2" >/dev/null; }; }
+need wrk wrk
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -x "$PG_BIN/initdb" ] || { apt-get install -y postgresql >/dev/null; PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); }
+
+RUN=$(mktemp -d /tmp/cadenza-bench-voting.XXXXXX)
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [ "$(id -u)" -eq 0 ]; then id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres; chown postgres "$RUN"; fi
+SERVER_PID=""
+cleanup() {
+  [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
+  as_pg "$PG_BIN/pg_ctl" -D "$RUN/pg" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$RUN"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+echo "== building (release)"
+cargo build --release --quiet --bin cadenza --example bench_voting_seed
+BIN=$CARGO_TARGET_DIR/release
+
+echo "== PostgreSQL (fsync on, synchronous_commit on)"
+PGPORT=$(free_port)
+as_pg "$PG_BIN/initdb" -D "$RUN/pg" -U postgres --auth=trust -E UTF8 >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$RUN/pg" -l "$RUN/pg.log" -w -o "-p $PGPORT -k $RUN -c listen_addresses=127.0.0.1 \
+  -c max_connections=300 -c shared_buffers=1GB -c synchronous_commit=on -c fsync=on \
+  -c max_wal_size=8GB -c checkpoint_timeout=30min" start >/dev/null
+PSQL=("$PG_BIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt)
+"${PSQL[@]}" -c "CREATE DATABASE cadenza"
+DB="postgres://postgres@127.0.0.1:$PGPORT/cadenza"
+
+PORT=$(free_port)
+cat > "$RUN/bench.toml" <<TOML
+data_dir = "$RUN/data"
+[server]
+port = $PORT
+[database]
+url = "$DB"
+pool_size = $POOL
+[jobs]
+workers = 0
+[log]
+level = "warn"
+[auth]
+secret = "benchmark-secret-benchmark-secret-0123456789"
+access_token_minutes = 240
+[voting]
+# The browser's work is not what is measured here: one PBKDF2 iteration, counter 0.
+pow_cost = 1
+pow_max_counter = 1
+voter_per_minute = 1000000
+voter_cache_secs = 3600
+TOML
+
+VOTES_EST=$(( DURATION * 25000 ))
+VOTERS=${VOTERS:-$(( VOTES_EST / 2 ))}
+echo "== seeding $VOTERS voters × 2 votes"
+CADENZA_CONFIG="$RUN/bench.toml" "$BIN/examples/bench_voting_seed" "$VOTERS" 2 "$RUN/votes.tsv" > "$RUN/round.txt"
+ROUND=$(tail -n 1 "$RUN/round.txt")
+
+"$BIN/cadenza" --config "$RUN/bench.toml" serve > "$RUN/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+URL="http://127.0.0.1:$PORT"
+
+echo "== warming the voter cache (every voter asks for a challenge, as a browser does)"
+wrk -t$THREADS -c32 -d$(( VOTERS / 4000 + 3 ))s -s scripts/bench/challenges.lua "$URL" -- "$RUN/votes.tsv" "$ROUND" $THREADS >/dev/null
+
+cat > "$RUN/pgbench.sql" <<SQL
+\set v random(1, 2000000000)
+INSERT INTO votes (round_id, voter_id, entry_id, cast_at, day, slot, entry_slot, day_slot, idempotency_key,
+  pow_id, pow_cost, network, ua_hash, account_age_secs, initial_status)
+VALUES ('pgbench', 'pgb-' || :client_id || '-' || :v, 'be-1', now(), '2026-11-29', 1, 1, 1, 'k-' || :v,
+  'pgb-' || :client_id || '-' || :v, 1, '127.0.0.0/24', 'ua', 86400, 'counted')
+ON CONFLICT DO NOTHING;
+SQL
+pgbench() {
+  "$PG_BIN/pgbench" -h 127.0.0.1 -p "$PGPORT" -U postgres -n -f "$RUN/pgbench.sql" -c "$1" -j "$THREADS" -T "$DURATION" cadenza 2>/dev/null \
+    | awk '/^tps/ {printf "%.0f", $3} /latency average/ {lat=$4}'
+}
+"${PSQL[@]}" -d cadenza -c "INSERT INTO voting_rounds (id, competition_id, title, opens_at, closes_at, created_at, updated_at)
+  VALUES ('pgbench', 'bench-c', 'pgbench', now(), now() + interval '1 day', now(), now())"
+echo "== pgbench, one commit per vote (same table, same indexes)"
+PGB1=$(pgbench 1); echo "   1 client:  $PGB1 inserts/s"
+PGBP=$(pgbench "$POOL"); echo "   $POOL clients: $PGBP inserts/s (the server's pool size)"
+PGBC=$(pgbench "$CONNS"); echo "   $CONNS clients: $PGBC inserts/s"
+
+echo "== wrk: votes over HTTP, group commit ($CONNS connections, ${DURATION}s)"
+BEFORE=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes WHERE round_id = '$ROUND'")
+OUT=$(wrk -t$THREADS -c"$CONNS" -d"${DURATION}s" --latency -s scripts/bench/votes.lua "$URL" -- "$RUN/votes.tsv" "$ROUND" 0 $THREADS)
+echo "$OUT" | grep -E "Requests/sec|RESULT|99%"
+AFTER=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes WHERE round_id = '$ROUND'")
+CREATED=$(echo "$OUT" | sed -n 's/.*created=\([0-9]*\).*/\1/p')
+SECS=$(echo "$OUT" | sed -n 's/.*secs=\([0-9.]*\).*/\1/p')
+IDLE=$(echo "$OUT" | sed -n 's/.*idle=\([0-9]*\).*/\1/p')
+RATE=$(python3 -c "print(round($CREATED / $SECS))")
+P99=$(echo "$OUT" | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p')
+ROWS=$(( AFTER - BEFORE ))
+echo "   acknowledged (201) = $CREATED, rows added to the log = $ROWS, idle requests (seed exhausted) = $IDLE"
+echo "   votes/s = $RATE; × pgbench(1) = $(python3 -c "print(round($RATE/$PGB1,2))"); × pgbench($POOL) = $(python3 -c "print(round($RATE/$PGBP,2))"); × pgbench($CONNS) = $(python3 -c "print(round($RATE/$PGBC,2))"); p99 = ${P99} ms"
+[ "$CREATED" = "$ROWS" ] && echo "   OK: every acknowledged vote is in the log, and nothing else" || echo "   MISMATCH"
+
+echo "== filling the log to $BULK votes"
+HAVE=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes")
+T0=$(date +%s)
+LEFT=$(( BULK - HAVE )); STEP=1000000; START=1
+while [ "$LEFT" -gt 0 ]; do
+  N=$(( LEFT < STEP ? LEFT : STEP ))
+  "${PSQL[@]}" -d cadenza -c "INSERT INTO votes (round_id, voter_id, entry_id, cast_at, day, slot, entry_slot, day_slot,
+      idempotency_key, pow_id, pow_cost, network, ua_hash, account_age_secs, initial_status)
+    SELECT '$ROUND', 'bulk-' || g, 'be-' || (1 + g % 24), now(), '2026-11-29', 1, 1, 1, 'k', 'bulk-' || g, 1,
+      '10.' || (g % 250) || '.0.0/24', 'ua', 86400, 'counted' FROM generate_series($START, $(( START + N - 1 ))) g"
+  START=$(( START + N )); LEFT=$(( LEFT - N ))
+done
+"${PSQL[@]}" -d cadenza -c "UPDATE vote_tallies t SET counted = c.n FROM (SELECT entry_id, count(*) n FROM votes WHERE round_id = '$ROUND' GROUP BY entry_id) c WHERE t.round_id = '$ROUND' AND t.entry_id = c.entry_id; VACUUM ANALYZE votes"
+TOTAL=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes")
+echo "   $TOTAL votes in the log ($(( $(date +%s) - T0 )) s to load)"
+
+echo "== leaderboard reads while votes flow at about half the maximum rate"
+# Each of 32 connections waits DELAY ms between votes: 32 × 1000 / DELAY ≈ RATE / 2.
+DELAY=$(python3 -c "print(max(1, round(32 * 1000 / ($RATE / 2))))")
+"${PSQL[@]}" -d cadenza -c "SELECT 1" >/dev/null
+wrk -t1 -c32 -d"${DURATION}s" --latency -s scripts/bench/votes.lua "$URL" -- "$RUN/votes.tsv" "$ROUND" "$DELAY" 1 > "$RUN/half.txt" &
+VPID=$!
+sleep 1
+BOARD=$(wrk -t1 -c8 -d"$(( DURATION - 2 ))s" --latency "$URL/api/v1/voting-rounds/$ROUND/leaderboard")
+wait $VPID
+echo "$BOARD" | grep -E "Requests/sec|50%|99%"
+grep -E "RESULT" "$RUN/half.txt" | sed 's/^/   votes meanwhile: /'
+echo "   (pgbench: 1 client $PGB1/s, $POOL clients $PGBP/s, $CONNS clients $PGBC/s)"

@@ -1,0 +1,180 @@
+//! Public voting: voting rounds with a window, the entries in play and a policy; votes
+//! from verified voters with a proof of work, velocity limits and caps held by unique
+//! constraints; an append-only vote log written by a group-commit writer; automatic
+//! fraud rules with quarantine and human review; deterministic tallies with a published
+//! hash; live leaderboards over Server-Sent Events; public votes in the final results.
+
+pub mod domain;
+pub mod model;
+pub mod pages;
+pub mod pow;
+pub mod routes;
+pub mod service;
+pub mod store;
+pub mod writer;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use secrecy::ExposeSecret;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::AppError;
+
+/// What the vote path knows about a signed-in voter, cached for a few seconds so a vote
+/// costs no reads.
+#[derive(Debug, Clone)]
+pub struct VoterFacts {
+    pub user_id: String,
+    pub verified: bool,
+    pub created_at: NaiveDateTime,
+    pub email_domain: String,
+}
+
+/// An entry in play, with what pages and the leaderboard show of it.
+#[derive(Debug, Clone)]
+pub struct EntryInfo {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub musician_id: String,
+    pub musician: String,
+    pub category_id: Option<String>,
+    pub category: Option<String>,
+    pub upload_id: Option<String>,
+}
+
+/// A voting round with its competition and entries, cached for a few seconds.
+#[derive(Debug, Clone)]
+pub struct RoundInfo {
+    pub row: model::VotingRoundRow,
+    pub competition: crate::competitions::model::CompetitionRow,
+    pub entries: Vec<EntryInfo>,
+    pub by_id: HashMap<String, usize>,
+    pub allow: Vec<ipnet::IpNet>,
+}
+
+impl RoundInfo {
+    pub fn entry(&self, id: &str) -> Option<&EntryInfo> {
+        self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+}
+
+/// Counted votes per entry, read from the maintained tallies.
+#[derive(Debug, Clone)]
+pub struct BoardData {
+    pub counted: HashMap<String, u64>,
+    pub read_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The in-process side of voting: the writer, the limiters and the caches.
+pub struct Runtime {
+    pub pow: pow::Pow,
+    pub writer: writer::Writer,
+    ip: DefaultKeyedRateLimiter<String>,
+    network: DefaultKeyedRateLimiter<String>,
+    voter: DefaultKeyedRateLimiter<String>,
+    pub voters: moka::sync::Cache<String, Arc<VoterFacts>>,
+    pub rounds: moka::sync::Cache<String, Arc<RoundInfo>>,
+    pub boards: moka::sync::Cache<String, Arc<BoardData>>,
+    bursts: Mutex<HashMap<(String, String), (i64, u32)>>,
+    pub global_allow: Vec<ipnet::IpNet>,
+    pub pseudonym_key: Vec<u8>,
+}
+
+fn quota(per_minute: u32, burst: u32) -> Quota {
+    let per = NonZeroU32::new(per_minute.max(1)).expect("nonzero");
+    Quota::per_minute(per).allow_burst(NonZeroU32::new(burst.max(1)).expect("nonzero"))
+}
+
+impl Runtime {
+    /// Build it and start the writer (needs a tokio runtime).
+    pub fn start(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
+        let v = &settings.voting;
+        let secret = settings.auth.secret.expose_secret().as_bytes().to_vec();
+        let global_allow = domain::parse_allowlist(&v.allowlist)
+            .map_err(|bad| anyhow::anyhow!("voting.allowlist: not a network: {bad}"))?;
+        let rt = Runtime {
+            pow: pow::Pow::new(&secret, v.pow_cost, v.pow_max_counter, v.pow_expiry_secs),
+            writer: writer::Writer::start(db, v.batch_max, v.queue),
+            ip: RateLimiter::keyed(quota(v.ip_per_minute, v.ip_burst)),
+            network: RateLimiter::keyed(quota(v.network_per_minute, v.network_per_minute)),
+            voter: RateLimiter::keyed(quota(v.voter_per_minute, v.voter_per_minute)),
+            voters: moka::sync::Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(Duration::from_secs(v.voter_cache_secs.max(1)))
+                .build(),
+            rounds: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_secs(5))
+                .build(),
+            boards: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(Duration::from_millis(v.leaderboard_cache_ms.max(1)))
+                .build(),
+            bursts: Mutex::new(HashMap::new()),
+            global_allow,
+            pseudonym_key: {
+                use hmac::{Hmac, Mac};
+                let mut m = Hmac::<sha2::Sha256>::new_from_slice(&secret).expect("any key");
+                m.update(b"cadenza/voting/pseudonym");
+                m.finalize().into_bytes().to_vec()
+            },
+        };
+        Ok(rt)
+    }
+
+    /// Velocity limits: per address and per network (unless allowlisted), per voter.
+    pub fn check_limits(
+        &self,
+        ip: Option<IpAddr>,
+        allowlisted: bool,
+        voter: &str,
+    ) -> Result<(), AppError> {
+        use governor::clock::{Clock, DefaultClock};
+        let clock = DefaultClock::default();
+        let refuse = |n: governor::NotUntil<_>| AppError::RateLimited {
+            retry_after: n.wait_time_from(clock.now()).as_secs().max(1),
+        };
+        if !allowlisted {
+            let key = crate::http::ratelimit::ip_key(ip);
+            self.ip.check_key(&key).map_err(refuse)?;
+            self.network
+                .check_key(&domain::network_of(ip))
+                .map_err(refuse)?;
+        }
+        self.voter.check_key(&voter.to_string()).map_err(refuse)?;
+        Ok(())
+    }
+
+    /// Count a vote from `network` in this minute; true once the round's burst threshold
+    /// is passed (the audit later applies the exact sliding-window rule).
+    pub fn burst(&self, round: &str, network: &str, now: i64, threshold: u32) -> bool {
+        let minute = now.div_euclid(60);
+        let mut map = self.bursts.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() > 100_000 {
+            map.retain(|_, (m, _)| *m >= minute - 1);
+        }
+        let slot = map
+            .entry((round.to_string(), network.to_string()))
+            .or_insert((minute, 0));
+        if slot.0 != minute {
+            *slot = (minute, 0);
+        }
+        slot.1 += 1;
+        slot.1 > threshold
+    }
+
+    /// Forget limiter state that no longer limits anyone (called now and then).
+    pub fn tidy(&self) {
+        self.ip.retain_recent();
+        self.network.retain_recent();
+        self.voter.retain_recent();
+    }
+}

@@ -1,0 +1,710 @@
+//! Pages of public voting: the gallery (each viewer's own order), an entry's shareable
+//! voting page, the live leaderboard; and the organiser's voting rounds with review.
+//! Voting itself needs JavaScript (the proof of work runs in a Web Worker); the
+//! organiser's forms work without it.
+
+use std::collections::HashMap;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use askama::Template;
+
+use super::domain;
+use super::model::*;
+use super::service;
+use crate::accounts::extract::AuthUser;
+use crate::competitions::domain::{local_input, local_label, parse_time};
+use crate::competitions::service as competitions;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
+
+const SEED_COOKIE: &str = "cadenza-seed";
+
+/// JSON for a page script, unable to end its `<script>` element.
+fn script_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v)
+        .unwrap_or_else(|_| "null".into())
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+fn when(t: chrono::DateTime<chrono::Utc>, tz: &str) -> String {
+    local_label(t.naive_utc(), tz)
+}
+
+fn form_error(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::Refused { .. }
+    )
+}
+
+/// The voting round open now (or the next, or the last) of a competition.
+#[get("/c/{slug}/vote")]
+async fn current(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    match service::current_round(&state, who.as_ref(), &slug).await? {
+        Some(r) => Ok(see_other(&format!(
+            "/c/{}/vote/{}",
+            r.competition_slug, r.id
+        ))),
+        None => {
+            let _ = ctx;
+            Err(AppError::NotFound)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "voting/gallery.html")]
+struct GalleryPage {
+    ctx: PageCtx,
+    g: Gallery,
+    competition_title: String,
+    opens: String,
+    closes: String,
+    config: String,
+    sign_in: String,
+}
+
+fn page_config(g: &Gallery, ctx: &PageCtx) -> String {
+    script_json(&serde_json::json!({
+        "text": {
+            "solving": ctx.t("voting.js_solving"),
+            "sending": ctx.t("voting.js_sending"),
+            "counted": ctx.t("voting.js_counted"),
+            "held": ctx.t("voting.js_held"),
+            "listen": ctx.t("voting.js_listen"),
+            "failed": ctx.t("voting.js_failed"),
+            "remaining": ctx.t("voting.remaining"),
+            "my_votes": ctx.t("voting.my_votes"),
+        },
+        "round": g.round.id,
+        "min_listen_secs": g.round.min_listen_secs,
+        "signed_in": g.me.is_some(),
+        "can_vote": g.me.as_ref().map(|m| m.can_vote).unwrap_or(false),
+        "remaining": g.me.as_ref().map(|m| m.remaining).unwrap_or(0),
+    }))
+}
+
+fn seed_of(req: &HttpRequest) -> (String, bool) {
+    match req.cookie(SEED_COOKIE) {
+        Some(c) if !c.value().is_empty() && c.value().len() <= 64 => (c.value().to_string(), false),
+        _ => (uuid::Uuid::new_v4().simple().to_string(), true),
+    }
+}
+
+fn with_seed(mut res: HttpResponse, seed: &str, fresh: bool) -> HttpResponse {
+    if fresh {
+        let c = Cookie::build(SEED_COOKIE, seed.to_string())
+            .path("/")
+            .same_site(SameSite::Lax)
+            .http_only(true)
+            .max_age(actix_web::cookie::time::Duration::days(30))
+            .finish();
+        let _ = res.add_cookie(&c);
+    }
+    res
+}
+
+async fn gallery_for(
+    state: &AppState,
+    req: &HttpRequest,
+    who: Option<&AuthUser>,
+    slug: &str,
+    rid: &str,
+) -> Result<(Gallery, String, bool, String), AppError> {
+    let (seed, fresh) = seed_of(req);
+    let g = service::gallery(state, who, rid, &seed).await?;
+    if g.round.competition_slug != slug {
+        return Err(AppError::NotFound);
+    }
+    let (i, _) = service::visible(state, who, rid).await?;
+    Ok((g, seed, fresh, i.competition.title.clone()))
+}
+
+#[get("/c/{slug}/vote/{round}")]
+async fn gallery(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (slug, rid) = path.into_inner();
+    let (g, seed, fresh, competition_title) =
+        gallery_for(&state, &req, who.as_ref(), &slug, &rid).await?;
+    let (i, _) = service::visible(&state, who.as_ref(), &rid).await?;
+    let tz = i.competition.time_zone.clone();
+    let ctx = match &who {
+        Some(w) => ctx.signed_in(&w.user.display_name),
+        None => ctx,
+    };
+    let page = GalleryPage {
+        opens: when(g.round.opens_at, &tz),
+        closes: when(g.round.closes_at, &tz),
+        config: page_config(&g, &ctx),
+        sign_in: format!("/magic-link?next=/c/{slug}/vote/{rid}"),
+        competition_title,
+        ctx,
+        g,
+    };
+    Ok(with_seed(render(&page)?, &seed, fresh))
+}
+
+#[derive(Template)]
+#[template(path = "voting/entry.html")]
+struct EntryPage {
+    ctx: PageCtx,
+    g: Gallery,
+    e: GalleryEntry,
+    competition_title: String,
+    closes: String,
+    config: String,
+    url: String,
+}
+
+/// One entry's voting page: what a shared link or a QR code opens.
+#[get("/c/{slug}/vote/{round}/{entry}")]
+async fn entry(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (slug, rid, eid) = path.into_inner();
+    let (g, seed, fresh, competition_title) =
+        gallery_for(&state, &req, who.as_ref(), &slug, &rid).await?;
+    let e = g
+        .entries
+        .iter()
+        .find(|e| e.entry_id == eid)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
+    let (i, _) = service::visible(&state, who.as_ref(), &rid).await?;
+    let ctx = match &who {
+        Some(w) => ctx.signed_in(&w.user.display_name),
+        None => ctx,
+    };
+    let page = EntryPage {
+        closes: when(g.round.closes_at, &i.competition.time_zone),
+        config: page_config(&g, &ctx),
+        url: e.share_url.clone(),
+        competition_title,
+        ctx,
+        e,
+        g,
+    };
+    Ok(with_seed(render(&page)?, &seed, fresh))
+}
+
+#[derive(Template)]
+#[template(path = "voting/leaderboard.html")]
+struct BoardPage {
+    ctx: PageCtx,
+    b: Leaderboard,
+    slug: String,
+    competition_title: String,
+    categories: Vec<(String, String, bool)>,
+    integrity: Option<IntegritySummary>,
+    closes: String,
+    stream_url: String,
+}
+
+#[derive(serde::Deserialize)]
+struct CategoryQuery {
+    category: Option<String>,
+}
+
+#[get("/c/{slug}/leaderboard/{round}")]
+async fn leaderboard(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    path: web::Path<(String, String)>,
+    q: web::Query<CategoryQuery>,
+) -> Result<HttpResponse, AppError> {
+    let (slug, rid) = path.into_inner();
+    let (i, _) = service::visible(&state, who.as_ref(), &rid).await?;
+    if i.competition.slug != slug {
+        return Err(AppError::NotFound);
+    }
+    let category = q.category.clone().filter(|c| !c.is_empty());
+    // The public page shows what the public sees, also to the organiser.
+    let b = service::leaderboard(&state, None, &rid, category.as_deref()).await?;
+    let mut categories: Vec<(String, String, bool)> = Vec::new();
+    for e in &i.entries {
+        if let (Some(id), Some(name)) = (&e.category_id, &e.category)
+            && !categories.iter().any(|(c, _, _)| c == id)
+        {
+            categories.push((
+                id.clone(),
+                name.clone(),
+                category.as_deref() == Some(id.as_str()),
+            ));
+        }
+    }
+    let integrity = if i.row.is_closed(service::now()) {
+        service::integrity(&state, None, &rid).await.ok()
+    } else {
+        None
+    };
+    let ctx = match &who {
+        Some(w) => ctx.signed_in(&w.user.display_name),
+        None => ctx,
+    };
+    let stream_url = match &category {
+        Some(c) => format!(
+            "/api/v1/voting-rounds/{rid}/leaderboard/stream?category={}",
+            url::form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>()
+        ),
+        None => format!("/api/v1/voting-rounds/{rid}/leaderboard/stream"),
+    };
+    render(&BoardPage {
+        closes: when(
+            crate::voting::model::utc(i.row.closes_at),
+            &i.competition.time_zone,
+        ),
+        competition_title: i.competition.title.clone(),
+        slug,
+        categories,
+        integrity,
+        stream_url,
+        ctx,
+        b,
+    })
+}
+
+// ---- Organisers -------------------------------------------------------------------
+
+/// The settings form, as text fields.
+#[derive(Default, Clone)]
+struct RoundForm {
+    title: String,
+    opens_at: String,
+    closes_at: String,
+    votes_per_voter: String,
+    votes_per_entry: String,
+    votes_per_day: String,
+    counts_visible: String,
+    min_listen_secs: String,
+    allowlist: String,
+    burst_per_minute: String,
+    new_account_minutes: String,
+    pattern_min_voters: String,
+}
+
+impl RoundForm {
+    fn of(r: &VotingRoundView, tz: &str) -> RoundForm {
+        RoundForm {
+            title: r.title.clone(),
+            opens_at: local_input(Some(r.opens_at.naive_utc()), tz),
+            closes_at: local_input(Some(r.closes_at.naive_utc()), tz),
+            votes_per_voter: r.votes_per_voter.to_string(),
+            votes_per_entry: r.votes_per_entry.to_string(),
+            votes_per_day: r.votes_per_day.map(|d| d.to_string()).unwrap_or_default(),
+            counts_visible: r.counts_visible.clone(),
+            min_listen_secs: r.min_listen_secs.to_string(),
+            allowlist: r.allowlist.clone().unwrap_or_default().join("\n"),
+            burst_per_minute: r.burst_per_minute.to_string(),
+            new_account_minutes: r.new_account_minutes.to_string(),
+            pattern_min_voters: r.pattern_min_voters.to_string(),
+        }
+    }
+
+    fn defaults(tz: &str) -> RoundForm {
+        let now = chrono::Utc::now().naive_utc();
+        RoundForm {
+            title: String::new(),
+            opens_at: local_input(Some(now), tz),
+            closes_at: local_input(Some(now + chrono::Duration::days(7)), tz),
+            votes_per_voter: "20".into(),
+            votes_per_entry: "20".into(),
+            votes_per_day: String::new(),
+            counts_visible: domain::VISIBLE_AFTER_CLOSE.into(),
+            min_listen_secs: "0".into(),
+            allowlist: String::new(),
+            burst_per_minute: "60".into(),
+            new_account_minutes: "5".into(),
+            pattern_min_voters: "5".into(),
+        }
+    }
+
+    fn from_pairs(p: &HashMap<String, String>) -> RoundForm {
+        let g = |k: &str| p.get(k).cloned().unwrap_or_default();
+        RoundForm {
+            title: g("title"),
+            opens_at: g("opens_at"),
+            closes_at: g("closes_at"),
+            votes_per_voter: g("votes_per_voter"),
+            votes_per_entry: g("votes_per_entry"),
+            votes_per_day: g("votes_per_day"),
+            counts_visible: g("counts_visible"),
+            min_listen_secs: g("min_listen_secs"),
+            allowlist: g("allowlist"),
+            burst_per_minute: g("burst_per_minute"),
+            new_account_minutes: g("new_account_minutes"),
+            pattern_min_voters: g("pattern_min_voters"),
+        }
+    }
+
+    fn input(&self, tz: &str) -> Result<VotingRoundInput, AppError> {
+        let zone = tz.parse().unwrap_or(chrono_tz::UTC);
+        let num = |s: &str| -> Result<Option<i64>, AppError> {
+            let s = s.trim();
+            if s.is_empty() {
+                return Ok(None);
+            }
+            s.parse().map(Some).map_err(|_| {
+                AppError::invalid_with(
+                    "vote.cap_invalid",
+                    vec![("min", "0".into()), ("max", "100".into())],
+                )
+            })
+        };
+        let time = |s: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+            Ok(parse_time(s, zone)?.map(|t| t.and_utc()))
+        };
+        Ok(VotingRoundInput {
+            title: Some(self.title.clone()),
+            opens_at: time(&self.opens_at)?,
+            closes_at: time(&self.closes_at)?,
+            votes_per_voter: num(&self.votes_per_voter)?,
+            votes_per_entry: num(&self.votes_per_entry)?,
+            votes_per_day: Some(num(&self.votes_per_day)?.unwrap_or(0)),
+            counts_visible: Some(self.counts_visible.clone()).filter(|s| !s.is_empty()),
+            min_listen_secs: num(&self.min_listen_secs)?,
+            allowlist: Some(
+                self.allowlist
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            entry_ids: None,
+            burst_per_minute: num(&self.burst_per_minute)?,
+            new_account_minutes: num(&self.new_account_minutes)?,
+            pattern_min_voters: num(&self.pattern_min_voters)?,
+        })
+    }
+}
+
+fn pairs(body: &[u8]) -> HashMap<String, String> {
+    url::form_urlencoded::parse(body).into_owned().collect()
+}
+
+#[derive(Template)]
+#[template(path = "voting/rounds.html")]
+struct RoundsPage {
+    ctx: PageCtx,
+    c: crate::competitions::model::CompetitionView,
+    rounds: Vec<(VotingRoundView, String, String)>,
+    f: RoundForm,
+    error: Option<String>,
+}
+
+async fn rounds_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    cid: &str,
+    f: Option<RoundForm>,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let c = competitions::managed_view(state, who, cid).await?;
+    let rounds = service::list_rounds(state, Some(who), &c.id)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let (o, cl) = (
+                when(r.opens_at, &c.time_zone),
+                when(r.closes_at, &c.time_zone),
+            );
+            (r, o, cl)
+        })
+        .collect();
+    let f = f.unwrap_or_else(|| RoundForm::defaults(&c.time_zone));
+    render_with_status(
+        &RoundsPage {
+            ctx: ctx.signed_in(&who.user.display_name),
+            c,
+            rounds,
+            f,
+            error,
+        },
+        status,
+    )
+}
+
+#[get("/organise/{id}/voting")]
+async fn rounds_show(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in(&format!("/organise/{id}/voting")));
+    };
+    rounds_page(&state, ctx, &who, &id, None, None, StatusCode::OK).await
+}
+
+#[post("/organise/{id}/voting")]
+async fn rounds_create(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let f = RoundForm::from_pairs(&pairs(&body));
+    let c = competitions::managed_view(&state, &who, &id).await?;
+    let result = match f.input(&c.time_zone) {
+        Ok(input) => service::create_round(&state, &who, &id, input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(r) => Ok(see_other(&format!("/organise/voting/{}", r.id))),
+        Err(e) if form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            rounds_page(&state, ctx, &who, &id, Some(f), Some(msg), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "voting/round.html")]
+struct RoundPage {
+    ctx: PageCtx,
+    r: VotingRoundView,
+    competition_title: String,
+    f: RoundForm,
+    board: Leaderboard,
+    integrity: IntegritySummary,
+    held: Vec<(ReviewItem, String)>,
+    struck: Vec<(ReviewItem, String)>,
+    error: Option<String>,
+    notice: Option<String>,
+    share_url: String,
+}
+
+async fn round_page(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    rid: &str,
+    f: Option<RoundForm>,
+    (error, notice): (Option<String>, Option<String>),
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (i, organiser) = service::visible(state, Some(who), rid).await?;
+    if !organiser {
+        return Err(AppError::NotFound);
+    }
+    let tz = i.competition.time_zone.clone();
+    let r = service::view(&i.row, &i.competition, i.entries.len(), true);
+    let board = service::leaderboard(state, Some(who), rid, None).await?;
+    let integrity = service::integrity(state, Some(who), rid).await?;
+    let label = |x: ReviewItem| {
+        let t = when(x.cast_at, &tz);
+        (x, t)
+    };
+    let held = service::review_list(state, who, rid, domain::QUARANTINED)
+        .await?
+        .into_iter()
+        .map(label)
+        .collect();
+    let struck = service::review_list(state, who, rid, domain::INVALIDATED)
+        .await?
+        .into_iter()
+        .map(label)
+        .collect();
+    let f = f.unwrap_or_else(|| RoundForm::of(&r, &tz));
+    render_with_status(
+        &RoundPage {
+            ctx: ctx.signed_in(&who.user.display_name),
+            share_url: format!(
+                "{}/c/{}/vote/{}",
+                state.settings.base_url(),
+                i.competition.slug,
+                r.id
+            ),
+            competition_title: i.competition.title.clone(),
+            r,
+            f,
+            board,
+            integrity,
+            held,
+            struck,
+            error,
+            notice,
+        },
+        status,
+    )
+}
+
+/// The round page again, with a note of what was just done.
+async fn done(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    id: &str,
+    note: String,
+) -> Result<HttpResponse, AppError> {
+    round_page(
+        state,
+        ctx,
+        who,
+        id,
+        None,
+        (None, Some(note)),
+        StatusCode::OK,
+    )
+    .await
+}
+
+#[get("/organise/voting/{id}")]
+async fn round_show(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: Option<AuthUser>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let Some(who) = who else {
+        return Ok(to_sign_in(&format!("/organise/voting/{id}")));
+    };
+    round_page(&state, ctx, &who, &id, None, (None, None), StatusCode::OK).await
+}
+
+#[post("/organise/voting/{id}")]
+async fn round_update(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let f = RoundForm::from_pairs(&pairs(&body));
+    let i = service::info(&state, &id).await?;
+    let mut result = f.input(&i.competition.time_zone);
+    if let Ok(input) = &mut result {
+        // Unchanged fields are not sent again, so a started round keeps its caps.
+        if input.opens_at.map(|t| t.naive_utc()) == Some(i.row.opens_at)
+            || input
+                .opens_at
+                .is_some_and(|t| (t.naive_utc() - i.row.opens_at).num_seconds().abs() < 60)
+        {
+            input.opens_at = None;
+        }
+        if input.votes_per_voter == Some(i64::from(i.row.votes_per_voter)) {
+            input.votes_per_voter = None;
+        }
+        if input.votes_per_entry == Some(i64::from(i.row.votes_per_entry)) {
+            input.votes_per_entry = None;
+        }
+    }
+    let result = match result {
+        Ok(input) => service::update_round(&state, &who, &id, input).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(_) => Ok(see_other(&format!("/organise/voting/{id}"))),
+        Err(e) if form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            round_page(&state, ctx, &who, &id, Some(f), (Some(msg), None), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/organise/voting/{id}/review")]
+async fn round_review(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let all: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let get = |k: &str| {
+        all.iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let ids: Vec<i64> = all
+        .iter()
+        .filter(|(k, _)| k == "vote")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let input = ReviewInput {
+        vote_ids: ids,
+        action: get("action"),
+        reason: get("reason"),
+    };
+    match service::review(&state, &who, &id, input).await {
+        Ok(out) => {
+            let n = ctx.tf("voting.review_done", "count", &out.changed.to_string());
+            done(&state, ctx, &who, &id, n).await
+        }
+        Err(e) if form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            round_page(&state, ctx, &who, &id, None, (Some(msg), None), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/organise/voting/{id}/audit")]
+async fn round_audit(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let out = service::run_audit(&state, &who, &id).await?;
+    let n = ctx.tf("voting.audit_done", "count", &out.quarantined.to_string());
+    done(&state, ctx, &who, &id, n).await
+}
+
+#[post("/organise/voting/{id}/recompute")]
+async fn round_recompute(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let out = service::recompute(&state, &who, &id).await?;
+    let key = if out.matched {
+        "voting.recompute_matched"
+    } else {
+        "voting.recompute_fixed"
+    };
+    let n = ctx.tf(key, "hash", &out.tally_hash);
+    done(&state, ctx, &who, &id, n).await
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(current)
+        .service(entry)
+        .service(gallery)
+        .service(leaderboard)
+        .service(rounds_show)
+        .service(rounds_create)
+        .service(round_review)
+        .service(round_audit)
+        .service(round_recompute)
+        .service(round_show)
+        .service(round_update);
+}

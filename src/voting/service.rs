@@ -1,0 +1,1409 @@
+//! Voting use cases: rounds and their entries, the gallery, challenges and listening
+//! tickets, casting a vote, leaderboards, the integrity summary and exports, review,
+//! the automatic audit, recomputation, and the public votes the results use.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use actix_web::HttpRequest;
+use actix_web::http::StatusCode;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use hmac::{Hmac, Mac};
+
+use super::domain::{self, Caps, RuleSettings, VoteFact};
+use super::model::*;
+use super::store;
+use super::{BoardData, EntryInfo, RoundInfo, VoterFacts};
+use crate::accounts::extract::{AuthUser, access_token};
+use crate::accounts::service as accounts;
+use crate::competitions::model::CompetitionRow;
+use crate::competitions::service as competitions;
+use crate::db::DbConnection;
+use crate::db::idempotency;
+use crate::error::AppError;
+use crate::http::ratelimit;
+use crate::startup::AppState;
+use crate::submissions::service as submissions;
+
+pub const AUDIT_JOB: &str = "voting.audit";
+
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc()
+}
+
+fn tz(c: &CompetitionRow) -> chrono_tz::Tz {
+    c.time_zone.parse().unwrap_or(chrono_tz::UTC)
+}
+
+fn state_of(r: &VotingRoundRow, now: NaiveDateTime) -> &'static str {
+    if now < r.opens_at {
+        "upcoming"
+    } else if now < r.closes_at {
+        "open"
+    } else {
+        "closed"
+    }
+}
+
+pub fn view(
+    r: &VotingRoundRow,
+    c: &CompetitionRow,
+    entries: usize,
+    organiser: bool,
+) -> VotingRoundView {
+    let now = now();
+    VotingRoundView {
+        id: r.id.clone(),
+        competition_id: c.id.clone(),
+        competition_slug: c.slug.clone(),
+        title: r.title.clone(),
+        opens_at: utc(r.opens_at),
+        closes_at: utc(r.closes_at),
+        state: state_of(r, now).into(),
+        votes_per_voter: r.votes_per_voter,
+        votes_per_entry: r.votes_per_entry,
+        votes_per_day: r.votes_per_day,
+        counts_visible: r.counts_visible.clone(),
+        min_listen_secs: r.min_listen_secs,
+        allowlist: organiser.then(|| r.allowlist()),
+        burst_per_minute: r.burst_per_minute,
+        new_account_minutes: r.new_account_minutes,
+        pattern_min_voters: r.pattern_min_voters,
+        entries,
+        server_time: utc(now),
+    }
+}
+
+fn bounded(v: Option<i64>, lo: i64, hi: i64, code: &'static str) -> Result<Option<i32>, AppError> {
+    match v {
+        None => Ok(None),
+        Some(n) if (lo..=hi).contains(&n) => Ok(Some(n as i32)),
+        Some(_) => Err(AppError::invalid_with(
+            code,
+            vec![("min", lo.to_string()), ("max", hi.to_string())],
+        )),
+    }
+}
+
+/// Apply `input` to `r`; every setting checked.
+fn apply(r: &mut VotingRoundRow, input: &VotingRoundInput) -> Result<(), AppError> {
+    if let Some(t) = &input.title {
+        let t = t.trim();
+        if t.is_empty() || t.chars().count() > 120 {
+            return Err(AppError::invalid("vote.title_invalid"));
+        }
+        r.title = t.to_string();
+    }
+    if let Some(t) = input.opens_at {
+        r.opens_at = t.naive_utc();
+    }
+    if let Some(t) = input.closes_at {
+        r.closes_at = t.naive_utc();
+    }
+    if r.closes_at <= r.opens_at {
+        return Err(AppError::invalid("vote.window_invalid"));
+    }
+    if let Some(n) = bounded(input.votes_per_voter, 1, 100, "vote.cap_invalid")? {
+        r.votes_per_voter = n;
+    }
+    if let Some(n) = bounded(input.votes_per_entry, 1, 100, "vote.cap_invalid")? {
+        r.votes_per_entry = n;
+    }
+    if let Some(n) = bounded(input.votes_per_day, 0, 100, "vote.cap_invalid")? {
+        r.votes_per_day = (n > 0).then_some(n);
+    }
+    if let Some(v) = &input.counts_visible {
+        if v != domain::VISIBLE_LIVE && v != domain::VISIBLE_AFTER_CLOSE {
+            return Err(AppError::invalid("vote.visibility_invalid"));
+        }
+        r.counts_visible = v.clone();
+    }
+    if let Some(n) = bounded(input.min_listen_secs, 0, 600, "vote.listen_invalid")? {
+        r.min_listen_secs = n;
+    }
+    if let Some(list) = &input.allowlist {
+        let list: Vec<String> = list
+            .iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect();
+        domain::parse_allowlist(&list).map_err(|bad| {
+            AppError::invalid_with("vote.allowlist_invalid", vec![("value", bad)])
+        })?;
+        r.allowlist = serde_json::to_string(&list).unwrap_or_else(|_| "[]".into());
+    }
+    if let Some(n) = bounded(input.burst_per_minute, 2, 100_000, "vote.rule_invalid")? {
+        r.burst_per_minute = n;
+    }
+    if let Some(n) = bounded(input.new_account_minutes, 0, 10_080, "vote.rule_invalid")? {
+        r.new_account_minutes = n;
+    }
+    if let Some(n) = bounded(input.pattern_min_voters, 2, 10_000, "vote.rule_invalid")? {
+        r.pattern_min_voters = n;
+    }
+    Ok(())
+}
+
+/// The entries a new round puts in play by default: the last judging round's entries
+/// (the finalists), or every entry that may be judged.
+fn default_entries(conn: &mut DbConnection, cid: &str) -> Result<Vec<String>, AppError> {
+    use crate::judging::store as judging;
+    let last = judging::rounds_of(conn, cid)?
+        .into_iter()
+        .filter(|r| r.kind == crate::judging::model::STANDARD)
+        .max_by_key(|r| r.position);
+    if let Some(r) = last {
+        let ids: Vec<String> = judging::round_entries_of(conn, &r.id)?
+            .into_iter()
+            .filter(|e| !e.anchor)
+            .map(|e| e.entry_id)
+            .collect();
+        if !ids.is_empty() {
+            return Ok(ids);
+        }
+    }
+    Ok(submissions::judgeable_entries(conn, cid)?
+        .into_iter()
+        .map(|e| e.id)
+        .collect())
+}
+
+fn check_entries(
+    conn: &mut DbConnection,
+    cid: &str,
+    ids: &[String],
+) -> Result<Vec<String>, AppError> {
+    let ids = domain::distinct(ids.iter().map(String::as_str));
+    if ids.is_empty() || ids.len() > 10_000 {
+        return Err(AppError::invalid("vote.entries_invalid"));
+    }
+    let eligible: HashSet<String> = submissions::judgeable_entries(conn, cid)?
+        .into_iter()
+        .map(|e| e.id)
+        .collect();
+    if let Some(bad) = ids.iter().find(|e| !eligible.contains(*e)) {
+        return Err(AppError::invalid_with(
+            "vote.entry_not_eligible",
+            vec![("entry", bad.clone())],
+        ));
+    }
+    Ok(ids)
+}
+
+pub async fn create_round(
+    state: &AppState,
+    who: &AuthUser,
+    cid: &str,
+    input: VotingRoundInput,
+) -> Result<VotingRoundView, AppError> {
+    let (who, cid) = (who.clone(), cid.to_string());
+    state
+        .db
+        .transaction(move |conn| {
+            let c = competitions::managed(conn, &who, &cid)?;
+            let now = now();
+            let mut r = VotingRoundRow {
+                id: uuid::Uuid::now_v7().to_string(),
+                competition_id: c.id.clone(),
+                title: "Public vote".into(),
+                opens_at: now,
+                closes_at: now + chrono::Duration::days(7),
+                votes_per_voter: 20,
+                votes_per_entry: 20,
+                votes_per_day: None,
+                counts_visible: domain::VISIBLE_AFTER_CLOSE.into(),
+                min_listen_secs: 0,
+                allowlist: "[]".into(),
+                burst_per_minute: 60,
+                new_account_minutes: 5,
+                pattern_min_voters: 5,
+                audited_at: None,
+                created_at: now,
+                updated_at: now,
+            };
+            apply(&mut r, &input)?;
+            let ids = match &input.entry_ids {
+                Some(ids) => check_entries(conn, &c.id, ids)?,
+                None => default_entries(conn, &c.id)?,
+            };
+            if ids.is_empty() {
+                return Err(AppError::Conflict {
+                    code: "vote.no_entries",
+                });
+            }
+            store::insert_round(conn, &r)?;
+            store::set_entries(conn, &r.id, &ids)?;
+            accounts::audit(
+                conn,
+                Some(&who.user.id),
+                "voting.round_created",
+                &r.id,
+                &serde_json::json!({"competition": c.id, "entries": ids.len()}),
+                now,
+            )?;
+            Ok(view(&r, &c, ids.len(), true))
+        })
+        .await
+}
+
+pub async fn update_round(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    input: VotingRoundInput,
+) -> Result<VotingRoundView, AppError> {
+    let (who, id) = (who.clone(), id.to_string());
+    let out = state
+        .db
+        .transaction(move |conn| {
+            let mut r = store::find_round(conn, &id)?.ok_or(AppError::NotFound)?;
+            let c = competitions::managed(conn, &who, &r.competition_id)?;
+            let now = now();
+            let started = store::has_votes(conn, &r.id)?;
+            // Once votes exist, the entries and caps stay as the voters found them.
+            if started
+                && (input.entry_ids.is_some()
+                    || input.votes_per_voter.is_some_and(|n| n != i64::from(r.votes_per_voter))
+                    || input.votes_per_entry.is_some_and(|n| n != i64::from(r.votes_per_entry))
+                    || input.opens_at.is_some_and(|t| t.naive_utc() != r.opens_at))
+            {
+                return Err(AppError::Conflict { code: "vote.round_started" });
+            }
+            let before = (r.opens_at, r.closes_at);
+            apply(&mut r, &input)?;
+            r.updated_at = now;
+            store::update_round(conn, &r)?;
+            if let Some(ids) = &input.entry_ids {
+                let ids = check_entries(conn, &c.id, ids)?;
+                store::set_entries(conn, &r.id, &ids)?;
+            }
+            if before != (r.opens_at, r.closes_at) {
+                accounts::audit(conn, Some(&who.user.id), "voting.window_changed", &r.id, &serde_json::json!({"from": [utc(before.0), utc(before.1)], "to": [utc(r.opens_at), utc(r.closes_at)]}), now)?;
+            }
+            let n = store::entries_of(conn, &r.id)?.len();
+            Ok(view(&r, &c, n, true))
+        })
+        .await?;
+    state.voting.rounds.invalidate(&out.id);
+    state.voting.boards.invalidate(&out.id);
+    Ok(out)
+}
+
+fn load_info(conn: &mut DbConnection, id: &str) -> Result<RoundInfo, AppError> {
+    let row = store::find_round(conn, id)?.ok_or(AppError::NotFound)?;
+    let competition = competitions::find(conn, &row.competition_id)?.ok_or(AppError::NotFound)?;
+    let ids: Vec<String> = store::entries_of(conn, id)?
+        .into_iter()
+        .map(|e| e.entry_id)
+        .collect();
+    let rows = submissions::find_entries(conn, &ids)?;
+    let musicians: Vec<String> = domain::distinct(rows.values().map(|e| e.musician_id.as_str()));
+    let names = accounts::display_names(conn, &musicians)?;
+    let cats: HashMap<String, String> = competitions::categories_of(conn, &competition.id)?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let mut entries = Vec::new();
+    for id in &ids {
+        let Some(e) = rows.get(id) else { continue };
+        entries.push(EntryInfo {
+            id: e.id.clone(),
+            title: e.title.clone(),
+            description: e.description.clone(),
+            musician_id: e.musician_id.clone(),
+            musician: names.get(&e.musician_id).cloned().unwrap_or_default(),
+            category_id: e.category_id.clone(),
+            category: e.category_id.as_ref().and_then(|c| cats.get(c).cloned()),
+            upload_id: e.upload_id.clone(),
+        });
+    }
+    let by_id = entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.id.clone(), i))
+        .collect();
+    let allow = domain::parse_allowlist(&row.allowlist()).unwrap_or_default();
+    Ok(RoundInfo {
+        row,
+        competition,
+        entries,
+        by_id,
+        allow,
+    })
+}
+
+/// A round with its competition and entries (cached for a few seconds).
+pub async fn info(state: &AppState, id: &str) -> Result<Arc<RoundInfo>, AppError> {
+    if let Some(i) = state.voting.rounds.get(id) {
+        return Ok(i);
+    }
+    let key = id.to_string();
+    let info = Arc::new(state.db.run(move |conn| load_info(conn, &key)).await?);
+    state.voting.rounds.insert(id.to_string(), info.clone());
+    Ok(info)
+}
+
+/// The round if the public may see it (its competition is published) or `who` runs it.
+pub async fn visible(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    id: &str,
+) -> Result<(Arc<RoundInfo>, bool), AppError> {
+    let i = info(state, id).await?;
+    let organiser =
+        who.is_some_and(|w| competitions::may_manage(w, i.competition.created_by.as_deref()));
+    if !i.competition.is_published() && !organiser {
+        return Err(AppError::NotFound);
+    }
+    Ok((i, organiser))
+}
+
+pub async fn get_round(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    id: &str,
+) -> Result<VotingRoundView, AppError> {
+    let (i, organiser) = visible(state, who, id).await?;
+    Ok(view(&i.row, &i.competition, i.entries.len(), organiser))
+}
+
+/// A competition's voting rounds (public once it is published; all for its organiser).
+pub async fn list_rounds(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    key: &str,
+) -> Result<Vec<VotingRoundView>, AppError> {
+    let (who, key) = (who.cloned(), key.to_string());
+    state
+        .db
+        .run(move |conn| {
+            let c = competitions::find_by_slug_or_id(conn, &key)?.ok_or(AppError::NotFound)?;
+            let organiser = who
+                .as_ref()
+                .is_some_and(|w| competitions::may_manage(w, c.created_by.as_deref()));
+            if !c.is_published() && !organiser {
+                return Err(AppError::NotFound);
+            }
+            let mut out = Vec::new();
+            for r in store::rounds_of(conn, &c.id)? {
+                let n = store::entries_of(conn, &r.id)?.len();
+                out.push(view(&r, &c, n, organiser));
+            }
+            Ok(out)
+        })
+        .await
+}
+
+/// The voting round open now (else the next, else the last) of a competition.
+pub async fn current_round(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    key: &str,
+) -> Result<Option<VotingRoundView>, AppError> {
+    let rounds = list_rounds(state, who, key).await?;
+    let now = Utc::now();
+    Ok(rounds
+        .iter()
+        .find(|r| r.state == "open")
+        .or_else(|| {
+            rounds
+                .iter()
+                .filter(|r| r.opens_at > now)
+                .min_by_key(|r| r.opens_at)
+        })
+        .or_else(|| rounds.iter().max_by_key(|r| r.closes_at))
+        .cloned())
+}
+
+fn day_of(c: &CompetitionRow, t: NaiveDateTime) -> String {
+    t.and_utc()
+        .with_timezone(&tz(c))
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+/// What `user` has used and may still do in round `r`.
+pub fn my_voting(
+    r: &VotingRoundRow,
+    c: &CompetitionRow,
+    user: &crate::accounts::model::UserRow,
+    mine: &[VoteRow],
+) -> MyVoting {
+    let today = day_of(c, now());
+    let used = mine.len() as u32;
+    let used_today = mine.iter().filter(|v| v.day == today).count() as u32;
+    let mut remaining = (r.votes_per_voter as u32).saturating_sub(used);
+    if let Some(d) = r.votes_per_day {
+        remaining = remaining.min((d as u32).saturating_sub(used_today));
+    }
+    let reason = if user.email_verified_at.is_none() {
+        Some("vote.email_unverified")
+    } else if !r.is_open(now()) {
+        Some(if now() < r.opens_at {
+            "vote.not_open"
+        } else {
+            "vote.closed"
+        })
+    } else if remaining == 0 {
+        Some("vote.limit_round")
+    } else {
+        None
+    };
+    MyVoting {
+        can_vote: reason.is_none(),
+        reason: reason.map(str::to_string),
+        used,
+        remaining,
+        used_today,
+    }
+}
+
+/// The gallery: the entries in play in the viewer's own order, with the viewer's votes.
+pub async fn gallery(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    id: &str,
+    anon_seed: &str,
+) -> Result<Gallery, AppError> {
+    let (i, organiser) = visible(state, who, id).await?;
+    let mine = match who {
+        Some(w) => {
+            let (rid, uid) = (i.row.id.clone(), w.user.id.clone());
+            state
+                .db
+                .run(move |conn| store::votes_of_voter(conn, &rid, &uid))
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let mut ids: Vec<String> = i.entries.iter().map(|e| e.id.clone()).collect();
+    let seed = format!(
+        "{}|{}",
+        who.map(|w| w.user.id.as_str()).unwrap_or(anon_seed),
+        i.row.id
+    );
+    domain::gallery_order(&seed, &mut ids);
+    let mut count: HashMap<&str, u32> = HashMap::new();
+    for v in &mine {
+        *count.entry(v.entry_id.as_str()).or_default() += 1;
+    }
+    let base = state.settings.base_url().to_string();
+    let entries = ids
+        .iter()
+        .filter_map(|id| i.entry(id))
+        .map(|e| GalleryEntry {
+            entry_id: e.id.clone(),
+            title: e.title.clone(),
+            musician: e.musician.clone(),
+            category: e.category.clone(),
+            category_id: e.category_id.clone(),
+            description: e.description.clone(),
+            my_votes: count.get(e.id.as_str()).copied().unwrap_or(0),
+            audio_url: format!("/api/v1/voting-rounds/{}/entries/{}/audio", i.row.id, e.id),
+            share_url: format!("{base}/c/{}/vote/{}/{}", i.competition.slug, i.row.id, e.id),
+        })
+        .collect();
+    Ok(Gallery {
+        round: view(&i.row, &i.competition, i.entries.len(), organiser),
+        entries,
+        me: who.map(|w| my_voting(&i.row, &i.competition, &w.user, &mine)),
+    })
+}
+
+/// The facts about the signed-in voter (cached a few seconds; no reads on a hit).
+pub async fn voter(state: &AppState, req: &HttpRequest) -> Result<Arc<VoterFacts>, AppError> {
+    let token = access_token(req).ok_or(AppError::Unauthorized)?;
+    let claims = state
+        .jwt
+        .verify(&token, Utc::now())
+        .map_err(|_| AppError::Unauthorized)?;
+    if let Some(f) = state.voting.voters.get(&claims.sid)
+        && f.user_id == claims.sub
+    {
+        return Ok(f);
+    }
+    let (user, sid, _) = crate::accounts::auth::authenticate(state, &token).await?;
+    let facts = Arc::new(VoterFacts {
+        user_id: user.id.clone(),
+        verified: user.email_verified_at.is_some(),
+        created_at: user.created_at,
+        email_domain: user
+            .email
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default(),
+    });
+    state.voting.voters.insert(sid, facts.clone());
+    Ok(facts)
+}
+
+fn open_for_voting(i: &RoundInfo, now: NaiveDateTime) -> Result<(), AppError> {
+    if !i.competition.is_published() {
+        return Err(AppError::NotFound);
+    }
+    if now < i.row.opens_at {
+        return Err(AppError::Conflict {
+            code: "vote.not_open",
+        });
+    }
+    if now >= i.row.closes_at {
+        return Err(AppError::Conflict {
+            code: "vote.closed",
+        });
+    }
+    Ok(())
+}
+
+/// A proof-of-work challenge for the signed-in voter in round `id`.
+pub async fn challenge(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<altcha::Challenge, AppError> {
+    let v = voter(state, req).await?;
+    let i = info(state, id).await?;
+    open_for_voting(&i, now())?;
+    if !v.verified {
+        return Err(AppError::refused(
+            StatusCode::FORBIDDEN,
+            "vote.email_unverified",
+        ));
+    }
+    state
+        .voting
+        .pow
+        .challenge(&i.row.id, &v.user_id, Utc::now().timestamp())
+}
+
+/// A listening ticket: the voter started playing `entry` now.
+pub async fn listen(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+    input: ListenInput,
+) -> Result<ListenTicket, AppError> {
+    let v = voter(state, req).await?;
+    let i = info(state, id).await?;
+    if i.entry(&input.entry_id).is_none() {
+        return Err(AppError::invalid("vote.entry_not_in_round"));
+    }
+    let started = Utc::now();
+    Ok(ListenTicket {
+        ticket: state.voting.pow.listen_ticket(
+            &i.row.id,
+            &v.user_id,
+            &input.entry_id,
+            started.timestamp(),
+        ),
+        started_at: started,
+        counts_from: started + chrono::Duration::seconds(i64::from(i.row.min_listen_secs)),
+    })
+}
+
+/// Cast a vote. Checks run cheapest first; the vote is acknowledged after COMMIT.
+pub async fn cast(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+    input: VoteInput,
+) -> Result<VoteReceipt, AppError> {
+    let v = voter(state, req).await?;
+    let key = idempotency::parse_key(
+        req.headers()
+            .get("idempotency-key")
+            .and_then(|h| h.to_str().ok()),
+    )?;
+    let i = info(state, id).await?;
+    let ip = ratelimit::client_ip(req, &state.settings.server.trusted_proxies);
+    let allowlisted =
+        domain::allowed(&i.allow, ip) || domain::allowed(&state.voting.global_allow, ip);
+    state.voting.check_limits(ip, allowlisted, &v.user_id)?;
+    let now_dt = Utc::now();
+    let now = now_dt.naive_utc();
+    open_for_voting(&i, now)?;
+    if !v.verified {
+        return Err(AppError::refused(
+            StatusCode::FORBIDDEN,
+            "vote.email_unverified",
+        ));
+    }
+    let entry = i
+        .entry(&input.entry_id)
+        .ok_or_else(|| AppError::invalid("vote.entry_not_in_round"))?;
+    if entry.musician_id == v.user_id {
+        return Err(AppError::refused(StatusCode::FORBIDDEN, "vote.own_entry"));
+    }
+    let solved = state.voting.pow.verify(&input.pow, &i.row.id, &v.user_id)?;
+    let listened = input
+        .listen_ticket
+        .as_deref()
+        .and_then(|t| {
+            state
+                .voting
+                .pow
+                .listening_since(t, &i.row.id, &v.user_id, &entry.id)
+        })
+        .map(|started| now_dt.timestamp() - started)
+        .unwrap_or(0);
+    if i.row.min_listen_secs > 0 && listened < i64::from(i.row.min_listen_secs) {
+        return Err(AppError::Refused {
+            status: StatusCode::CONFLICT,
+            code: "vote.listen_first",
+            params: vec![
+                ("seconds", i.row.min_listen_secs.to_string()),
+                (
+                    "left",
+                    (i64::from(i.row.min_listen_secs) - listened.max(0)).to_string(),
+                ),
+            ],
+        });
+    }
+    let network = domain::network_of(ip);
+    let ua = req
+        .headers()
+        .get("user-agent")
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("");
+    let fact = VoteFact {
+        id: 0,
+        voter: v.user_id.clone(),
+        entry: entry.id.clone(),
+        at: now_dt.timestamp(),
+        network: network.clone(),
+        ua_hash: domain::ua_hash(ua),
+        account_age_secs: (now - v.created_at).num_seconds(),
+        email_domain: v.email_domain.clone(),
+    };
+    let rules = rule_settings(&i.row);
+    let mut rule = domain::single_vote_rule(&fact, &rules);
+    if rule.is_none()
+        && !allowlisted
+        && state
+            .voting
+            .burst(&i.row.id, &network, fact.at, rules.burst_per_minute)
+    {
+        rule = Some(domain::RULE_BURST);
+    }
+    let vote = NewVote {
+        round_id: i.row.id.clone(),
+        voter_id: v.user_id.clone(),
+        entry_id: entry.id.clone(),
+        cast_at: now,
+        day: day_of(&i.competition, now),
+        slot: 0,
+        entry_slot: 0,
+        day_slot: 0,
+        idempotency_key: key,
+        pow_id: solved.id,
+        pow_cost: solved.cost as i32,
+        network,
+        ua_hash: fact.ua_hash,
+        account_age_secs: fact.account_age_secs,
+        initial_status: if rule.is_some() {
+            domain::QUARANTINED
+        } else {
+            domain::COUNTED
+        }
+        .into(),
+        initial_rule: rule.map(str::to_string),
+    };
+    let caps = Caps {
+        per_voter: i.row.votes_per_voter as u32,
+        per_entry: i.row.votes_per_entry as u32,
+        per_day: i.row.votes_per_day.map(|d| d as u32),
+    };
+    let stored = state.voting.writer.submit(vote, caps).await?;
+    state.metrics.vote(stored.replayed);
+    Ok(VoteReceipt {
+        vote_id: stored.id,
+        round_id: i.row.id.clone(),
+        entry_id: stored.entry_id,
+        status: stored.status,
+        cast_at: utc(stored.cast_at),
+        remaining: caps.per_voter.saturating_sub(stored.slot as u32),
+        replayed: stored.replayed,
+    })
+}
+
+pub fn rule_settings(r: &VotingRoundRow) -> RuleSettings {
+    RuleSettings {
+        burst_per_minute: r.burst_per_minute.max(1) as u32,
+        new_account_minutes: r.new_account_minutes.max(0) as u32,
+        pattern_min_voters: r.pattern_min_voters.max(2) as u32,
+    }
+}
+
+async fn board_data(state: &AppState, round: &str) -> Result<Arc<BoardData>, AppError> {
+    if let Some(b) = state.voting.boards.get(round) {
+        return Ok(b);
+    }
+    let key = round.to_string();
+    let rows = state
+        .db
+        .run(move |conn| store::tallies_of(conn, &key))
+        .await?;
+    let b = Arc::new(BoardData {
+        counted: rows
+            .into_iter()
+            .map(|t| (t.entry_id, t.counted.max(0) as u64))
+            .collect(),
+        read_at: Utc::now(),
+    });
+    state.voting.boards.insert(round.to_string(), b.clone());
+    Ok(b)
+}
+
+/// The leaderboard of a round (optionally one category), from the maintained tallies.
+pub async fn leaderboard(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    id: &str,
+    category: Option<&str>,
+) -> Result<Leaderboard, AppError> {
+    let (i, organiser) = visible(state, who, id).await?;
+    let now = now();
+    let closed = i.row.is_closed(now);
+    let shown = closed || organiser || i.row.counts_visible == domain::VISIBLE_LIVE;
+    let category = category.filter(|c| !c.is_empty());
+    let data = if shown {
+        Some(board_data(state, &i.row.id).await?)
+    } else {
+        None
+    };
+    let mut lines: Vec<BoardLine> = i
+        .entries
+        .iter()
+        .filter(|e| category.is_none() || e.category_id.as_deref() == category)
+        .map(|e| BoardLine {
+            rank: 0,
+            entry_id: e.id.clone(),
+            title: e.title.clone(),
+            musician: e.musician.clone(),
+            category_id: e.category_id.clone(),
+            category: e.category.clone(),
+            votes: data
+                .as_ref()
+                .and_then(|d| d.counted.get(&e.id).copied())
+                .unwrap_or(0),
+        })
+        .collect();
+    lines.sort_by(|a, b| {
+        b.votes
+            .cmp(&a.votes)
+            .then_with(|| a.title.to_lowercase().cmp(&b.title.to_lowercase()))
+            .then_with(|| a.entry_id.cmp(&b.entry_id))
+    });
+    let mut prev: Option<(u64, u32)> = None;
+    for (k, l) in lines.iter_mut().enumerate() {
+        l.rank = match prev {
+            Some((v, r)) if v == l.votes && shown => r,
+            _ => k as u32 + 1,
+        };
+        prev = Some((l.votes, l.rank));
+        if !shown {
+            l.rank = 0;
+        }
+    }
+    Ok(Leaderboard {
+        round_id: i.row.id.clone(),
+        title: i.row.title.clone(),
+        state: state_of(&i.row, now).into(),
+        counts_visible: shown,
+        category_id: category.map(str::to_string),
+        total_votes: lines.iter().map(|l| l.votes).sum(),
+        lines,
+        updated_at: data.map(|d| d.read_at).unwrap_or_else(Utc::now),
+    })
+}
+
+/// The current status of every vote that is not simply counted.
+fn current_status(flags: &HashMap<i64, FlagRow>, v: &VoteRow) -> (String, Option<String>) {
+    match flags.get(&v.id) {
+        Some(f) => (f.status.clone(), f.rule.clone()),
+        None => (domain::COUNTED.into(), None),
+    }
+}
+
+fn integrity_of(
+    conn: &mut DbConnection,
+    r: &VotingRoundRow,
+    base: &str,
+    slug: &str,
+) -> Result<IntegritySummary, AppError> {
+    let tallies = store::tallies_of(conn, &r.id)?;
+    let counted: BTreeMap<String, u64> = tallies
+        .iter()
+        .map(|t| (t.entry_id.clone(), t.counted.max(0) as u64))
+        .collect();
+    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
+    for s in [domain::QUARANTINED, domain::INVALIDATED] {
+        for f in store::flags_by_status(conn, &r.id, s)? {
+            *by_rule
+                .entry(f.rule.unwrap_or_else(|| domain::RULE_MANUAL.into()))
+                .or_default() += 1;
+        }
+    }
+    let sum = |f: fn(&TallyRow) -> i64| tallies.iter().map(|t| f(t).max(0) as u64).sum::<u64>();
+    let (c, q, inv) = (
+        sum(|t| t.counted),
+        sum(|t| t.quarantined),
+        sum(|t| t.invalidated),
+    );
+    Ok(IntegritySummary {
+        round_id: r.id.clone(),
+        closed: r.is_closed(now()),
+        votes_cast: c + q + inv,
+        counted: c,
+        quarantined: q,
+        invalidated: inv,
+        by_rule,
+        tally_hash: domain::tally_hash(&counted),
+        log_url: format!("{base}/api/v1/voting-rounds/{}/log.csv?c={slug}", r.id),
+    })
+}
+
+/// The integrity summary: for everyone once the round has closed, for its organiser
+/// at any time.
+pub async fn integrity(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    id: &str,
+) -> Result<IntegritySummary, AppError> {
+    let (i, organiser) = visible(state, who, id).await?;
+    if !organiser && !i.row.is_closed(now()) {
+        return Err(AppError::Conflict {
+            code: "vote.not_closed",
+        });
+    }
+    let (row, base, slug) = (
+        i.row.clone(),
+        state.settings.base_url().to_string(),
+        i.competition.slug.clone(),
+    );
+    state
+        .db
+        .run(move |conn| integrity_of(conn, &row, &base, &slug))
+        .await
+}
+
+/// A stable pseudonym of a voter in a round, for the public log.
+pub fn pseudonym(key: &[u8], round: &str, voter: &str) -> String {
+    let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).expect("any key");
+    m.update(format!("{round}\n{voter}").as_bytes());
+    hex::encode(&m.finalize().into_bytes()[..8])
+}
+
+/// One page of the log as CSV lines (public columns, or the organiser's audit columns).
+pub fn log_page(
+    conn: &mut DbConnection,
+    r: &VotingRoundRow,
+    key: &[u8],
+    after: i64,
+    limit: i64,
+    audit: bool,
+    flags: &HashMap<i64, FlagRow>,
+) -> Result<(Vec<u8>, Option<i64>), AppError> {
+    let rows = store::votes_of_round(conn, &r.id, after, limit)?;
+    let emails: HashMap<String, String> = if audit {
+        let ids = domain::distinct(rows.iter().map(|v| v.voter_id.as_str()));
+        accounts::users_by_ids(conn, &ids)?
+            .into_iter()
+            .map(|u| (u.id, u.email))
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for v in &rows {
+        let (status, rule) = current_status(flags, v);
+        let cast = utc(v.cast_at).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let rule = rule.unwrap_or_default();
+        if audit {
+            let email = crate::submissions::moderation::cell(
+                emails.get(&v.voter_id).map(String::as_str).unwrap_or(""),
+            );
+            w.write_record([
+                v.id.to_string(),
+                cast,
+                v.voter_id.clone(),
+                email,
+                v.entry_id.clone(),
+                status,
+                rule,
+                v.network.clone(),
+                v.ua_hash.clone(),
+                v.account_age_secs.to_string(),
+                v.pow_cost.to_string(),
+            ])
+        } else {
+            w.write_record([
+                v.id.to_string(),
+                cast,
+                pseudonym(key, &r.id, &v.voter_id),
+                v.entry_id.clone(),
+                status,
+                rule,
+            ])
+        }
+        .map_err(AppError::internal)?;
+    }
+    let bytes = w.into_inner().map_err(AppError::internal)?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|v| v.id))
+        .flatten();
+    Ok((bytes, next))
+}
+
+pub const PUBLIC_LOG_HEADER: &str = "vote_id,cast_at,voter,entry_id,status,rule\n";
+pub const AUDIT_LOG_HEADER: &str = "vote_id,cast_at,voter_id,email,entry_id,status,rule,network,ua_hash,account_age_secs,pow_cost\n";
+
+/// Who may read which log: the public one after the close, the audit one by the organiser.
+pub async fn log_access(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    id: &str,
+    audit: bool,
+) -> Result<Arc<RoundInfo>, AppError> {
+    let (i, organiser) = visible(state, who, id).await?;
+    if audit && !organiser {
+        return Err(AppError::NotFound);
+    }
+    if !audit && !organiser && !i.row.is_closed(now()) {
+        return Err(AppError::Conflict {
+            code: "vote.not_closed",
+        });
+    }
+    Ok(i)
+}
+
+/// Votes held or struck out, for review.
+pub async fn review_list(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    status: &str,
+) -> Result<Vec<ReviewItem>, AppError> {
+    if ![domain::QUARANTINED, domain::INVALIDATED].contains(&status) {
+        return Err(AppError::invalid("vote.status_invalid"));
+    }
+    let (who, id, status) = (who.clone(), id.to_string(), status.to_string());
+    let i = info(state, &id).await?;
+    state
+        .db
+        .run(move |conn| {
+            competitions::managed(conn, &who, &i.row.competition_id)?;
+            let flags = store::flags_by_status(conn, &i.row.id, &status)?;
+            let ids: Vec<i64> = flags.iter().map(|f| f.vote_id).take(5000).collect();
+            let mut out = Vec::new();
+            for chunk in ids.chunks(500) {
+                let votes = store::votes_by_ids(conn, &i.row.id, chunk)?;
+                let voters = domain::distinct(votes.iter().map(|v| v.voter_id.as_str()));
+                let users: HashMap<String, crate::accounts::model::UserRow> =
+                    accounts::users_by_ids(conn, &voters)?
+                        .into_iter()
+                        .map(|u| (u.id.clone(), u))
+                        .collect();
+                let fm: HashMap<i64, &FlagRow> = flags.iter().map(|f| (f.vote_id, f)).collect();
+                for v in votes {
+                    let u = users.get(&v.voter_id);
+                    out.push(ReviewItem {
+                        vote_id: v.id,
+                        entry_title: i
+                            .entry(&v.entry_id)
+                            .map(|e| e.title.clone())
+                            .unwrap_or_default(),
+                        entry_id: v.entry_id,
+                        voter: u.map(|u| u.display_name.clone()).unwrap_or_default(),
+                        voter_email: u.map(|u| u.email.clone()).unwrap_or_default(),
+                        cast_at: utc(v.cast_at),
+                        network: v.network,
+                        ua_hash: v.ua_hash,
+                        account_age_secs: v.account_age_secs,
+                        status: status.clone(),
+                        rule: fm.get(&v.id).and_then(|f| f.rule.clone()),
+                    });
+                }
+            }
+            out.sort_by_key(|r| r.vote_id);
+            Ok(out)
+        })
+        .await
+}
+
+/// Move votes to a new status; each move is a review record, and the tallies follow
+/// in the same transaction.
+fn move_votes(
+    conn: &mut DbConnection,
+    r: &VotingRoundRow,
+    ids: &[i64],
+    action: &str,
+    rule_for_new: Option<&str>,
+    reason: &str,
+    actor: Option<&str>,
+) -> Result<usize, AppError> {
+    let target =
+        domain::status_after(action).ok_or_else(|| AppError::invalid("vote.action_invalid"))?;
+    let flags = store::flags_of(conn, &r.id)?;
+    let mut changed = 0;
+    let mut deltas: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+    let at = now();
+    let mut reviews = Vec::new();
+    for chunk in ids.chunks(500) {
+        for v in store::votes_by_ids(conn, &r.id, chunk)? {
+            let (from, old_rule) = current_status(&flags, &v);
+            if from == target {
+                continue;
+            }
+            let rule = old_rule
+                .clone()
+                .or_else(|| rule_for_new.map(str::to_string))
+                .or_else(|| Some(domain::RULE_MANUAL.into()));
+            let d = deltas.entry(v.entry_id.clone()).or_default();
+            for (s, sign) in [(from.as_str(), -1), (target, 1)] {
+                match s {
+                    domain::COUNTED => d.0 += sign,
+                    domain::QUARANTINED => d.1 += sign,
+                    _ => d.2 += sign,
+                }
+            }
+            store::put_flag(
+                conn,
+                &FlagRow {
+                    vote_id: v.id,
+                    round_id: r.id.clone(),
+                    status: target.into(),
+                    rule: rule.clone(),
+                    reviewed: actor.is_some() || flags.get(&v.id).is_some_and(|f| f.reviewed),
+                    updated_at: at,
+                },
+            )?;
+            reviews.push(NewReview {
+                vote_id: v.id,
+                round_id: r.id.clone(),
+                action: action.into(),
+                rule,
+                reason: reason.into(),
+                actor_id: actor.map(str::to_string),
+                at,
+            });
+            changed += 1;
+        }
+    }
+    store::insert_reviews(conn, &reviews)?;
+    for (entry, (c, q, i)) in deltas {
+        store::tally_add(conn, &r.id, &entry, c, q, i)?;
+    }
+    Ok(changed)
+}
+
+/// An organiser restores, invalidates or quarantines votes, with a reason.
+pub async fn review(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    input: ReviewInput,
+) -> Result<ReviewOutcome, AppError> {
+    let reason = input.reason.trim().to_string();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AppError::invalid("vote.reason_required"));
+    }
+    if domain::status_after(&input.action).is_none() {
+        return Err(AppError::invalid("vote.action_invalid"));
+    }
+    if input.vote_ids.is_empty() || input.vote_ids.len() > 10_000 {
+        return Err(AppError::invalid("vote.selection_invalid"));
+    }
+    with_managed_round(state, who, id, move |conn, who, r, base, slug| {
+        let changed = move_votes(
+            conn,
+            r,
+            &input.vote_ids,
+            &input.action,
+            None,
+            &reason,
+            Some(&who.user.id),
+        )?;
+        accounts::audit(
+            conn,
+            Some(&who.user.id),
+            &format!("voting.{}", input.action),
+            &r.id,
+            &serde_json::json!({"votes": input.vote_ids, "changed": changed, "reason": reason}),
+            now(),
+        )?;
+        Ok(ReviewOutcome {
+            changed,
+            integrity: integrity_of(conn, r, base, slug)?,
+        })
+    })
+    .await
+}
+
+/// Run `f` in one transaction with voting round `id` (and the site's address and the
+/// competition's slug, for links), if `who` runs its competition (else 404); the round's
+/// cached leaderboard is dropped afterwards.
+async fn with_managed_round<T, F>(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    f: F,
+) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &AuthUser, &VotingRoundRow, &str, &str) -> Result<T, AppError>
+        + Send
+        + 'static,
+{
+    let (who, key) = (who.clone(), id.to_string());
+    let base = state.settings.base_url().to_string();
+    let out = state
+        .db
+        .transaction(move |conn| {
+            let r = store::find_round(conn, &key)?.ok_or(AppError::NotFound)?;
+            let c = competitions::managed(conn, &who, &r.competition_id)?;
+            f(conn, &who, &r, &base, &c.slug)
+        })
+        .await?;
+    state.voting.boards.invalidate(id);
+    Ok(out)
+}
+
+/// Load a round's whole log as rule inputs, with each voter's email domain.
+fn facts_of(conn: &mut DbConnection, r: &VotingRoundRow) -> Result<Vec<VoteFact>, AppError> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    let mut domains: HashMap<String, String> = HashMap::new();
+    loop {
+        let rows = store::votes_of_round(conn, &r.id, after, 50_000)?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        let missing: Vec<String> = domain::distinct(rows.iter().map(|v| v.voter_id.as_str()))
+            .into_iter()
+            .filter(|v| !domains.contains_key(v))
+            .collect();
+        for chunk in missing.chunks(1000) {
+            for u in accounts::users_by_ids(conn, chunk)? {
+                domains.insert(
+                    u.id.clone(),
+                    u.email
+                        .rsplit_once('@')
+                        .map(|(_, d)| d.to_ascii_lowercase())
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        for v in rows {
+            out.push(VoteFact {
+                id: v.id,
+                email_domain: domains.get(&v.voter_id).cloned().unwrap_or_default(),
+                voter: v.voter_id,
+                entry: v.entry_id,
+                at: v.cast_at.and_utc().timestamp(),
+                network: v.network,
+                ua_hash: v.ua_hash,
+                account_age_secs: v.account_age_secs,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// Run every automatic rule over the round's log; counted votes that a rule catches and
+/// no person has reviewed go to quarantine.
+pub fn audit_round(conn: &mut DbConnection, r: &VotingRoundRow) -> Result<usize, AppError> {
+    let facts = facts_of(conn, r)?;
+    let allow = domain::parse_allowlist(&r.allowlist()).unwrap_or_default();
+    let flagged = domain::evaluate(&facts, &rule_settings(r), &|n| {
+        domain::network_allowed(&allow, n)
+    });
+    let flags = store::flags_of(conn, &r.id)?;
+    let mut by_rule: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for (id, rule) in flagged {
+        if !flags.contains_key(&id) {
+            by_rule.entry(rule).or_default().push(id);
+        }
+    }
+    let mut n = 0;
+    for (rule, ids) in by_rule {
+        n += move_votes(
+            conn,
+            r,
+            &ids,
+            domain::QUARANTINE,
+            Some(rule),
+            "automatic audit",
+            None,
+        )?;
+    }
+    store::mark_audited(conn, &r.id, now())?;
+    Ok(n)
+}
+
+pub async fn run_audit(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+) -> Result<AuditOutcome, AppError> {
+    with_managed_round(state, who, id, |conn, _, r, base, slug| {
+        Ok(AuditOutcome {
+            quarantined: audit_round(conn, r)?,
+            integrity: integrity_of(conn, r, base, slug)?,
+        })
+    })
+    .await
+}
+
+/// Rebuild statuses and tallies from the log and the review records alone.
+pub fn recompute_round(
+    conn: &mut DbConnection,
+    r: &VotingRoundRow,
+) -> Result<RecomputeOutcome, AppError> {
+    let mut status: BTreeMap<i64, (String, Option<String>, String)> = BTreeMap::new();
+    let mut after = 0;
+    loop {
+        let rows = store::votes_of_round(conn, &r.id, after, 50_000)?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        for v in rows {
+            status.insert(v.id, (v.initial_status, v.initial_rule, v.entry_id));
+        }
+    }
+    let mut reviewed: HashSet<i64> = HashSet::new();
+    let mut last_at: HashMap<i64, NaiveDateTime> = HashMap::new();
+    for rv in store::reviews_of(conn, &r.id)? {
+        if let (Some(s), Some(to)) = (
+            status.get_mut(&rv.vote_id),
+            domain::status_after(&rv.action),
+        ) {
+            s.0 = to.into();
+            if rv.rule.is_some() {
+                s.1 = rv.rule.clone();
+            }
+            if rv.actor_id.is_some() {
+                reviewed.insert(rv.vote_id);
+            }
+            last_at.insert(rv.vote_id, rv.at);
+        }
+    }
+    let mut tallies: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+    let mut flags = Vec::new();
+    for (id, (s, rule, entry)) in &status {
+        let t = tallies.entry(entry.clone()).or_default();
+        match s.as_str() {
+            domain::COUNTED => t.0 += 1,
+            domain::QUARANTINED => t.1 += 1,
+            _ => t.2 += 1,
+        }
+        if s != domain::COUNTED || reviewed.contains(id) || last_at.contains_key(id) {
+            flags.push(FlagRow {
+                vote_id: *id,
+                round_id: r.id.clone(),
+                status: s.clone(),
+                rule: rule.clone(),
+                reviewed: reviewed.contains(id),
+                updated_at: last_at.get(id).copied().unwrap_or_else(now),
+            });
+        }
+    }
+    let before: BTreeMap<String, (i64, i64, i64)> = store::tallies_of(conn, &r.id)?
+        .into_iter()
+        .filter(|t| (t.counted, t.quarantined, t.invalidated) != (0, 0, 0))
+        .map(|t| (t.entry_id, (t.counted, t.quarantined, t.invalidated)))
+        .collect();
+    let matched = before == tallies;
+    let rows: Vec<TallyRow> = tallies
+        .iter()
+        .map(|(e, (c, q, i))| TallyRow {
+            round_id: r.id.clone(),
+            entry_id: e.clone(),
+            counted: *c,
+            quarantined: *q,
+            invalidated: *i,
+        })
+        .collect();
+    store::replace_tallies(conn, &r.id, &rows)?;
+    store::delete_flags(conn, &r.id)?;
+    store::insert_flags(conn, &flags)?;
+    let counted: BTreeMap<String, u64> = tallies
+        .iter()
+        .map(|(e, t)| (e.clone(), t.0.max(0) as u64))
+        .collect();
+    Ok(RecomputeOutcome {
+        matched,
+        tally_hash: domain::tally_hash(&counted),
+        counted: counted.values().sum(),
+    })
+}
+
+pub async fn recompute(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+) -> Result<RecomputeOutcome, AppError> {
+    with_managed_round(state, who, id, |conn, who, r, _, _| {
+        let out = recompute_round(conn, r)?;
+        accounts::audit(
+            conn,
+            Some(&who.user.id),
+            "voting.recomputed",
+            &r.id,
+            &serde_json::json!({"matched": out.matched, "tally_hash": out.tally_hash}),
+            now(),
+        )?;
+        Ok(out)
+    })
+    .await
+}
+
+/// Counted public votes per entry from the competition's last closed voting round, for
+/// the results; `None` when no voting round has closed.
+pub fn public_votes(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<Option<HashMap<String, u64>>, AppError> {
+    let now = now();
+    let Some(r) = store::rounds_of(conn, competition_id)?
+        .into_iter()
+        .filter(|r| r.is_closed(now))
+        .max_by_key(|r| r.closes_at)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(
+        store::tallies_of(conn, &r.id)?
+            .into_iter()
+            .map(|t| (t.entry_id, t.counted.max(0) as u64))
+            .collect(),
+    ))
+}
+
+/// The periodic audit: every round that is open or closed within the last day.
+pub async fn audit_job(state: &AppState) -> Result<usize, AppError> {
+    let rounds = state
+        .db
+        .run(|conn| store::rounds_to_audit(conn, now()))
+        .await?;
+    let mut n = 0;
+    for r in rounds {
+        let id = r.id.clone();
+        n += state
+            .db
+            .transaction(move |conn| audit_round(conn, &r))
+            .await?;
+        state.voting.boards.invalidate(&id);
+    }
+    state.voting.tidy();
+    Ok(n)
+}
+
+pub fn entry_seed(seed: Option<&str>) -> String {
+    seed.filter(|s| !s.is_empty() && s.len() <= 64)
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
+}
+
+pub fn utc_now() -> DateTime<Utc> {
+    Utc::now()
+}
