@@ -30,7 +30,7 @@ async fn main() -> anyhow::Result<()> {
     state
         .db
         .run(move |conn| {
-            use diesel::RunQueryDsl;
+            use diesel::connection::SimpleConnection;
             let sql = format!(
                 "INSERT INTO users (id, email, display_name, created_at, updated_at, email_verified_at)
                    SELECT 'bm-' || g, 'bm' || g || '@example.org', 'Singer ' || g, now(), now(), now()
@@ -54,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
                    SELECT 'bs-' || g, 'bv-' || g, now(), now(), now() + interval '1 day'
                    FROM generate_series(1, {n}) g;"
             );
-            diesel::sql_query(sql).execute(conn).map(|_| ()).map_err(Into::into)
+            conn.batch_execute(&sql).map_err(Into::into)
         })
         .await?;
     let now = Utc::now();

@@ -296,6 +296,8 @@ pub struct VotingSettings {
     /// Networks (CIDR) exempt from the per-address and per-network limits everywhere;
     /// a round can add its own venue networks.
     pub allowlist: Vec<String>,
+    /// Group-commit writers per process on PostgreSQL (SQLite always uses one).
+    pub writers: usize,
     /// Most votes written in one group commit.
     pub batch_max: usize,
     /// Votes that may wait for the writer before senders wait too.
@@ -318,6 +320,7 @@ impl Default for VotingSettings {
             network_per_minute: 600,
             voter_per_minute: 5,
             allowlist: Vec::new(),
+            writers: 2,
             batch_max: 1000,
             queue: 20_000,
             voter_cache_secs: 15,

@@ -102,7 +102,15 @@ impl Runtime {
             .map_err(|bad| anyhow::anyhow!("voting.allowlist: not a network: {bad}"))?;
         let rt = Runtime {
             pow: pow::Pow::new(&secret, v.pow_cost, v.pow_max_counter, v.pow_expiry_secs),
-            writer: writer::Writer::start(db, v.batch_max, v.queue),
+            writer: writer::Writer::start(
+                db.clone(),
+                match db.backend() {
+                    crate::db::Backend::Sqlite => 1,
+                    crate::db::Backend::Postgres => v.writers,
+                },
+                v.batch_max,
+                v.queue,
+            ),
             ip: RateLimiter::keyed(quota(v.ip_per_minute, v.ip_burst)),
             network: RateLimiter::keyed(quota(v.network_per_minute, v.network_per_minute)),
             voter: RateLimiter::keyed(quota(v.voter_per_minute, v.voter_per_minute)),

@@ -140,6 +140,38 @@ pub fn tally_add(
     Ok(())
 }
 
+/// Add to several tallies at once (one statement on PostgreSQL; rows must be distinct).
+pub fn tallies_add(conn: &mut DbConnection, rows: &[TallyRow]) -> Result<(), AppError> {
+    use vote_tallies::dsl as t;
+    match conn {
+        DbConnection::Pg(c) if !rows.is_empty() => {
+            diesel::insert_into(t::vote_tallies)
+                .values(rows)
+                .on_conflict((t::round_id, t::entry_id))
+                .do_update()
+                .set((
+                    t::counted.eq(t::counted + excluded(t::counted)),
+                    t::quarantined.eq(t::quarantined + excluded(t::quarantined)),
+                    t::invalidated.eq(t::invalidated + excluded(t::invalidated)),
+                ))
+                .execute(c)?;
+        }
+        _ => {
+            for r in rows {
+                tally_add(
+                    conn,
+                    &r.round_id,
+                    &r.entry_id,
+                    r.counted,
+                    r.quarantined,
+                    r.invalidated,
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Replace a round's tallies (after a recomputation).
 pub fn replace_tallies(
     conn: &mut DbConnection,

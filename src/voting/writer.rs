@@ -1,6 +1,7 @@
-//! Group commit: every vote in a process goes through one writer task, which takes
-//! whatever is queued (up to `batch_max`), checks idempotency keys, spent challenges
-//! and caps for the whole batch with three queries, inserts it as one multi-row
+//! Group commit: every vote in a process goes through a writer task (`voting.writers`
+//! of them share one queue: while one commits, the next gathers), which takes whatever
+//! is queued (up to `batch_max`), checks idempotency keys, spent challenges and caps for
+//! the whole batch with three queries, inserts it as one multi-row
 //! statement with the tallies in the same transaction, and answers each vote only after
 //! COMMIT. Under load a batch holds hundreds of votes, so a commit (and its WAL flush)
 //! is shared instead of paid per vote.
@@ -10,10 +11,11 @@
 //! with fresh counts.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use chrono::NaiveDateTime;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::domain::{self, CapHit, Caps, Used};
 use super::model::*;
@@ -55,10 +57,15 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Start the writer task (needs a tokio runtime).
-    pub fn start(db: Db, batch_max: usize, queue: usize) -> Writer {
+    /// Start `writers` writer tasks on one queue (needs a tokio runtime). While one
+    /// commits, the next gathers its batch; on SQLite, which has one writer at a time,
+    /// one is enough.
+    pub fn start(db: Db, writers: usize, batch_max: usize, queue: usize) -> Writer {
         let (tx, rx) = mpsc::channel(queue.max(1));
-        tokio::spawn(run(db, rx, batch_max.max(1)));
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(run(db.clone(), rx.clone(), batch_max.max(1)));
+        }
         Writer { tx }
     }
 
@@ -79,20 +86,24 @@ impl Writer {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::Receiver<Pending>, batch_max: usize) {
+async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, batch_max: usize) {
     let mut carry: Vec<Pending> = Vec::new();
     loop {
         let mut batch = std::mem::take(&mut carry);
-        if batch.is_empty() {
-            match rx.recv().await {
-                Some(p) => batch.push(p),
-                None => return,
+        {
+            // Only the gathering holds the queue; the commit does not.
+            let mut rx = rx.lock().await;
+            if batch.is_empty() {
+                match rx.recv().await {
+                    Some(p) => batch.push(p),
+                    None => return,
+                }
             }
-        }
-        while batch.len() < batch_max {
-            match rx.try_recv() {
-                Ok(p) => batch.push(p),
-                Err(_) => break,
+            while batch.len() < batch_max {
+                match rx.try_recv() {
+                    Ok(p) => batch.push(p),
+                    Err(_) => break,
+                }
             }
         }
         let items: Vec<(NewVote, Caps)> = batch.iter().map(|p| (p.vote.clone(), p.caps)).collect();
@@ -349,11 +360,18 @@ fn write_batch(
     }
     // 6. Tallies and flags in the same transaction. Sorted, so concurrent writers take
     //    row locks in the same order.
-    let mut deltas: Vec<_> = deltas.into_iter().collect();
-    deltas.sort();
-    for ((round, entry), (c, q)) in deltas {
-        store::tally_add(conn, &round, &entry, c, q, 0)?;
-    }
+    let mut deltas: Vec<TallyRow> = deltas
+        .into_iter()
+        .map(|((round_id, entry_id), (counted, quarantined))| TallyRow {
+            round_id,
+            entry_id,
+            counted,
+            quarantined,
+            invalidated: 0,
+        })
+        .collect();
+    deltas.sort_by(|a, b| (&a.round_id, &a.entry_id).cmp(&(&b.round_id, &b.entry_id)));
+    store::tallies_add(conn, &deltas)?;
     store::insert_flags(conn, &flags)?;
     store::insert_reviews(conn, &reviews)?;
     Ok(outcomes
