@@ -56,7 +56,7 @@ pub struct VotingEntryRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = vote_tallies)]
+#[diesel(table_name = vote_tallies, treat_none_as_default_value = false)]
 pub struct TallyRow {
     pub round_id: String,
     pub entry_id: String,

@@ -119,16 +119,26 @@ pub fn tally_add(
     quarantined: i64,
     invalidated: i64,
 ) -> Result<(), AppError> {
+    tallies_add(
+        conn,
+        &[TallyRow {
+            round_id: round.to_string(),
+            entry_id: entry.to_string(),
+            counted,
+            quarantined,
+            invalidated,
+        }],
+    )
+}
+
+/// Add to several tallies with one statement (the rows must name distinct entries).
+pub fn tallies_add(conn: &mut DbConnection, rows: &[TallyRow]) -> Result<(), AppError> {
     use vote_tallies::dsl as t;
-    let row = TallyRow {
-        round_id: round.to_string(),
-        entry_id: entry.to_string(),
-        counted,
-        quarantined,
-        invalidated,
-    };
+    if rows.is_empty() {
+        return Ok(());
+    }
     on_backend!(conn, |c| diesel::insert_into(t::vote_tallies)
-        .values(&row)
+        .values(rows)
         .on_conflict((t::round_id, t::entry_id))
         .do_update()
         .set((
@@ -137,38 +147,6 @@ pub fn tally_add(
             t::invalidated.eq(t::invalidated + excluded(t::invalidated)),
         ))
         .execute(c))?;
-    Ok(())
-}
-
-/// Add to several tallies at once (one statement on PostgreSQL; rows must be distinct).
-pub fn tallies_add(conn: &mut DbConnection, rows: &[TallyRow]) -> Result<(), AppError> {
-    use vote_tallies::dsl as t;
-    match conn {
-        DbConnection::Pg(c) if !rows.is_empty() => {
-            diesel::insert_into(t::vote_tallies)
-                .values(rows)
-                .on_conflict((t::round_id, t::entry_id))
-                .do_update()
-                .set((
-                    t::counted.eq(t::counted + excluded(t::counted)),
-                    t::quarantined.eq(t::quarantined + excluded(t::quarantined)),
-                    t::invalidated.eq(t::invalidated + excluded(t::invalidated)),
-                ))
-                .execute(c)?;
-        }
-        _ => {
-            for r in rows {
-                tally_add(
-                    conn,
-                    &r.round_id,
-                    &r.entry_id,
-                    r.counted,
-                    r.quarantined,
-                    r.invalidated,
-                )?;
-            }
-        }
-    }
     Ok(())
 }
 
