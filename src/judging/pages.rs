@@ -19,21 +19,7 @@ use crate::error::AppError;
 use crate::startup::AppState;
 use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
 
-pub(super) fn form_error(e: &AppError) -> bool {
-    matches!(
-        e,
-        AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::Refused { .. }
-    )
-}
-
-/// JSON for a page script, unable to end its `<script>` element.
-pub(super) fn script_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v)
-        .unwrap_or_else(|_| "null".into())
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-}
+pub(super) use crate::web::{form_error, script_json};
 
 fn pct(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.1}")).unwrap_or_else(|| "—".into())

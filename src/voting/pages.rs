@@ -18,35 +18,20 @@ use crate::competitions::domain::{local_input, local_label, parse_time};
 use crate::competitions::service as competitions;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
+use crate::web::{
+    PageCtx, form_error, render, render_with_status, script_json, see_other, to_sign_in,
+};
 
 const SEED_COOKIE: &str = "cadenza-seed";
 
-/// JSON for a page script, unable to end its `<script>` element.
-fn script_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v)
-        .unwrap_or_else(|_| "null".into())
-        .replace('<', "\\u003c")
-        .replace('>', "\\u003e")
-        .replace('&', "\\u0026")
-}
-
 fn when(t: chrono::DateTime<chrono::Utc>, tz: &str) -> String {
     local_label(t.naive_utc(), tz)
-}
-
-fn form_error(e: &AppError) -> bool {
-    matches!(
-        e,
-        AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::Refused { .. }
-    )
 }
 
 /// The voting round open now (or the next, or the last) of a competition.
 #[get("/c/{slug}/vote")]
 async fn current(
     state: web::Data<AppState>,
-    ctx: PageCtx,
     who: Option<AuthUser>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -55,10 +40,7 @@ async fn current(
             "/c/{}/vote/{}",
             r.competition_slug, r.id
         ))),
-        None => {
-            let _ = ctx;
-            Err(AppError::NotFound)
-        }
+        None => Err(AppError::NotFound),
     }
 }
 
@@ -114,20 +96,37 @@ fn with_seed(mut res: HttpResponse, seed: &str, fresh: bool) -> HttpResponse {
     res
 }
 
+/// What the gallery and a song's page show: the viewer's gallery, the seed of its order
+/// (and whether the cookie is new), the competition's title and time zone.
+struct Viewed {
+    g: Gallery,
+    seed: String,
+    fresh: bool,
+    title: String,
+    tz: String,
+}
+
 async fn gallery_for(
     state: &AppState,
     req: &HttpRequest,
     who: Option<&AuthUser>,
     slug: &str,
     rid: &str,
-) -> Result<(Gallery, String, bool, String), AppError> {
+) -> Result<Viewed, AppError> {
     let (seed, fresh) = seed_of(req);
     let g = service::gallery(state, who, rid, &seed).await?;
     if g.round.competition_slug != slug {
         return Err(AppError::NotFound);
     }
-    let (i, _) = service::visible(state, who, rid).await?;
-    Ok((g, seed, fresh, i.competition.title.clone()))
+    // Cached by the call above.
+    let i = service::info(state, rid).await?;
+    Ok(Viewed {
+        g,
+        seed,
+        fresh,
+        title: i.competition.title.clone(),
+        tz: i.competition.time_zone.clone(),
+    })
 }
 
 #[get("/c/{slug}/vote/{round}")]
@@ -139,10 +138,13 @@ async fn gallery(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (slug, rid) = path.into_inner();
-    let (g, seed, fresh, competition_title) =
-        gallery_for(&state, &req, who.as_ref(), &slug, &rid).await?;
-    let (i, _) = service::visible(&state, who.as_ref(), &rid).await?;
-    let tz = i.competition.time_zone.clone();
+    let Viewed {
+        g,
+        seed,
+        fresh,
+        title: competition_title,
+        tz,
+    } = gallery_for(&state, &req, who.as_ref(), &slug, &rid).await?;
     let ctx = match &who {
         Some(w) => ctx.signed_in(&w.user.display_name),
         None => ctx,
@@ -181,21 +183,25 @@ async fn entry(
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (slug, rid, eid) = path.into_inner();
-    let (g, seed, fresh, competition_title) =
-        gallery_for(&state, &req, who.as_ref(), &slug, &rid).await?;
+    let Viewed {
+        g,
+        seed,
+        fresh,
+        title: competition_title,
+        tz,
+    } = gallery_for(&state, &req, who.as_ref(), &slug, &rid).await?;
     let e = g
         .entries
         .iter()
         .find(|e| e.entry_id == eid)
         .cloned()
         .ok_or(AppError::NotFound)?;
-    let (i, _) = service::visible(&state, who.as_ref(), &rid).await?;
     let ctx = match &who {
         Some(w) => ctx.signed_in(&w.user.display_name),
         None => ctx,
     };
     let page = EntryPage {
-        closes: when(g.round.closes_at, &i.competition.time_zone),
+        closes: when(g.round.closes_at, &tz),
         config: page_config(&g, &ctx),
         url: e.share_url.clone(),
         competition_title,

@@ -123,18 +123,19 @@ impl Pow {
         })
     }
 
-    fn ticket_mac(&self, round: &str, voter: &str, entry: &str, started: i64) -> String {
+    fn ticket_mac(&self, round: &str, voter: &str, entry: &str, started: i64) -> Hmac<Sha256> {
         let mut m = Hmac::<Sha256>::new_from_slice(&self.ticket_secret).expect("any key length");
         m.update(format!("{round}\n{voter}\n{entry}\n{started}").as_bytes());
-        hex::encode(&m.finalize().into_bytes()[..16])
+        m
     }
 
     /// A signed note that `voter` started listening to `entry` at `started` (seconds).
     pub fn listen_ticket(&self, round: &str, voter: &str, entry: &str, started: i64) -> String {
-        format!(
-            "{started}.{}",
-            self.ticket_mac(round, voter, entry, started)
-        )
+        let mac = self
+            .ticket_mac(round, voter, entry, started)
+            .finalize()
+            .into_bytes();
+        format!("{started}.{}", hex::encode(&mac[..16]))
     }
 
     /// When listening started, if the ticket is genuine and for this vote.
@@ -147,15 +148,11 @@ impl Pow {
     ) -> Option<i64> {
         let (started, mac) = ticket.split_once('.')?;
         let started: i64 = started.parse().ok()?;
-        let expected = self.ticket_mac(round, voter, entry, started);
-        // Constant-time enough for a 32-hex-digit MAC compared once.
-        (expected.len() == mac.len()
-            && expected
-                .bytes()
-                .zip(mac.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0)
-            .then_some(started)
+        let mac = hex::decode(mac).ok().filter(|m| m.len() == 16)?;
+        self.ticket_mac(round, voter, entry, started)
+            .verify_truncated_left(&mac)
+            .ok()
+            .map(|_| started)
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use actix_web::http::StatusCode;
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{NaiveDateTime, Utc};
 use hmac::{Hmac, Mac};
 
 use super::domain::{self, Caps, RuleSettings, VoteFact};
@@ -147,20 +147,9 @@ fn apply(r: &mut VotingRoundRow, input: &VotingRoundInput) -> Result<(), AppErro
 /// The entries a new round puts in play by default: the last judging round's entries
 /// (the finalists), or every entry that may be judged.
 fn default_entries(conn: &mut DbConnection, cid: &str) -> Result<Vec<String>, AppError> {
-    use crate::judging::store as judging;
-    let last = judging::rounds_of(conn, cid)?
-        .into_iter()
-        .filter(|r| r.kind == crate::judging::model::STANDARD)
-        .max_by_key(|r| r.position);
-    if let Some(r) = last {
-        let ids: Vec<String> = judging::round_entries_of(conn, &r.id)?
-            .into_iter()
-            .filter(|e| !e.anchor)
-            .map(|e| e.entry_id)
-            .collect();
-        if !ids.is_empty() {
-            return Ok(ids);
-        }
+    let ids = crate::judging::service::last_round_entries(conn, cid)?;
+    if !ids.is_empty() {
+        return Ok(ids);
     }
     Ok(submissions::judgeable_entries(conn, cid)?
         .into_iter()
@@ -1402,8 +1391,4 @@ pub fn entry_seed(seed: Option<&str>) -> String {
     seed.filter(|s| !s.is_empty() && s.len() <= 64)
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
-}
-
-pub fn utc_now() -> DateTime<Utc> {
-    Utc::now()
 }

@@ -117,7 +117,7 @@ async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, batch_max: usize) 
                         _ => None,
                     })
                     .collect();
-                for (i, (p, o)) in batch.into_iter().zip(outcomes).enumerate() {
+                for (p, o) in batch.into_iter().zip(outcomes) {
                     match o {
                         Outcome::Done(r) => {
                             let _ = p.respond.send(r);
@@ -132,7 +132,6 @@ async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, batch_max: usize) 
                                 s.replayed = true;
                                 s
                             }));
-                            let _ = i;
                         }
                         Outcome::Retry if p.attempts < 3 => carry.push(Pending {
                             attempts: p.attempts + 1,

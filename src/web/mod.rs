@@ -103,6 +103,23 @@ impl FromRequest for PageCtx {
 }
 
 /// Render a page. Pages depend on the language cookie and header, so caches must vary.
+/// JSON for a page script, unable to end its `<script>` element.
+pub fn script_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v)
+        .unwrap_or_else(|_| "null".into())
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// Whether an error belongs on the form (a 4xx the reader can fix) rather than an error page.
+pub fn form_error(e: &AppError) -> bool {
+    matches!(
+        e,
+        AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::Refused { .. }
+    )
+}
+
 pub fn render<T: Template>(page: &T) -> Result<HttpResponse, AppError> {
     render_with_status(page, StatusCode::OK)
 }
