@@ -7,16 +7,18 @@
 #      and Idempotency-Key) through the group-commit writer; 201s counted in Lua and
 #      compared with the rows in the log;
 #   3. 10 million votes in the log, then leaderboard reads (wrk --latency) while votes
-#      flow at about half the maximum rate.
+#      flow at half the maximum rate (paced by examples/bench_paced_votes.rs).
 # Figures go to docs/benchmarks.md.
 #
-# Usage: scripts/bench-voting.sh            (DURATION=20 CONNS=64 VOTERS=… BULK=10000000)
+# Usage: scripts/bench-voting.sh   (DURATION=20 CONNS=32 THREADS=2 WRITERS=2 BULK=10000000;
+#   PROFILE=1: top during the vote run; PERF=file: perf samples of the server;
+#   PG_EXTRA="-c …": more PostgreSQL settings; KEEP=dir: keep the server's and PostgreSQL's logs)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 DURATION=${DURATION:-20}
-CONNS=${CONNS:-64}
-THREADS=2
+CONNS=${CONNS:-32}
+THREADS=${THREADS:-2}
 POOL=${POOL:-16}
 BULK=${BULK:-10000000}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -33,13 +35,15 @@ SERVER_PID=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null || true
   as_pg "$PG_BIN/pg_ctl" -D "$RUN/pg" -m immediate stop >/dev/null 2>&1 || true
+  # KEEP=dir: keep the server's and PostgreSQL's logs there.
+  if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP"; cp "$RUN/pg.log" "$RUN/server.log" "$KEEP/" 2>/dev/null || true; fi
   rm -rf "$RUN"
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 echo "== building (release)"
-cargo build --release --quiet --bin cadenza --example bench_voting_seed
+cargo build --release --quiet --bin cadenza --example bench_voting_seed --example bench_paced_votes
 BIN=$CARGO_TARGET_DIR/release
 
 echo "== PostgreSQL (fsync on, synchronous_commit on)"
@@ -47,7 +51,7 @@ PGPORT=$(free_port)
 as_pg "$PG_BIN/initdb" -D "$RUN/pg" -U postgres --auth=trust -E UTF8 >/dev/null
 as_pg "$PG_BIN/pg_ctl" -D "$RUN/pg" -l "$RUN/pg.log" -w -o "-p $PGPORT -k $RUN -c listen_addresses=127.0.0.1 \
   -c max_connections=300 -c shared_buffers=1GB -c synchronous_commit=on -c fsync=on \
-  -c max_wal_size=8GB -c checkpoint_timeout=30min" start >/dev/null
+  -c max_wal_size=8GB -c checkpoint_timeout=30min ${PG_EXTRA:-}" start >/dev/null
 PSQL=("$PG_BIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt)
 "${PSQL[@]}" -c "CREATE DATABASE cadenza"
 DB="postgres://postgres@127.0.0.1:$PGPORT/cadenza"
@@ -73,6 +77,7 @@ pow_cost = 1
 pow_max_counter = 1
 voter_per_minute = 1000000
 voter_cache_secs = 3600
+writers = ${WRITERS:-2}
 TOML
 
 # Three slices of distinct votes: the throughput run (more than it can cast), an exact
@@ -118,6 +123,8 @@ field() { echo "$1" | sed -n "s/.*$2=\([0-9.]*\).*/\1/p"; }
 echo "== wrk: votes over HTTP, group commit ($CONNS connections, ${DURATION}s)"
 TOP_PID=""
 if [ -n "${PROFILE:-}" ]; then (sleep 3; top -b -n 2 -d 4 | awk '/^top -/{n++} n==2' | sed -n '7,13p' > "$RUN/top.txt") & TOP_PID=$!; fi
+# PERF=file.data: sample the server's stacks during the vote run (perf from linux-perf).
+if [ -n "${PERF:-}" ]; then perf record -e cpu-clock -F 199 --call-graph dwarf,16384 -o "$PERF" -p "$SERVER_PID" -- sleep $(( DURATION - 2 )) >/dev/null 2>&1 & fi
 OUT=$(wrk -t$THREADS -c"$CONNS" -d"${DURATION}s" --latency -s scripts/bench/votes.lua "$URL" -- "$RUN/fast.tsv" "$ROUND" 0 $THREADS)
 if [ -n "$TOP_PID" ]; then wait "$TOP_PID"; sed 's/^/   cpu: /' "$RUN/top.txt"; fi
 echo "$OUT" | grep -E "Requests/sec|RESULT"
@@ -152,11 +159,12 @@ done
 TOTAL=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes")
 echo "   $TOTAL votes in the log ($(( $(date +%s) - T0 )) s to load)"
 
-echo "== leaderboard reads while votes flow at about half the maximum rate"
-# Each of 32 connections waits DELAY ms between votes: 32 × 1000 / (DELAY + latency) ≈ RATE / 2.
-DELAY=$(python3 -c "print(max(1, round(32 * 1000 / ($RATE / 2) - $P50)))")
+echo "== leaderboard reads while votes flow at half the maximum rate"
+# Votes at exactly RATE / 2 per second, on a schedule (bench_paced_votes, open loop);
+# leaderboard reads with wrk meanwhile.
+HALF_RATE=$(( RATE / 2 ))
 "${PSQL[@]}" -d cadenza -c "SELECT 1" >/dev/null
-wrk -t1 -c32 -d"${DURATION}s" --latency -s scripts/bench/votes.lua "$URL" -- "$RUN/half.tsv" "$ROUND" "$DELAY" 1 > "$RUN/half.txt" &
+"$BIN/examples/bench_paced_votes" "$URL" "$RUN/half.tsv" "$ROUND" "$HALF_RATE" "$DURATION" > "$RUN/half.txt" &
 VPID=$!
 sleep 1
 BOARD=$(wrk -t1 -c8 -d"$(( DURATION - 2 ))s" --latency "$URL/api/v1/voting-rounds/$ROUND/leaderboard")

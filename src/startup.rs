@@ -344,17 +344,19 @@ fn http_server(
             .wrap(from_fn(envelope::envelope))
             .wrap(from_fn(metrics::record))
             .wrap(from_fn(security::security_headers))
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RootSpan>::new())
             .service(health::livez)
             .service(health::readyz)
             .service(health::metrics)
             .service(
                 SwaggerUi::new("/api/docs/{_:.*}").url("/api/v1/openapi.json", openapi.clone()),
             )
+            // Routes are tried in the order they are registered, each a pattern match:
+            // the ones a live show hammers (votes, challenges, leaderboards) go first.
+            .configure(crate::voting::routes::configure)
             .configure(crate::competitions::routes::configure)
             .configure(crate::submissions::routes::configure)
             .configure(crate::judging::routes::configure)
-            .configure(crate::voting::routes::configure)
             .configure(crate::voting::pages::configure)
             .configure(crate::judging::pages::configure)
             .configure(crate::judging::judge_pages::configure)

@@ -16,3 +16,48 @@ pub fn init(settings: &LogSettings) {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
 }
+
+/// The root span of each request. Like tracing-actix-web's default, except that the
+/// route is filled in after routing (by the metrics middleware, which looks it up
+/// anyway) instead of before it, where finding it means matching the path against every
+/// route's pattern a second time: the default cost a vote about a tenth of its CPU.
+pub struct RootSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RootSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        use actix_web::HttpMessage;
+        use tracing::field::Empty;
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return tracing::Span::none();
+        }
+        let request_id = request
+            .extensions()
+            .get::<tracing_actix_web::RequestId>()
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        tracing::info_span!(
+            "HTTP request",
+            http.method = %request.method(),
+            http.route = Empty,
+            http.target = %request.uri().path(),
+            http.user_agent = %request
+                .headers()
+                .get("user-agent")
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or(""),
+            http.status_code = Empty,
+            otel.kind = "server",
+            otel.status_code = Empty,
+            request_id = %request_id,
+            exception.message = Empty,
+            exception.details = Empty,
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}

@@ -182,13 +182,16 @@ impl Db {
         .await?
     }
 
-    /// Run `f` inside a transaction.
+    /// Run `f` inside a transaction. On SQLite the transaction takes the write lock when
+    /// it begins (`BEGIN IMMEDIATE`): a deferred one that reads first and then writes
+    /// cannot wait for the lock when another connection is committing, and fails at once
+    /// with "database is locked" (the busy timeout does not cover that upgrade).
     pub async fn transaction<F, T>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| conn.transaction(f)).await
+        self.run(move |conn| transaction(conn, f)).await
     }
 
     /// Apply pending migrations. On PostgreSQL an advisory lock lets several
@@ -204,6 +207,40 @@ impl Db {
     /// A cheap round trip, for readiness checks.
     pub async fn ping(&self) -> Result<(), AppError> {
         self.run(|conn| conn.ping().map_err(AppError::from)).await
+    }
+}
+
+/// A transaction on this connection; on SQLite an immediate one (see [`Db::transaction`]).
+pub fn transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(c) = conn else {
+        return conn.transaction(f);
+    };
+    if AnsiTransactionManager::transaction_manager_status_mut(c)
+        .transaction_depth()?
+        .is_some()
+    {
+        return conn.transaction(f);
+    }
+    AnsiTransactionManager::begin_transaction_sql(&mut *c, "BEGIN IMMEDIATE")?;
+    let result = f(conn);
+    let DbConnection::Sqlite(c) = conn else {
+        return result;
+    };
+    match result {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(c)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The error that matters is f's; a failed rollback leaves the connection
+            // broken, which the pool notices.
+            let _ = AnsiTransactionManager::rollback_transaction(c);
+            Err(e)
+        }
     }
 }
 

@@ -128,6 +128,8 @@ pub async fn record(
             ),
             Err(e) => ("unmatched".to_string(), e.as_response_error().status_code()),
         };
+        // The root span leaves the route to be filled in here, after routing.
+        tracing::Span::current().record("http.route", route.as_str());
         let status = status.as_u16().to_string();
         m.http_requests
             .with_label_values(&[&method, &route, &status])

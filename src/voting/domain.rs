@@ -217,14 +217,31 @@ pub fn single_vote_rule(f: &VoteFact, s: &RuleSettings) -> Option<&'static str> 
     if f.account_age_secs < i64::from(s.new_account_minutes) * 60 {
         return Some(RULE_NEW_ACCOUNT);
     }
-    let domain = f.email_domain.as_str();
-    if !domain.is_empty() && !mailchecker::is_valid(&format!("someone@{domain}")) {
-        return Some(RULE_DISPOSABLE);
+    domain_rule(&f.email_domain)
+}
+
+/// Whether an email domain is disposable or a look-alike. The disposable list is long
+/// and searched linearly, so each domain's answer is remembered: a vote, or an audit over
+/// millions of votes, asks once per domain, not once per vote. The answer depends on the
+/// domain alone, so remembering it changes nothing.
+pub fn domain_rule(domain: &str) -> Option<&'static str> {
+    static KNOWN: std::sync::LazyLock<moka::sync::Cache<String, Option<&'static str>>> =
+        std::sync::LazyLock::new(|| moka::sync::Cache::new(100_000));
+    if domain.is_empty() {
+        return None;
     }
-    if is_lookalike(domain) {
-        return Some(RULE_LOOKALIKE);
+    if let Some(rule) = KNOWN.get(domain) {
+        return rule;
     }
-    None
+    let rule = if !mailchecker::is_valid(&format!("someone@{domain}")) {
+        Some(RULE_DISPOSABLE)
+    } else if is_lookalike(domain) {
+        Some(RULE_LOOKALIKE)
+    } else {
+        None
+    };
+    KNOWN.insert(domain.to_string(), rule);
+    rule
 }
 
 /// Run every rule over a round's log. The answer depends only on the log (and the

@@ -13,11 +13,12 @@ pub mod service;
 pub mod store;
 pub mod writer;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -81,11 +82,88 @@ pub struct Runtime {
     network: DefaultKeyedRateLimiter<String>,
     voter: DefaultKeyedRateLimiter<String>,
     pub voters: moka::sync::Cache<String, Arc<VoterFacts>>,
-    pub rounds: moka::sync::Cache<String, Arc<RoundInfo>>,
-    pub boards: moka::sync::Cache<String, Arc<BoardData>>,
+    pub rounds: Refreshing<RoundInfo>,
+    pub boards: Refreshing<BoardData>,
     bursts: Mutex<HashMap<(String, String), (i64, u32)>>,
     pub global_allow: Vec<ipnet::IpNet>,
     pub pseudonym_key: Vec<u8>,
+}
+
+/// A cache for what every viewer of a round reads (its settings and entries, its
+/// tallies): fresh for `fresh_for`; after that the next reader still gets the kept copy
+/// at once while one task per key reloads it in the background. So during a live show
+/// no reader ever waits for the database, and a slow database delays only how fresh the
+/// numbers are. Only the first read of a key (or one after `invalidate`) waits.
+pub struct Refreshing<T> {
+    kept: moka::sync::Cache<String, (Instant, Arc<T>)>,
+    fresh_for: Duration,
+    loading: Arc<Mutex<HashSet<String>>>,
+    /// Bumped by `invalidate`, so a reload begun before it does not put back old data.
+    generation: Arc<AtomicU64>,
+}
+
+impl<T: Send + Sync + 'static> Refreshing<T> {
+    pub fn new(fresh_for: Duration) -> Refreshing<T> {
+        Refreshing {
+            kept: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_idle((fresh_for * 20).max(Duration::from_secs(60)))
+                .build(),
+            fresh_for,
+            loading: Arc::new(Mutex::new(HashSet::new())),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The value for `key`, loading it with `load` if there is none yet.
+    pub async fn get<F, Fut>(&self, key: &str, load: F) -> Result<Arc<T>, AppError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AppError>> + Send + 'static,
+    {
+        let generation = self.generation.load(Ordering::Acquire);
+        if let Some((at, value)) = self.kept.get(key) {
+            if at.elapsed() >= self.fresh_for && self.claim(key) {
+                let (kept, loading, current) = (
+                    self.kept.clone(),
+                    self.loading.clone(),
+                    self.generation.clone(),
+                );
+                let (key, reload) = (key.to_string(), load());
+                tokio::spawn(async move {
+                    if let Ok(v) = reload.await
+                        && current.load(Ordering::Acquire) == generation
+                    {
+                        kept.insert(key.clone(), (Instant::now(), Arc::new(v)));
+                    }
+                    loading
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&key);
+                });
+            }
+            return Ok(value);
+        }
+        let value = Arc::new(load().await?);
+        if self.generation.load(Ordering::Acquire) == generation {
+            self.kept
+                .insert(key.to_string(), (Instant::now(), value.clone()));
+        }
+        Ok(value)
+    }
+
+    fn claim(&self, key: &str) -> bool {
+        self.loading
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string())
+    }
+
+    /// Forget `key`: the next read loads it afresh.
+    pub fn invalidate(&self, key: &str) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.kept.invalidate(key);
+    }
 }
 
 fn quota(per_minute: u32, burst: u32) -> Quota {
@@ -118,14 +196,8 @@ impl Runtime {
                 .max_capacity(1_000_000)
                 .time_to_live(Duration::from_secs(v.voter_cache_secs.max(1)))
                 .build(),
-            rounds: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(Duration::from_secs(5))
-                .build(),
-            boards: moka::sync::Cache::builder()
-                .max_capacity(10_000)
-                .time_to_live(Duration::from_millis(v.leaderboard_cache_ms.max(1)))
-                .build(),
+            rounds: Refreshing::new(Duration::from_secs(5)),
+            boards: Refreshing::new(Duration::from_millis(v.leaderboard_cache_ms.max(1))),
             bursts: Mutex::new(HashMap::new()),
             global_allow,
             pseudonym_key: {
@@ -145,10 +217,11 @@ impl Runtime {
         allowlisted: bool,
         voter: &str,
     ) -> Result<(), AppError> {
-        use governor::clock::{Clock, DefaultClock};
-        let clock = DefaultClock::default();
+        use governor::clock::Clock;
+        // The limiter's own clock: building a new one calibrates it (cpuid and all).
+        let now = self.voter.clock().now();
         let refuse = |n: governor::NotUntil<_>| AppError::RateLimited {
-            retry_after: n.wait_time_from(clock.now()).as_secs().max(1),
+            retry_after: n.wait_time_from(now).as_secs().max(1),
         };
         if !allowlisted {
             let key = crate::http::ratelimit::ip_key(ip);

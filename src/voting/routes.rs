@@ -512,15 +512,16 @@ pub async fn recompute(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(create_round)
-        .service(list_rounds)
-        .service(stream)
+    // Hottest first (see startup).
+    cfg.service(vote)
+        .service(challenge)
         .service(leaderboard)
+        .service(stream)
+        .service(listen)
         .service(gallery)
         .service(audio)
-        .service(challenge)
-        .service(listen)
-        .service(vote)
+        .service(create_round)
+        .service(list_rounds)
         .service(integrity)
         .service(public_log)
         .service(audit_log)

@@ -323,13 +323,14 @@ fn load_info(conn: &mut DbConnection, id: &str) -> Result<RoundInfo, AppError> {
 
 /// A round with its competition and entries (cached for a few seconds).
 pub async fn info(state: &AppState, id: &str) -> Result<Arc<RoundInfo>, AppError> {
-    if let Some(i) = state.voting.rounds.get(id) {
-        return Ok(i);
-    }
-    let key = id.to_string();
-    let info = Arc::new(state.db.run(move |conn| load_info(conn, &key)).await?);
-    state.voting.rounds.insert(id.to_string(), info.clone());
-    Ok(info)
+    let (db, key) = (state.db.clone(), id.to_string());
+    state
+        .voting
+        .rounds
+        .get(id, move || async move {
+            db.run(move |conn| load_info(conn, &key)).await
+        })
+        .await
 }
 
 /// The round if the public may see it (its competition is published) or `who` runs it.
@@ -723,23 +724,21 @@ pub fn rule_settings(r: &VotingRoundRow) -> RuleSettings {
 }
 
 async fn board_data(state: &AppState, round: &str) -> Result<Arc<BoardData>, AppError> {
-    if let Some(b) = state.voting.boards.get(round) {
-        return Ok(b);
-    }
-    let key = round.to_string();
-    let rows = state
-        .db
-        .run(move |conn| store::tallies_of(conn, &key))
-        .await?;
-    let b = Arc::new(BoardData {
-        counted: rows
-            .into_iter()
-            .map(|t| (t.entry_id, t.counted.max(0) as u64))
-            .collect(),
-        read_at: Utc::now(),
-    });
-    state.voting.boards.insert(round.to_string(), b.clone());
-    Ok(b)
+    let (db, key) = (state.db.clone(), round.to_string());
+    state
+        .voting
+        .boards
+        .get(round, move || async move {
+            let rows = db.run(move |conn| store::tallies_of(conn, &key)).await?;
+            Ok(BoardData {
+                counted: rows
+                    .into_iter()
+                    .map(|t| (t.entry_id, t.counted.max(0) as u64))
+                    .collect(),
+                read_at: Utc::now(),
+            })
+        })
+        .await
 }
 
 /// The leaderboard of a round (optionally one category), from the maintained tallies.

@@ -1,14 +1,21 @@
 //! Group commit: every vote in a process goes through a writer task (`voting.writers`
 //! of them share one queue: while one commits, the next gathers), which takes whatever
-//! is queued (up to `batch_max`), checks idempotency keys, spent challenges and caps for
-//! the whole batch with three queries, inserts it as one multi-row
-//! statement with the tallies in the same transaction, and answers each vote only after
-//! COMMIT. Under load a batch holds hundreds of votes, so a commit (and its WAL flush)
-//! is shared instead of paid per vote.
+//! is queued (up to `batch_max`) and appends it as one statement, answering each vote
+//! only after it is committed. Under load a batch holds tens to hundreds of votes, so a
+//! commit (and its WAL flush) is shared instead of paid per vote.
 //!
-//! Safety does not depend on this process being the only writer: every rule is also a
-//! unique constraint, and a vote that loses a race with another process is retried
-//! with fresh counts.
+//! Two paths. The fast one numbers each vote's slots from what this process remembers of
+//! the voter's earlier votes ([`UsageCache`]) and appends the batch with
+//! `ON CONFLICT DO NOTHING`: on PostgreSQL that is one round trip, tallies and flags
+//! included. Whatever that did not add — a retried request, a spent proof of work, a vote
+//! over a cap, or slots numbered from a memory that was behind — goes through the careful
+//! path: in a transaction, idempotency keys, spent challenges and the voter's votes are
+//! read from the log, and the vote is refused, answered as recorded, or appended.
+//!
+//! Safety does not rest on the memory, nor on this process being the only writer: every
+//! rule is a unique constraint, the memory only ever lags the log (it is filled from the
+//! log and from committed appends), and a lagging memory only costs a conflict and the
+//! careful path.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -51,6 +58,10 @@ enum Outcome {
     SameAs(usize),
 }
 
+/// What this process remembers of each voter's votes per round, to number new votes'
+/// slots without reading the log. Never ahead of the log (see the module's notes).
+pub type UsageCache = moka::sync::Cache<(String, String), Used>;
+
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Pending>,
@@ -63,8 +74,12 @@ impl Writer {
     pub fn start(db: Db, writers: usize, batch_max: usize, queue: usize) -> Writer {
         let (tx, rx) = mpsc::channel(queue.max(1));
         let rx = Arc::new(Mutex::new(rx));
+        let usage: UsageCache = moka::sync::Cache::builder()
+            .max_capacity(500_000)
+            .time_to_idle(std::time::Duration::from_secs(2 * 3600))
+            .build();
         for _ in 0..writers.max(1) {
-            tokio::spawn(run(db.clone(), rx.clone(), batch_max.max(1)));
+            tokio::spawn(run(db.clone(), rx.clone(), batch_max.max(1), usage.clone()));
         }
         Writer { tx }
     }
@@ -86,7 +101,13 @@ impl Writer {
     }
 }
 
-async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, batch_max: usize) {
+type VoterKey = (String, String);
+
+fn voter_key(v: &NewVote) -> VoterKey {
+    (v.round_id.clone(), v.voter_id.clone())
+}
+
+async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, batch_max: usize, usage: UsageCache) {
     let mut carry: Vec<Pending> = Vec::new();
     loop {
         let mut batch = std::mem::take(&mut carry);
@@ -106,52 +127,170 @@ async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, batch_max: usize) 
                 }
             }
         }
-        let items: Vec<(NewVote, Caps)> = batch.iter().map(|p| (p.vote.clone(), p.caps)).collect();
-        let result = db.transaction(move |conn| write_batch(conn, items)).await;
-        match result {
-            Ok(outcomes) => {
-                let answers: Vec<Option<Result<Stored, AppError>>> = outcomes
-                    .iter()
-                    .map(|o| match o {
-                        Outcome::Done(r) => Some(clone_result(r)),
-                        _ => None,
-                    })
-                    .collect();
-                for (p, o) in batch.into_iter().zip(outcomes) {
-                    match o {
-                        Outcome::Done(r) => {
-                            let _ = p.respond.send(r);
-                        }
-                        Outcome::SameAs(j) => {
-                            let r = answers[j].as_ref().map(clone_result).unwrap_or_else(|| {
-                                Err(AppError::Conflict {
-                                    code: "idempotency.in_progress",
-                                })
-                            });
-                            let _ = p.respond.send(r.map(|mut s| {
-                                s.replayed = true;
-                                s
-                            }));
-                        }
-                        Outcome::Retry if p.attempts < 3 => carry.push(Pending {
-                            attempts: p.attempts + 1,
-                            ..p
-                        }),
-                        Outcome::Retry => {
-                            let _ = p
-                                .respond
-                                .send(Err(AppError::Conflict { code: "vote.busy" }));
+        let outcomes = write(&db, &batch, &usage).await;
+        answer(batch, outcomes, &mut carry);
+    }
+}
+
+/// Write one batch: the fast path, then the careful one for whatever it left.
+async fn write(db: &Db, batch: &[Pending], usage: &UsageCache) -> Vec<Outcome> {
+    let n = batch.len();
+    let mut outcomes: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
+
+    // The same (voter, key) twice in this batch: the later ones follow the first.
+    let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
+    for (i, p) in batch.iter().enumerate() {
+        let k = (p.vote.voter_id.as_str(), p.vote.idempotency_key.as_str());
+        match first_of.get(&k) {
+            Some(&j) => outcomes[i] = Some(Outcome::SameAs(j)),
+            None => {
+                first_of.insert(k, i);
+            }
+        }
+    }
+
+    // Fast path: slots from memory, one append.
+    let mut local: HashMap<VoterKey, Used> = HashMap::new();
+    let mut rows: Vec<NewVote> = Vec::new();
+    let mut row_of: Vec<usize> = Vec::new();
+    for (i, p) in batch.iter().enumerate() {
+        if outcomes[i].is_some() {
+            continue;
+        }
+        let u = local
+            .entry(voter_key(&p.vote))
+            .or_insert_with_key(|k| usage.get(k).unwrap_or_default());
+        if let Ok(s) = domain::take_slots(p.caps, u, &p.vote.entry_id, &p.vote.day) {
+            let mut row = p.vote.clone();
+            row.slot = s.slot;
+            row.entry_slot = s.entry_slot;
+            row.day_slot = s.day_slot;
+            rows.push(row);
+            row_of.push(i);
+        }
+        // A cap reached in memory may still be a retried request: the careful path
+        // tells.
+    }
+    let mut lagging: HashSet<VoterKey> = HashSet::new();
+    if !rows.is_empty() {
+        let sent = rows.clone();
+        match db.run(move |conn| store::append_votes(conn, &sent)).await {
+            Ok(added) => {
+                let ids: HashMap<(String, String), i64> =
+                    added.into_iter().map(|(id, v, k)| ((v, k), id)).collect();
+                for (row, &i) in rows.iter().zip(&row_of) {
+                    match ids.get(&(row.voter_id.clone(), row.idempotency_key.clone())) {
+                        Some(&id) => outcomes[i] = Some(Outcome::Done(Ok(stored(id, row)))),
+                        None => {
+                            lagging.insert(voter_key(row));
                         }
                     }
                 }
             }
             Err(e) => {
-                // Nothing was written: every vote in the batch fails alike, and a retry
-                // with the same Idempotency-Key is safe.
-                tracing::warn!(error = %e, votes = batch.len(), "vote batch failed");
-                for p in batch {
-                    let _ = p.respond.send(Err(AppError::Unavailable(format!("{e}"))));
+                // One statement, so nothing was written: the careful path tries these
+                // votes once more (and answers 503 if the database is really gone).
+                tracing::warn!(error = %e, votes = rows.len(), "vote batch failed, retrying");
+                for (row, _) in rows.iter().zip(&row_of) {
+                    lagging.insert(voter_key(row));
                 }
+            }
+        }
+    }
+    // Remember the voters whose every vote went in; the others are read afresh below.
+    for (k, u) in local {
+        if !lagging.contains(&k) {
+            usage.insert(k, u);
+        }
+    }
+
+    // Careful path, for what the fast one left.
+    let rest: Vec<usize> = (0..n).filter(|&i| outcomes[i].is_none()).collect();
+    if !rest.is_empty() {
+        let items: Vec<(NewVote, Caps)> = rest
+            .iter()
+            .map(|&i| (batch[i].vote.clone(), batch[i].caps))
+            .collect();
+        match db
+            .transaction(move |conn| write_carefully(conn, items))
+            .await
+        {
+            Ok((done, fresh)) => {
+                for (o, &i) in done.into_iter().zip(&rest) {
+                    outcomes[i] = Some(match o {
+                        Outcome::SameAs(j) => Outcome::SameAs(rest[j]),
+                        o => o,
+                    });
+                }
+                for (k, u) in fresh {
+                    match u {
+                        Some(u) => usage.insert(k, u),
+                        None => usage.invalidate(&k),
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, votes = rest.len(), "vote batch failed");
+                for &i in &rest {
+                    outcomes[i] = Some(Outcome::Done(Err(AppError::Unavailable(format!("{e}")))));
+                }
+            }
+        }
+    }
+    finish(outcomes)
+}
+
+fn finish(outcomes: Vec<Option<Outcome>>) -> Vec<Outcome> {
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(Outcome::Retry))
+        .collect()
+}
+
+fn stored(id: i64, row: &NewVote) -> Stored {
+    Stored {
+        id,
+        entry_id: row.entry_id.clone(),
+        status: row.initial_status.clone(),
+        cast_at: row.cast_at,
+        slot: row.slot,
+        replayed: false,
+    }
+}
+
+/// Answer every vote of a batch; votes that lost a race go round again.
+fn answer(batch: Vec<Pending>, outcomes: Vec<Outcome>, carry: &mut Vec<Pending>) {
+    let answers: Vec<Option<Result<Stored, AppError>>> = outcomes
+        .iter()
+        .map(|o| match o {
+            Outcome::Done(r) => Some(clone_result(r)),
+            _ => None,
+        })
+        .collect();
+    for (p, o) in batch.into_iter().zip(outcomes) {
+        match o {
+            Outcome::Done(r) => {
+                let _ = p.respond.send(r);
+            }
+            Outcome::SameAs(j) => {
+                let r = answers[j].as_ref().map(clone_result).unwrap_or_else(|| {
+                    Err(AppError::Conflict {
+                        code: "idempotency.in_progress",
+                    })
+                });
+                let _ = p.respond.send(r.map(|mut s| {
+                    s.replayed = true;
+                    s
+                }));
+            }
+            Outcome::Retry if p.attempts < 3 => carry.push(Pending {
+                attempts: p.attempts + 1,
+                ..p
+            }),
+            Outcome::Retry => {
+                let _ = p
+                    .respond
+                    .send(Err(AppError::Conflict { code: "vote.busy" }));
             }
         }
     }
@@ -199,10 +338,14 @@ pub fn cap_error(hit: CapHit) -> AppError {
     }
 }
 
-fn write_batch(
+/// The careful path, in a transaction: everything read from the log. Returns the
+/// outcomes and, per voter touched, their usage as now committed (None: not known
+/// exactly, forget it).
+#[allow(clippy::type_complexity)]
+fn write_carefully(
     conn: &mut DbConnection,
     items: Vec<(NewVote, Caps)>,
-) -> Result<Vec<Outcome>, AppError> {
+) -> Result<(Vec<Outcome>, Vec<(VoterKey, Option<Used>)>), AppError> {
     let n = items.len();
     let mut outcomes: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
 
@@ -311,70 +454,26 @@ fn write_batch(
     }
 
     // 5. One statement for the batch; rows a concurrent writer beat us to are retried.
-    let inserted: HashMap<(String, String), i64> = store::insert_votes(conn, &rows)?
+    let inserted: HashMap<(String, String), i64> = store::append_votes(conn, &rows)?
         .into_iter()
         .map(|(id, voter, key)| ((voter, key), id))
         .collect();
-    let mut deltas: HashMap<(String, String), (i64, i64)> = HashMap::new();
-    let mut flags = Vec::new();
-    let mut reviews = Vec::new();
+    let mut raced: HashSet<VoterKey> = HashSet::new();
     for (row, &i) in rows.iter().zip(&row_of) {
-        let Some(&id) = inserted.get(&(row.voter_id.clone(), row.idempotency_key.clone())) else {
-            outcomes[i] = Some(Outcome::Retry);
-            continue;
-        };
-        let d = deltas
-            .entry((row.round_id.clone(), row.entry_id.clone()))
-            .or_default();
-        if row.initial_status == domain::COUNTED {
-            d.0 += 1;
-        } else {
-            d.1 += 1;
-            flags.push(FlagRow {
-                vote_id: id,
-                round_id: row.round_id.clone(),
-                status: domain::QUARANTINED.into(),
-                rule: row.initial_rule.clone(),
-                reviewed: false,
-                updated_at: row.cast_at,
-            });
-            reviews.push(NewReview {
-                vote_id: id,
-                round_id: row.round_id.clone(),
-                action: domain::QUARANTINE.into(),
-                rule: row.initial_rule.clone(),
-                reason: "automatic, when cast".into(),
-                actor_id: None,
-                at: row.cast_at,
-            });
+        match inserted.get(&(row.voter_id.clone(), row.idempotency_key.clone())) {
+            Some(&id) => outcomes[i] = Some(Outcome::Done(Ok(stored(id, row)))),
+            None => {
+                outcomes[i] = Some(Outcome::Retry);
+                raced.insert(voter_key(row));
+            }
         }
-        outcomes[i] = Some(Outcome::Done(Ok(Stored {
-            id,
-            entry_id: row.entry_id.clone(),
-            status: row.initial_status.clone(),
-            cast_at: row.cast_at,
-            slot: row.slot,
-            replayed: false,
-        })));
     }
-    // 6. Tallies and flags in the same transaction. Sorted, so concurrent writers take
-    //    row locks in the same order.
-    let mut deltas: Vec<TallyRow> = deltas
+    let fresh = used
         .into_iter()
-        .map(|((round_id, entry_id), (counted, quarantined))| TallyRow {
-            round_id,
-            entry_id,
-            counted,
-            quarantined,
-            invalidated: 0,
+        .map(|(k, u)| {
+            let known = !raced.contains(&k);
+            (k, known.then_some(u))
         })
         .collect();
-    deltas.sort_by(|a, b| (&a.round_id, &a.entry_id).cmp(&(&b.round_id, &b.entry_id)));
-    store::tallies_add(conn, &deltas)?;
-    store::insert_flags(conn, &flags)?;
-    store::insert_reviews(conn, &reviews)?;
-    Ok(outcomes
-        .into_iter()
-        .map(|o| o.unwrap_or(Outcome::Retry))
-        .collect())
+    Ok((finish(outcomes), fresh))
 }

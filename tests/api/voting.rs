@@ -938,3 +938,105 @@ async fn public_votes_join_the_jury_in_the_results() {
     assert_eq!(standing(&s.entries[1].2)["public_rank"], 2);
     assert_eq!(first["public_rank"], 3);
 }
+
+/// Two processes (two writers, each with its own memory of voters' votes) writing for the
+/// same voter: each one's memory lags the other's writes, yet the caps hold exactly, the
+/// slots are distinct, and a retry through the other process is answered as recorded.
+#[tokio::test]
+async fn two_writers_for_one_voter_keep_the_caps_exact() {
+    use cadenza::voting::domain::{COUNTED, Caps};
+    use cadenza::voting::model::NewVote;
+    use cadenza::voting::writer::Writer;
+
+    let app = app_with("").await;
+    let s = setup(&app, "vote-two-writers", 3, 0).await;
+    let r = voting_round(
+        &app,
+        &s,
+        json!({ "votes_per_voter": 4, "votes_per_entry": 2 }),
+    )
+    .await;
+    let rid = r["id"].as_str().unwrap().to_string();
+    let entries: Vec<String> = s.entries.iter().map(|e| e.2.clone()).collect();
+    let a = Writer::start(app.state.db.clone(), 1, 100, 100);
+    let b = Writer::start(app.state.db.clone(), 1, 100, 100);
+    let caps = Caps {
+        per_voter: 4,
+        per_entry: 2,
+        per_day: None,
+    };
+    let vote = |voter: &str, entry: &str, key: &str| NewVote {
+        round_id: rid.clone(),
+        voter_id: voter.to_string(),
+        entry_id: entry.to_string(),
+        cast_at: Utc::now().naive_utc(),
+        day: "2026-11-29".into(),
+        slot: 0,
+        entry_slot: 0,
+        day_slot: 0,
+        idempotency_key: key.to_string(),
+        pow_id: format!("pow-{voter}-{key}"),
+        pow_cost: 1,
+        network: "127.0.0.0/24".into(),
+        ua_hash: "ua".into(),
+        account_age_secs: 86_400,
+        initial_status: COUNTED.into(),
+        initial_rule: None,
+    };
+
+    // Alternating: every vote goes through the writer that did not see the last one.
+    let mut slots = Vec::new();
+    for (i, w) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let got = w
+            .submit(vote("v1", &entries[i % 3], &format!("k{i}")), caps)
+            .await
+            .unwrap_or_else(|e| panic!("vote {i}: {e:?}"));
+        assert!(!got.replayed);
+        slots.push(got.slot);
+    }
+    assert_eq!(slots, [1, 2, 3, 4]);
+    // The fifth is over the round's cap, whichever writer takes it.
+    for w in [&a, &b] {
+        let err = w
+            .submit(vote("v1", &entries[2], "k5"), caps)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "vote.limit_round", "{err:?}");
+    }
+    // A retry of the first vote through the writer that did not write it: as recorded.
+    let again = b.submit(vote("v1", &entries[0], "k0"), caps).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.slot, 1);
+
+    // At once, through both: twelve votes for entries of a fresh voter, caps 4 and 2.
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let w = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let v = vote("v2", &entries[i % 3], &format!("c{i}"));
+        tasks.push(tokio::spawn(async move { w.submit(v, caps).await }));
+    }
+    let mut stored = Vec::new();
+    for t in tasks {
+        if let Ok(s) = t.await.unwrap() {
+            stored.push(s);
+        }
+    }
+    assert_eq!(stored.len(), 4, "exactly the round's cap: {stored:?}");
+    let mut slots: Vec<i32> = stored.iter().map(|s| s.slot).collect();
+    slots.sort();
+    assert_eq!(slots, [1, 2, 3, 4]);
+    for e in &entries {
+        assert!(stored.iter().filter(|s| &s.entry_id == e).count() <= 2);
+    }
+    // The tallies are the rows: 4 + 4 counted.
+    let board: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/voting-rounds/{rid}/leaderboard")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(board["total_votes"], 8, "{board}");
+}
