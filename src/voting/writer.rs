@@ -191,9 +191,7 @@ async fn write(db: &Db, batch: &[Pending], usage: &UsageCache) -> Vec<Outcome> {
                 // One statement, so nothing was written: the careful path tries these
                 // votes once more (and answers 503 if the database is really gone).
                 tracing::warn!(error = %e, votes = rows.len(), "vote batch failed, retrying");
-                for (row, _) in rows.iter().zip(&row_of) {
-                    lagging.insert(voter_key(row));
-                }
+                lagging.extend(rows.iter().map(voter_key));
             }
         }
     }
@@ -217,10 +215,7 @@ async fn write(db: &Db, batch: &[Pending], usage: &UsageCache) -> Vec<Outcome> {
         {
             Ok((done, fresh)) => {
                 for (o, &i) in done.into_iter().zip(&rest) {
-                    outcomes[i] = Some(match o {
-                        Outcome::SameAs(j) => Outcome::SameAs(rest[j]),
-                        o => o,
-                    });
+                    outcomes[i] = Some(o);
                 }
                 for (k, u) in fresh {
                     match u {
@@ -349,17 +344,7 @@ fn write_carefully(
     let n = items.len();
     let mut outcomes: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
 
-    // 1. The same (voter, key) twice in this batch: the later ones follow the first.
-    let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();
-    for (i, (v, _)) in items.iter().enumerate() {
-        match first_of.get(&(v.voter_id.as_str(), v.idempotency_key.as_str())) {
-            Some(&j) => outcomes[i] = Some(Outcome::SameAs(j)),
-            None => {
-                first_of.insert((v.voter_id.as_str(), v.idempotency_key.as_str()), i);
-            }
-        }
-    }
-
+    // (`write` already answered a (voter, key) repeated within the batch.)
     // 2. Keys already used: the same vote again is answered as recorded; a different
     //    vote under a used key is refused.
     let voters = domain::distinct(items.iter().map(|(v, _)| v.voter_id.as_str()));
