@@ -10,7 +10,7 @@
 #      flow at half the maximum rate (paced by examples/bench_paced_votes.rs).
 # Figures go to docs/benchmarks.md.
 #
-# Usage: scripts/bench-voting.sh   (DURATION=20 CONNS=32 THREADS=2 WRITERS=2 BULK=10000000;
+# Usage: scripts/bench-voting.sh   (DURATION=20 CONNS=32 THREADS=2 WRITERS=2 BULK=10000000 BOARD_CONNS=8;
 #   PROFILE=1: top during the vote run; PERF=file: perf samples of the server;
 #   PG_EXTRA="-c …": more PostgreSQL settings; KEEP=dir: keep the server's and PostgreSQL's logs)
 set -euo pipefail
@@ -25,6 +25,7 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 need() { command -v "$1" >/dev/null || { echo "installing $2"; apt-get install -y "$2" >/dev/null; }; }
 need wrk wrk
+need /usr/bin/time time
 if [ -n "${PERF:-}" ]; then need perf linux-perf; fi
 PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -x "$PG_BIN/initdb" ] || { apt-get install -y postgresql >/dev/null; PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); }
@@ -164,12 +165,25 @@ echo "== leaderboard reads while votes flow at half the maximum rate"
 # Votes at exactly RATE / 2 per second, on a schedule (bench_paced_votes, open loop);
 # leaderboard reads with wrk meanwhile.
 HALF_RATE=$(( RATE / 2 ))
-"${PSQL[@]}" -d cadenza -c "SELECT 1" >/dev/null
+MARK=$("${PSQL[@]}" -d cadenza -c "SELECT max(id) FROM votes")
 "$BIN/examples/bench_paced_votes" "$URL" "$RUN/half.tsv" "$ROUND" "$HALF_RATE" "$DURATION" > "$RUN/half.txt" &
 VPID=$!
 sleep 1
-BOARD=$(wrk -t1 -c8 -d"$(( DURATION - 2 ))s" --latency "$URL/api/v1/voting-rounds/$ROUND/leaderboard")
+BOARD=$(wrk -t1 -c"${BOARD_CONNS:-8}" -d"$(( DURATION - 2 ))s" --latency "$URL/api/v1/voting-rounds/$ROUND/leaderboard")
 wait $VPID
 echo "$BOARD" | grep -E "Requests/sec|50%|99%"
 grep -E "RESULT" "$RUN/half.txt" | sed 's/^/   votes meanwhile: /'
 echo "   (pgbench: 1 client $PGB1/s, $POOL clients $PGBP/s, $CONNS clients $PGBC/s)"
+
+echo "== the periodic fraud audit at $TOTAL votes: the votes cast since its previous run"
+# As if the audit had kept up until the half-rate run began: it looks at those votes, the
+# minute before them and their voters' other votes (decision 0011), not the whole log.
+"${PSQL[@]}" -d cadenza -c "UPDATE voting_rounds SET audited_through = $MARK WHERE id = '$ROUND'"
+NEW=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes WHERE round_id = '$ROUND' AND id > $MARK")
+"${PSQL[@]}" -d cadenza -c "INSERT INTO jobs (kind, payload, status, attempts, max_attempts, run_at, created_at, updated_at)
+  VALUES ('voting.audit', '{}', 'queued', 0, 1, now(), now(), now())"
+T0=$(date +%s.%N)
+/usr/bin/time -f "%M" -o "$RUN/audit.rss" "$BIN/cadenza" --config "$RUN/bench.toml" admin run-jobs >/dev/null
+T1=$(date +%s.%N)
+echo "   $NEW new votes audited in $(python3 -c "print(round($T1 - $T0, 2))") s (the whole command: start, migrations check, the job), peak memory $(( $(cat "$RUN/audit.rss") / 1024 )) MiB"
+

@@ -307,6 +307,9 @@ pub struct VotingSettings {
     pub voter_cache_secs: u64,
     /// Milliseconds a leaderboard read from the tallies is reused.
     pub leaderboard_cache_ms: u64,
+    /// Seconds a vote must be old before the audit's mark passes it (it may still be
+    /// being written when the audit reads; see `service::audit_step`).
+    pub audit_margin_secs: u64,
 }
 
 impl Default for VotingSettings {
@@ -325,6 +328,7 @@ impl Default for VotingSettings {
             queue: 20_000,
             voter_cache_secs: 15,
             leaderboard_cache_ms: 500,
+            audit_margin_secs: 120,
         }
     }
 }

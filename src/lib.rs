@@ -9,6 +9,7 @@ pub mod competitions;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod exhibition;
 pub mod http;
 pub mod i18n;
 pub mod jobs;

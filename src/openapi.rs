@@ -114,6 +114,8 @@ use utoipa::OpenApi;
         crate::accounts::account_api::delete_me,
         crate::accounts::account_api::invite_judge,
         crate::accounts::account_api::accept_invitation,
+        crate::exhibition::routes::get_poster,
+        crate::exhibition::routes::list_posters,
     ),
     modifiers(&BearerAuth),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
@@ -123,6 +125,7 @@ use utoipa::OpenApi;
         (name = "accounts", description = "Accounts and sign-in"),
         (name = "submissions", description = "Entries, their audio, analysis reports and moderation"),
         (name = "judging", description = "Rounds, panels, assignment, scoring, rankings, advancement and results"),
+        (name = "exhibition", description = "Posters with QR codes for an exhibition, and their scans"),
         (name = "voting", description = "Public voting: rounds, proof of work, votes, live leaderboards, integrity and review"),
     )
 )]

@@ -39,6 +39,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Public voting's writer, limiters and caches.
     pub voting: Arc<crate::voting::Runtime>,
+    /// Cancelled when the process starts to stop: long-lived responses (event streams)
+    /// end so the drain does not wait for them.
+    pub shutdown: CancellationToken,
 }
 
 impl AppState {
@@ -77,6 +80,7 @@ impl AppState {
             jwt,
             metrics: Metrics::new(),
             voting,
+            shutdown: CancellationToken::new(),
         })
     }
 }
@@ -124,9 +128,9 @@ impl ApplicationBuilder {
         Ok(Application {
             port,
             server,
+            shutdown: state.shutdown.clone(),
             state,
             registry: Arc::new(self.registry),
-            shutdown: CancellationToken::new(),
             handle_signals: self.handle_signals,
         })
     }
@@ -355,6 +359,8 @@ fn http_server(
             // the ones a live show hammers (votes, challenges, leaderboards) go first.
             .configure(crate::voting::routes::configure)
             .configure(crate::competitions::routes::configure)
+            .configure(crate::exhibition::routes::configure)
+            .configure(crate::exhibition::pages::configure)
             .configure(crate::submissions::routes::configure)
             .configure(crate::judging::routes::configure)
             .configure(crate::voting::pages::configure)

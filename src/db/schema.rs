@@ -351,6 +351,15 @@ diesel::table! {
         audited_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        audited_through -> BigInt,
+    }
+}
+
+diesel::table! {
+    vote_patterns (round_id, voter_id) {
+        round_id -> Text,
+        voter_id -> Text,
+        pattern -> Text,
     }
 }
 
@@ -437,7 +446,31 @@ diesel::joinable!(voting_rounds -> competitions (competition_id));
 diesel::joinable!(voting_round_entries -> voting_rounds (round_id));
 diesel::joinable!(voting_round_entries -> entries (entry_id));
 
+diesel::table! {
+    posters (id) {
+        id -> Text,
+        competition_id -> Text,
+        kind -> Text,
+        target_id -> Text,
+        lang -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    poster_scans (poster_id, day) {
+        poster_id -> Text,
+        day -> Text,
+        scans -> BigInt,
+    }
+}
+
+diesel::joinable!(poster_scans -> posters (poster_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    posters,
+    poster_scans,
+    vote_patterns,
     users,
     competitions,
     user_roles,

@@ -20,6 +20,7 @@ pub struct Metrics {
     http_duration: HistogramVec,
     jobs: IntCounterVec,
     votes: IntCounterVec,
+    poster_scans: prometheus::IntCounter,
 }
 
 impl Metrics {
@@ -58,6 +59,11 @@ impl Metrics {
             &["outcome"],
         )
         .expect("static metric definition");
+        let poster_scans = prometheus::IntCounter::with_opts(Opts::new(
+            "poster_scans_total",
+            "Scans of exhibition posters' QR codes",
+        ))
+        .expect("static metric definition");
         let build = IntGauge::with_opts(
             Opts::new("build_info", "Build information")
                 .const_label("version", env!("CARGO_PKG_VERSION")),
@@ -69,6 +75,7 @@ impl Metrics {
             Box::new(http_duration.clone()),
             Box::new(jobs.clone()),
             Box::new(votes.clone()),
+            Box::new(poster_scans.clone()),
             Box::new(build),
         ] {
             registry.register(c).expect("metrics are registered once");
@@ -79,7 +86,12 @@ impl Metrics {
             http_duration,
             jobs,
             votes,
+            poster_scans,
         }
+    }
+
+    pub fn poster_scan(&self) {
+        self.poster_scans.inc();
     }
 
     pub fn job_outcome(&self, kind: &str, outcome: &str) {

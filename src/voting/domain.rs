@@ -201,7 +201,7 @@ pub struct VoteFact {
 }
 
 /// Thresholds of the automatic rules.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RuleSettings {
     /// Votes from one network within any 60 s above which all of them are held.
     pub burst_per_minute: u32,
@@ -246,7 +246,8 @@ pub fn domain_rule(domain: &str) -> Option<&'static str> {
 
 /// Run every rule over a round's log. The answer depends only on the log (and the
 /// settings), so anyone re-running it gets the same flags. `exempt` networks (a venue's
-/// shared network) are never held for bursts.
+/// shared network) are never held for bursts. The periodic audit applies the same three
+/// parts incrementally (see `service::audit_step`).
 pub fn evaluate(
     votes: &[VoteFact],
     s: &RuleSettings,
@@ -258,47 +259,19 @@ pub fn evaluate(
             flags.insert(f.id, rule);
         }
     }
-    // Bursts: per network, every vote inside any 60-second window holding more than the
-    // threshold.
-    let mut by_net: BTreeMap<&str, Vec<&VoteFact>> = BTreeMap::new();
-    for f in votes {
-        if !exempt(&f.network) {
-            by_net.entry(f.network.as_str()).or_default().push(f);
-        }
-    }
-    let limit = s.burst_per_minute.max(1) as usize;
-    for list in by_net.values_mut() {
-        list.sort_by_key(|f| (f.at, f.id));
-        let mut left = 0usize;
-        let mut marked_to = 0usize;
-        for right in 0..list.len() {
-            while list[right].at - list[left].at >= 60 {
-                left += 1;
-            }
-            if right - left + 1 > limit {
-                for f in &list[left.max(marked_to)..=right] {
-                    flags.entry(f.id).or_insert(RULE_BURST);
-                }
-                marked_to = right + 1;
-            }
-        }
+    for id in burst_ids(votes, s, exempt) {
+        flags.entry(id).or_insert(RULE_BURST);
     }
     // Identical patterns: the same client and the same ordered choices (≥ 3 votes).
     let mut seq: BTreeMap<&str, Vec<&VoteFact>> = BTreeMap::new();
     for f in votes {
         seq.entry(f.voter.as_str()).or_default().push(f);
     }
-    let mut groups: HashMap<(String, Vec<&str>), Vec<&str>> = HashMap::new();
+    let mut groups: HashMap<String, Vec<&str>> = HashMap::new();
     for (voter, list) in &mut seq {
-        if list.len() < 3 {
-            continue;
+        if let Some(key) = pattern_key(list) {
+            groups.entry(key).or_default().push(voter);
         }
-        list.sort_by_key(|f| (f.at, f.id));
-        let key = (
-            list[0].ua_hash.clone(),
-            list.iter().map(|f| f.entry.as_str()).collect(),
-        );
-        groups.entry(key).or_default().push(voter);
     }
     for voters in groups.values() {
         if voters.len() >= s.pattern_min_voters.max(2) as usize {
@@ -310,6 +283,50 @@ pub fn evaluate(
         }
     }
     flags
+}
+
+/// Bursts: per network, every vote inside any 60-second window that holds more than the
+/// threshold.
+pub fn burst_ids(votes: &[VoteFact], s: &RuleSettings, exempt: &dyn Fn(&str) -> bool) -> Vec<i64> {
+    let mut by_net: BTreeMap<&str, Vec<&VoteFact>> = BTreeMap::new();
+    for f in votes {
+        if !exempt(&f.network) {
+            by_net.entry(f.network.as_str()).or_default().push(f);
+        }
+    }
+    let limit = s.burst_per_minute.max(1) as usize;
+    let mut out = Vec::new();
+    for list in by_net.values_mut() {
+        list.sort_by_key(|f| (f.at, f.id));
+        let mut left = 0usize;
+        let mut marked_to = 0usize;
+        for right in 0..list.len() {
+            while list[right].at - list[left].at >= 60 {
+                left += 1;
+            }
+            if right - left + 1 > limit {
+                out.extend(list[left.max(marked_to)..=right].iter().map(|f| f.id));
+                marked_to = right + 1;
+            }
+        }
+    }
+    out
+}
+
+/// A voter's pattern: a hash of the client of their first vote and their choices in
+/// order, for voters with at least three votes in the round (`votes` is all of them).
+pub fn pattern_key(votes: &mut [&VoteFact]) -> Option<String> {
+    if votes.len() < 3 {
+        return None;
+    }
+    votes.sort_by_key(|f| (f.at, f.id));
+    let mut h = Sha256::new();
+    h.update(votes[0].ua_hash.as_bytes());
+    for f in votes.iter() {
+        h.update(b"\n");
+        h.update(f.entry.as_bytes());
+    }
+    Some(hex::encode(&h.finalize()[..16]))
 }
 
 /// The canonical text of a tally: `entry_id,count` lines for entries with counted votes,

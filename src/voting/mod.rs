@@ -74,6 +74,14 @@ pub struct BoardData {
     pub read_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// A leaderboard's JSON with what it was made from (see `service::leaderboard_json`).
+pub struct BoardJson {
+    pub info: Arc<RoundInfo>,
+    pub data: Option<Arc<BoardData>>,
+    pub phase: &'static str,
+    pub json: bytes::Bytes,
+}
+
 /// The in-process side of voting: the writer, the limiters and the caches.
 pub struct Runtime {
     pub pow: pow::Pow,
@@ -84,6 +92,8 @@ pub struct Runtime {
     pub voters: moka::sync::Cache<String, Arc<VoterFacts>>,
     pub rounds: Refreshing<RoundInfo>,
     pub boards: Refreshing<BoardData>,
+    /// Leaderboards as sent, per (round, category, counts shown).
+    pub board_json: moka::sync::Cache<(String, Option<String>, bool), Arc<BoardJson>>,
     bursts: Mutex<HashMap<(String, String), (i64, u32)>>,
     pub global_allow: Vec<ipnet::IpNet>,
     pub pseudonym_key: Vec<u8>,
@@ -198,6 +208,10 @@ impl Runtime {
                 .build(),
             rounds: Refreshing::new(Duration::from_secs(5)),
             boards: Refreshing::new(Duration::from_millis(v.leaderboard_cache_ms.max(1))),
+            board_json: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_idle(Duration::from_secs(600))
+                .build(),
             bursts: Mutex::new(HashMap::new()),
             global_allow,
             pseudonym_key: {

@@ -246,10 +246,17 @@ pub async fn leaderboard(
     id: web::Path<String>,
     q: web::Query<BoardQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let b = service::leaderboard(&state, who.as_ref(), &id, q.category.as_deref()).await?;
+    let json = service::leaderboard_json(&state, who.as_ref(), &id, q.category.as_deref()).await?;
+    // An organiser may see counts the public may not yet: never in a shared cache.
+    let cache = if who.is_some() {
+        "private, max-age=1"
+    } else {
+        "public, max-age=1"
+    };
     Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=1"))
-        .json(b))
+        .insert_header((header::CACHE_CONTROL, cache))
+        .content_type("application/json")
+        .body(json))
 }
 
 /// How long one stream lasts; the browser's EventSource reconnects by itself.
@@ -282,11 +289,16 @@ pub async fn stream(
         futures_util::stream::unfold(start, |(state, id, category, last, tick)| async move {
             let mut tick = tick;
             loop {
-                if tick >= STREAM_SECS {
+                if tick >= STREAM_SECS || state.shutdown.is_cancelled() {
                     return None;
                 }
                 if tick > 0 || last.is_some() {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        // The server is stopping: end the stream (the browser reconnects
+                        // to another server) instead of holding up the drain.
+                        _ = state.shutdown.cancelled() => return None,
+                    }
                 }
                 tick += 1;
                 let Ok(b) = service::leaderboard(&state, None, &id, category.as_deref()).await

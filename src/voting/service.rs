@@ -259,7 +259,12 @@ pub async fn update_round(
                 return Err(AppError::Conflict { code: "vote.round_started" });
             }
             let before = (r.opens_at, r.closes_at);
+            let rules_before = (rule_settings(&r), r.allowlist.clone());
             apply(&mut r, &input)?;
+            if (rule_settings(&r), r.allowlist.clone()) != rules_before {
+                // New thresholds apply to the whole log: the audit starts over.
+                store::restart_audit(conn, &r.id)?;
+            }
             r.updated_at = now;
             store::update_round(conn, &r)?;
             if let Some(ids) = &input.entry_ids {
@@ -403,6 +408,32 @@ pub async fn current_round(
         })
         .or_else(|| rounds.iter().max_by_key(|r| r.closes_at))
         .cloned())
+}
+
+/// The voting round whose page shows `entry` now (the open round, else the next, else
+/// the last one), with what the page shows of it; `None` if no visible round has it.
+pub async fn round_of_entry(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    competition: &str,
+    entry: &str,
+) -> Result<Option<(String, EntryInfo)>, AppError> {
+    let rounds = list_rounds(state, who, competition).await?;
+    let now = Utc::now();
+    let mut order: Vec<&VotingRoundView> = rounds.iter().collect();
+    // Open first, then upcoming (soonest first), then closed (latest first).
+    order.sort_by_key(|r| match r.state.as_str() {
+        "open" => (0, 0),
+        "upcoming" => (1, (r.opens_at - now).num_seconds()),
+        _ => (2, (now - r.closes_at).num_seconds()),
+    });
+    for r in order {
+        let i = info(state, &r.id).await?;
+        if let Some(e) = i.entry(entry) {
+            return Ok(Some((r.id.clone(), e.clone())));
+        }
+    }
+    Ok(None)
 }
 
 fn day_of(c: &CompetitionRow, t: NaiveDateTime) -> String {
@@ -750,14 +781,76 @@ pub async fn leaderboard(
 ) -> Result<Leaderboard, AppError> {
     let (i, organiser) = visible(state, who, id).await?;
     let now = now();
-    let closed = i.row.is_closed(now);
-    let shown = closed || organiser || i.row.counts_visible == domain::VISIBLE_LIVE;
-    let category = category.filter(|c| !c.is_empty());
+    let shown = shown(&i.row, organiser, now);
     let data = if shown {
         Some(board_data(state, &i.row.id).await?)
     } else {
         None
     };
+    Ok(board_of(&i, shown, category, data.as_deref(), now))
+}
+
+/// Whether the counts are shown to this reader now.
+fn shown(r: &VotingRoundRow, organiser: bool, now: NaiveDateTime) -> bool {
+    r.is_closed(now) || organiser || r.counts_visible == domain::VISIBLE_LIVE
+}
+
+/// The leaderboard as the API sends it (JSON). While its inputs are the same — the
+/// round's settings and tallies as cached, its state, whether counts are shown — every
+/// reader gets the same bytes: during a live show thousands of viewers a second read
+/// one round, and this spares each of them the ranking and the serialising.
+pub async fn leaderboard_json(
+    state: &AppState,
+    who: Option<&AuthUser>,
+    id: &str,
+    category: Option<&str>,
+) -> Result<bytes::Bytes, AppError> {
+    let (i, organiser) = visible(state, who, id).await?;
+    let now = now();
+    let shown = shown(&i.row, organiser, now);
+    let data = if shown {
+        Some(board_data(state, &i.row.id).await?)
+    } else {
+        None
+    };
+    let category = category.filter(|c| !c.is_empty());
+    let phase = state_of(&i.row, now);
+    let key = (i.row.id.clone(), category.map(str::to_string), shown);
+    if let Some(kept) = state.voting.board_json.get(&key)
+        && Arc::ptr_eq(&kept.info, &i)
+        && kept.phase == phase
+        && match (&kept.data, &data) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    {
+        return Ok(kept.json.clone());
+    }
+    let board = board_of(&i, shown, category, data.as_deref(), now);
+    let json = bytes::Bytes::from(
+        serde_json::to_vec(&board).map_err(|e| AppError::internal(e.to_string()))?,
+    );
+    state.voting.board_json.insert(
+        key,
+        Arc::new(super::BoardJson {
+            info: i,
+            data,
+            phase,
+            json: json.clone(),
+        }),
+    );
+    Ok(json)
+}
+
+fn board_of(
+    i: &RoundInfo,
+    shown: bool,
+    category: Option<&str>,
+    data: Option<&BoardData>,
+    now: NaiveDateTime,
+) -> Leaderboard {
+    let category = category.filter(|c| !c.is_empty());
     let mut lines: Vec<BoardLine> = i
         .entries
         .iter()
@@ -770,7 +863,6 @@ pub async fn leaderboard(
             category_id: e.category_id.clone(),
             category: e.category.clone(),
             votes: data
-                .as_ref()
                 .and_then(|d| d.counted.get(&e.id).copied())
                 .unwrap_or(0),
         })
@@ -792,7 +884,7 @@ pub async fn leaderboard(
             l.rank = 0;
         }
     }
-    Ok(Leaderboard {
+    Leaderboard {
         round_id: i.row.id.clone(),
         title: i.row.title.clone(),
         state: state_of(&i.row, now).into(),
@@ -801,7 +893,7 @@ pub async fn leaderboard(
         total_votes: lines.iter().map(|l| l.votes).sum(),
         lines,
         updated_at: data.map(|d| d.read_at).unwrap_or_else(Utc::now),
-    })
+    }
 }
 
 /// The current status of every vote that is not simply counted.
@@ -1033,7 +1125,7 @@ fn move_votes(
 ) -> Result<usize, AppError> {
     let target =
         domain::status_after(action).ok_or_else(|| AppError::invalid("vote.action_invalid"))?;
-    let flags = store::flags_of(conn, &r.id)?;
+    let flags = store::flags_among(conn, &r.id, ids)?;
     let mut changed = 0;
     let mut deltas: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
     let at = now();
@@ -1158,64 +1250,207 @@ where
     Ok(out)
 }
 
-/// Load a round's whole log as rule inputs, with each voter's email domain.
-fn facts_of(conn: &mut DbConnection, r: &VotingRoundRow) -> Result<Vec<VoteFact>, AppError> {
-    let mut out = Vec::new();
-    let mut after = 0;
+/// The rule inputs of these votes, with each voter's email domain.
+fn facts_of(conn: &mut DbConnection, rows: Vec<VoteRow>) -> Result<Vec<VoteFact>, AppError> {
+    let voters = domain::distinct(rows.iter().map(|v| v.voter_id.as_str()));
     let mut domains: HashMap<String, String> = HashMap::new();
-    loop {
-        let rows = store::votes_of_round(conn, &r.id, after, 50_000)?;
-        let Some(last) = rows.last() else { break };
-        after = last.id;
-        let missing: Vec<String> = domain::distinct(rows.iter().map(|v| v.voter_id.as_str()))
-            .into_iter()
-            .filter(|v| !domains.contains_key(v))
-            .collect();
-        for chunk in missing.chunks(1000) {
-            for u in accounts::users_by_ids(conn, chunk)? {
-                domains.insert(
-                    u.id.clone(),
-                    u.email
-                        .rsplit_once('@')
-                        .map(|(_, d)| d.to_ascii_lowercase())
-                        .unwrap_or_default(),
-                );
-            }
-        }
-        for v in rows {
-            out.push(VoteFact {
-                id: v.id,
-                email_domain: domains.get(&v.voter_id).cloned().unwrap_or_default(),
-                voter: v.voter_id,
-                entry: v.entry_id,
-                at: v.cast_at.and_utc().timestamp(),
-                network: v.network,
-                ua_hash: v.ua_hash,
-                account_age_secs: v.account_age_secs,
-            });
+    for chunk in voters.chunks(1000) {
+        for u in accounts::users_by_ids(conn, chunk)? {
+            let d = u
+                .email
+                .rsplit_once('@')
+                .map(|(_, d)| d.to_ascii_lowercase())
+                .unwrap_or_default();
+            domains.insert(u.id, d);
         }
     }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|v| VoteFact {
+            email_domain: domains.get(&v.voter_id).cloned().unwrap_or_default(),
+            ..fact_of(v)
+        })
+        .collect())
 }
 
-/// Run every automatic rule over the round's log; counted votes that a rule catches and
-/// no person has reviewed go to quarantine.
-pub fn audit_round(conn: &mut DbConnection, r: &VotingRoundRow) -> Result<usize, AppError> {
-    let facts = facts_of(conn, r)?;
+/// A vote as the rules that look at more than one vote see it.
+fn fact_of(v: VoteRow) -> VoteFact {
+    VoteFact {
+        id: v.id,
+        at: v.cast_at.and_utc().timestamp(),
+        voter: v.voter_id,
+        entry: v.entry_id,
+        network: v.network,
+        ua_hash: v.ua_hash,
+        account_age_secs: v.account_age_secs,
+        email_domain: String::new(),
+    }
+}
+
+/// Votes the audit looks at in one step (one transaction).
+const AUDIT_STEP: i64 = 20_000;
+
+/// What one audit step did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AuditStep {
+    pub looked_at: usize,
+    pub quarantined: usize,
+    /// Nothing more to look at for now.
+    pub caught_up: bool,
+}
+
+/// One step of the automatic audit of a round: the votes after the audit's mark (up to
+/// [`AUDIT_STEP`] of them) go through every rule, and counted votes that a rule catches
+/// and no person has reviewed go to quarantine. The result is what running the rules
+/// over the whole log would flag (`domain::evaluate`), at the cost of the new votes:
+///
+/// - the single-vote rules look at the new votes;
+/// - bursts look at the new votes with the votes cast in the minute before them (read
+///   back from the log until a vote older than that by more than `margin`, since ids
+///   follow the order votes were written, not exactly the order they were cast);
+/// - patterns are kept per voter (`vote_patterns`): the new votes' voters get theirs
+///   recomputed from all their votes, and a pattern that reaches the threshold holds its
+///   voters' votes (once a group is held, only newcomers need holding).
+///
+/// The mark only passes votes cast more than `margin` ago: a vote that is still being
+/// written when the audit reads may have a smaller id than votes already visible, and it
+/// must still be looked at next time. Votes wait at most a few seconds to be written
+/// (the writer refuses any older than `writer::MAX_WAIT`), so a margin of a minute or
+/// two is safe; votes looked at twice change nothing.
+pub fn audit_step(
+    conn: &mut DbConnection,
+    r: &VotingRoundRow,
+    now: NaiveDateTime,
+    margin: chrono::Duration,
+) -> Result<AuditStep, AppError> {
+    let from = store::audited_through(conn, &r.id)?;
+    let rows = store::votes_of_round(conn, &r.id, from, AUDIT_STEP)?;
+    let cutoff = now - margin;
+    let settled = rows
+        .iter()
+        .filter(|v| v.cast_at < cutoff)
+        .map(|v| v.id)
+        .max()
+        .unwrap_or(from);
+    let caught_up = (rows.len() as i64) < AUDIT_STEP || settled == from;
+    let Some(first_at) = rows.iter().map(|v| v.cast_at).min() else {
+        store::advance_audit(conn, &r.id, from, from, now)?;
+        return Ok(AuditStep {
+            caught_up: true,
+            ..Default::default()
+        });
+    };
+    let looked_at = rows.len();
+    let new = facts_of(conn, rows)?;
+    let s = rule_settings(r);
+    let mut flagged: Vec<(i64, &'static str)> = Vec::new();
+    for f in &new {
+        if let Some(rule) = domain::single_vote_rule(f, &s) {
+            flagged.push((f.id, rule));
+        }
+    }
+
+    // Bursts: the new votes and the minute before them, from the same networks.
     let allow = domain::parse_allowlist(&r.allowlist()).unwrap_or_default();
-    let flagged = domain::evaluate(&facts, &rule_settings(r), &|n| {
-        domain::network_allowed(&allow, n)
-    });
-    let flags = store::flags_of(conn, &r.id)?;
-    let mut by_rule: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    let networks: HashSet<&str> = new.iter().map(|f| f.network.as_str()).collect();
+    let mut around: Vec<VoteFact> = Vec::new();
+    let back_to = first_at - chrono::Duration::seconds(60) - margin;
+    let mut before = from;
+    'back: while before > 0 {
+        let page = store::votes_before(conn, &r.id, before, 5_000)?;
+        let Some(last) = page.last() else { break };
+        before = last.id - 1;
+        for v in page {
+            if v.cast_at < back_to {
+                break 'back;
+            }
+            if networks.contains(v.network.as_str()) {
+                around.push(fact_of(v));
+            }
+        }
+    }
+    around.extend(new.iter().cloned());
+    for id in domain::burst_ids(&around, &s, &|n| domain::network_allowed(&allow, n)) {
+        flagged.push((id, domain::RULE_BURST));
+    }
+    drop(around);
+
+    // Patterns of the voters who voted.
+    let voters = domain::distinct(new.iter().map(|f| f.voter.as_str()));
+    let before_patterns = store::patterns_of(conn, &r.id, &voters)?;
+    let mut of_voter: HashMap<String, Vec<VoteFact>> = HashMap::new();
+    for v in store::votes_of_voters(conn, &r.id, &voters)? {
+        of_voter
+            .entry(v.voter_id.clone())
+            .or_default()
+            .push(fact_of(v));
+    }
+    let mut patterns: Vec<(String, Option<String>)> = Vec::new();
+    let mut joined: HashMap<String, Vec<String>> = HashMap::new();
+    for voter in &voters {
+        let mut list: Vec<&VoteFact> = of_voter
+            .get(voter)
+            .map(|l| l.iter().collect())
+            .unwrap_or_default();
+        let key = domain::pattern_key(&mut list);
+        if let Some(k) = &key
+            && before_patterns.get(voter) != Some(k)
+        {
+            joined.entry(k.clone()).or_default().push(voter.clone());
+        }
+        patterns.push((voter.clone(), key));
+    }
+    store::set_patterns(conn, &r.id, &patterns)?;
+    let keys: Vec<String> = joined.keys().cloned().collect();
+    let min = s.pattern_min_voters.max(2) as usize;
+    let mut hold: Vec<String> = Vec::new();
+    for (key, members) in store::voters_with_patterns(conn, &r.id, &keys)? {
+        let newcomers = joined.remove(&key).unwrap_or_default();
+        if members.len() < min {
+            continue;
+        }
+        if members.len() - newcomers.len() >= min {
+            // Held already: only the newcomers.
+            hold.extend(newcomers);
+        } else {
+            hold.extend(members);
+        }
+    }
+    let known: HashSet<&String> = of_voter.keys().collect();
+    let others: Vec<String> = hold
+        .iter()
+        .filter(|v| !known.contains(v))
+        .cloned()
+        .collect();
+    let mut pattern_ids: Vec<i64> = hold
+        .iter()
+        .filter_map(|v| of_voter.get(v))
+        .flatten()
+        .map(|f| f.id)
+        .collect();
+    pattern_ids.extend(
+        store::votes_of_voters(conn, &r.id, &others)?
+            .iter()
+            .map(|v| v.id),
+    );
+    flagged.extend(pattern_ids.into_iter().map(|id| (id, domain::RULE_PATTERN)));
+
+    // The first rule that caught a vote names it, as in `domain::evaluate`.
+    let mut by_vote: BTreeMap<i64, &'static str> = BTreeMap::new();
     for (id, rule) in flagged {
-        if !flags.contains_key(&id) {
+        by_vote.entry(id).or_insert(rule);
+    }
+    let ids: Vec<i64> = by_vote.keys().copied().collect();
+    let reviewed = store::flagged_among(conn, &r.id, &ids)?;
+    let mut by_rule: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for (id, rule) in by_vote {
+        if !reviewed.contains(&id) {
             by_rule.entry(rule).or_default().push(id);
         }
     }
-    let mut n = 0;
+    let mut quarantined = 0;
     for (rule, ids) in by_rule {
-        n += move_votes(
+        quarantined += move_votes(
             conn,
             r,
             &ids,
@@ -1225,8 +1460,47 @@ pub fn audit_round(conn: &mut DbConnection, r: &VotingRoundRow) -> Result<usize,
             None,
         )?;
     }
-    store::mark_audited(conn, &r.id, now())?;
-    Ok(n)
+    if !store::advance_audit(conn, &r.id, from, settled, now)? {
+        // Another auditor got here first: undo this step.
+        return Err(AppError::Conflict {
+            code: "vote.audit_busy",
+        });
+    }
+    Ok(AuditStep {
+        looked_at,
+        quarantined,
+        caught_up,
+    })
+}
+
+/// Audit a round up to now, one transaction per step; the votes quarantined.
+pub async fn audit_round(state: &AppState, r: &VotingRoundRow) -> Result<usize, AppError> {
+    let margin = chrono::Duration::seconds(state.settings.voting.audit_margin_secs as i64);
+    let mut quarantined = 0;
+    loop {
+        let r = r.clone();
+        let step = state
+            .db
+            .transaction(move |conn| audit_step(conn, &r, now(), margin))
+            .await;
+        match step {
+            Ok(step) => {
+                quarantined += step.quarantined;
+                if step.caught_up {
+                    break;
+                }
+            }
+            // Another process is auditing this round right now.
+            Err(AppError::Conflict {
+                code: "vote.audit_busy",
+            }) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    if quarantined > 0 {
+        state.voting.boards.invalidate(&r.id);
+    }
+    Ok(quarantined)
 }
 
 pub async fn run_audit(
@@ -1234,9 +1508,19 @@ pub async fn run_audit(
     who: &AuthUser,
     id: &str,
 ) -> Result<AuditOutcome, AppError> {
-    with_managed_round(state, who, id, |conn, _, r, base, slug| {
+    let (w, key) = (who.clone(), id.to_string());
+    let r = state
+        .db
+        .run(move |conn| {
+            let r = store::find_round(conn, &key)?.ok_or(AppError::NotFound)?;
+            competitions::managed(conn, &w, &r.competition_id)?;
+            Ok(r)
+        })
+        .await?;
+    let quarantined = audit_round(state, &r).await?;
+    with_managed_round(state, who, id, move |conn, _, r, base, slug| {
         Ok(AuditOutcome {
-            quarantined: audit_round(conn, r)?,
+            quarantined,
             integrity: integrity_of(conn, r, base, slug)?,
         })
     })
@@ -1375,12 +1659,7 @@ pub async fn audit_job(state: &AppState) -> Result<usize, AppError> {
         .await?;
     let mut n = 0;
     for r in rounds {
-        let id = r.id.clone();
-        n += state
-            .db
-            .transaction(move |conn| audit_round(conn, &r))
-            .await?;
-        state.voting.boards.invalidate(&id);
+        n += audit_round(state, &r).await?;
     }
     state.voting.tidy();
     Ok(n)

@@ -2,7 +2,7 @@
 //! multi-backend connection (upserts, `ON CONFLICT DO NOTHING … RETURNING`) are written
 //! once and run on the concrete connection by [`on_backend!`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
@@ -12,7 +12,8 @@ use diesel::upsert::excluded;
 use super::model::*;
 use crate::db::DbConnection;
 use crate::db::schema::{
-    vote_flags, vote_reviews, vote_tallies, votes, voting_round_entries, voting_rounds,
+    vote_flags, vote_patterns, vote_reviews, vote_tallies, votes, voting_round_entries,
+    voting_rounds,
 };
 use crate::error::AppError;
 
@@ -595,4 +596,191 @@ pub fn rounds_to_audit(
         .filter(voting_rounds::closes_at.gt(now - chrono::Duration::days(1)))
         .select(VotingRoundRow::as_select())
         .load(conn)?)
+}
+
+/// The votes just before `before_id` (newest first): the minute before the audit's new
+/// votes.
+pub fn votes_before(
+    conn: &mut DbConnection,
+    round: &str,
+    before_id: i64,
+    limit: i64,
+) -> Result<Vec<VoteRow>, AppError> {
+    Ok(votes::table
+        .filter(votes::round_id.eq(round))
+        .filter(votes::id.le(before_id))
+        .order(votes::id.desc())
+        .limit(limit)
+        .select(VoteRow::as_select())
+        .load(conn)?)
+}
+
+/// Every vote of these voters in a round (through the per-voter unique index).
+pub fn votes_of_voters(
+    conn: &mut DbConnection,
+    round: &str,
+    voters: &[String],
+) -> Result<Vec<VoteRow>, AppError> {
+    let mut out = Vec::new();
+    for chunk in voters.chunks(500) {
+        out.extend(
+            votes::table
+                .filter(votes::round_id.eq(round))
+                .filter(votes::voter_id.eq_any(chunk))
+                .select(VoteRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// Which of these votes already have a status record (held, invalidated or reviewed).
+pub fn flagged_among(
+    conn: &mut DbConnection,
+    round: &str,
+    ids: &[i64],
+) -> Result<HashSet<i64>, AppError> {
+    let mut out = HashSet::new();
+    for chunk in ids.chunks(1000) {
+        out.extend(
+            vote_flags::table
+                .filter(vote_flags::round_id.eq(round))
+                .filter(vote_flags::vote_id.eq_any(chunk))
+                .select(vote_flags::vote_id)
+                .load::<i64>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// The status records of these votes.
+pub fn flags_among(
+    conn: &mut DbConnection,
+    round: &str,
+    ids: &[i64],
+) -> Result<HashMap<i64, FlagRow>, AppError> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(1000) {
+        for f in vote_flags::table
+            .filter(vote_flags::round_id.eq(round))
+            .filter(vote_flags::vote_id.eq_any(chunk))
+            .select(FlagRow::as_select())
+            .load(conn)?
+        {
+            out.insert(f.vote_id, f);
+        }
+    }
+    Ok(out)
+}
+
+/// How far into the round's log the audit has looked.
+pub fn audited_through(conn: &mut DbConnection, round: &str) -> Result<i64, AppError> {
+    Ok(voting_rounds::table
+        .find(round)
+        .select(voting_rounds::audited_through)
+        .first(conn)?)
+}
+
+/// Move the audit's mark from `from` to `to`; false if another auditor moved it first.
+pub fn advance_audit(
+    conn: &mut DbConnection,
+    round: &str,
+    from: i64,
+    to: i64,
+    at: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let n = diesel::update(
+        voting_rounds::table
+            .filter(voting_rounds::id.eq(round))
+            .filter(voting_rounds::audited_through.eq(from)),
+    )
+    .set((
+        voting_rounds::audited_through.eq(to),
+        voting_rounds::audited_at.eq(Some(at)),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Start the audit of a round over from the first vote (its rules changed).
+pub fn restart_audit(conn: &mut DbConnection, round: &str) -> Result<(), AppError> {
+    diesel::update(voting_rounds::table.find(round))
+        .set(voting_rounds::audited_through.eq(0i64))
+        .execute(conn)?;
+    diesel::delete(vote_patterns::table.filter(vote_patterns::round_id.eq(round))).execute(conn)?;
+    Ok(())
+}
+
+/// Record these voters' current patterns (`None`: fewer than three votes).
+pub fn set_patterns(
+    conn: &mut DbConnection,
+    round: &str,
+    patterns: &[(String, Option<String>)],
+) -> Result<(), AppError> {
+    for chunk in patterns.chunks(500) {
+        let voters: Vec<&str> = chunk.iter().map(|(v, _)| v.as_str()).collect();
+        diesel::delete(
+            vote_patterns::table
+                .filter(vote_patterns::round_id.eq(round))
+                .filter(vote_patterns::voter_id.eq_any(&voters)),
+        )
+        .execute(conn)?;
+        let rows: Vec<_> = chunk
+            .iter()
+            .filter_map(|(v, p)| {
+                p.as_ref().map(|p| {
+                    (
+                        vote_patterns::round_id.eq(round),
+                        vote_patterns::voter_id.eq(v.as_str()),
+                        vote_patterns::pattern.eq(p.as_str()),
+                    )
+                })
+            })
+            .collect();
+        if !rows.is_empty() {
+            on_backend!(conn, |c| diesel::insert_into(vote_patterns::table)
+                .values(&rows)
+                .execute(c))?;
+        }
+    }
+    Ok(())
+}
+
+/// These voters' recorded patterns.
+pub fn patterns_of(
+    conn: &mut DbConnection,
+    round: &str,
+    voters: &[String],
+) -> Result<HashMap<String, String>, AppError> {
+    let mut out = HashMap::new();
+    for chunk in voters.chunks(500) {
+        out.extend(
+            vote_patterns::table
+                .filter(vote_patterns::round_id.eq(round))
+                .filter(vote_patterns::voter_id.eq_any(chunk))
+                .select((vote_patterns::voter_id, vote_patterns::pattern))
+                .load::<(String, String)>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// The voters who share each of these patterns.
+pub fn voters_with_patterns(
+    conn: &mut DbConnection,
+    round: &str,
+    patterns: &[String],
+) -> Result<HashMap<String, Vec<String>>, AppError> {
+    let mut out: HashMap<String, Vec<String>> = HashMap::new();
+    for chunk in patterns.chunks(500) {
+        for (voter, pattern) in vote_patterns::table
+            .filter(vote_patterns::round_id.eq(round))
+            .filter(vote_patterns::pattern.eq_any(chunk))
+            .select((vote_patterns::voter_id, vote_patterns::pattern))
+            .load::<(String, String)>(conn)?
+        {
+            out.entry(pattern).or_default().push(voter);
+        }
+    }
+    Ok(out)
 }

@@ -132,10 +132,24 @@ async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, batch_max: usize, 
     }
 }
 
+/// The longest a vote may wait to be written. One that waited longer (the database was
+/// stalled) is refused with a 503, and its sender may try again: so every vote is
+/// written within this (plus a statement's time) of being cast, which the incremental
+/// audit relies on (`service::audit_step`).
+pub const MAX_WAIT: chrono::Duration = chrono::Duration::seconds(20);
+
 /// Write one batch: the fast path, then the careful one for whatever it left.
 async fn write(db: &Db, batch: &[Pending], usage: &UsageCache) -> Vec<Outcome> {
     let n = batch.len();
     let mut outcomes: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
+    let oldest = chrono::Utc::now().naive_utc() - MAX_WAIT;
+    for (i, p) in batch.iter().enumerate() {
+        if p.vote.cast_at < oldest {
+            outcomes[i] = Some(Outcome::Done(Err(AppError::Unavailable(
+                "vote waited too long for the database".into(),
+            ))));
+        }
+    }
 
     // The same (voter, key) twice in this batch: the later ones follow the first.
     let mut first_of: HashMap<(&str, &str), usize> = HashMap::new();

@@ -19,8 +19,15 @@ use crate::http::security::CspNonce;
 use crate::i18n::{LANG_COOKIE, Locale};
 use crate::startup::AppState;
 
-/// The reader's language: the `lang` cookie, else `Accept-Language`, else English.
+/// The reader's language: `?lang=` in the address (a poster's QR code opens its page in
+/// the poster's language), else the `lang` cookie, else `Accept-Language`, else English.
 pub fn locale_of(req: &HttpRequest) -> Locale {
+    if let Some(l) = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "lang")
+        .and_then(|(_, v)| Locale::parse(&v))
+    {
+        return l;
+    }
     if let Some(l) = req
         .cookie(LANG_COOKIE)
         .and_then(|c| Locale::parse(c.value()))
@@ -49,9 +56,17 @@ pub struct PageCtx {
 
 impl PageCtx {
     pub fn from_request(req: &HttpRequest) -> PageCtx {
-        let here = match req.uri().query() {
-            Some(q) if !q.is_empty() => format!("{}?{q}", req.path()),
-            _ => req.path().to_string(),
+        // Without `lang=`: after switching language, the page follows the choice.
+        let query: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(
+                url::form_urlencoded::parse(req.query_string().as_bytes())
+                    .filter(|(k, _)| k != "lang"),
+            )
+            .finish();
+        let here = if query.is_empty() {
+            req.path().to_string()
+        } else {
+            format!("{}?{query}", req.path())
         };
         let nonce = req
             .extensions()

@@ -8,6 +8,7 @@ mod cli;
 mod competitions;
 mod contract;
 mod errors;
+mod exhibition;
 mod health;
 mod helpers;
 mod invitations;

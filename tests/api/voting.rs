@@ -669,6 +669,165 @@ async fn the_audit_catches_a_burst_and_a_restored_vote_stays_restored() {
     assert_eq!(re["matched"], true);
 }
 
+/// How far the audit's mark has moved in a round's log.
+async fn audited_through(app: &TestApp, round: &str) -> i64 {
+    use diesel::prelude::*;
+    let round = round.to_string();
+    app.state
+        .db
+        .run(move |conn| {
+            use cadenza::db::schema::voting_rounds::dsl::*;
+            Ok(voting_rounds
+                .find(round)
+                .select(audited_through)
+                .first::<i64>(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+async fn max_vote_id(app: &TestApp, round: &str) -> i64 {
+    use diesel::prelude::*;
+    let round = round.to_string();
+    app.state
+        .db
+        .run(move |conn| {
+            use cadenza::db::schema::votes::dsl::*;
+            Ok(votes
+                .filter(round_id.eq(round))
+                .select(diesel::dsl::max(id))
+                .first::<Option<i64>>(conn)?
+                .unwrap_or(0))
+        })
+        .await
+        .unwrap()
+}
+
+/// The audit remembers how far it has looked and each voter's pattern, so each run looks
+/// only at new votes, yet it holds what a run over the whole log would: a group that
+/// reaches the threshold with its newest member, a burst that straddles the mark, and
+/// (after the rules change) everything again from the start.
+#[tokio::test]
+async fn the_audit_works_through_the_log_incrementally() {
+    // A margin of 0: the mark may pass every vote already written.
+    let app = app_with("audit_margin_secs = 0\n").await;
+    let s = setup(&app, "vote-incremental", 3, 0).await;
+    let org = &s.call.org;
+    let e: Vec<String> = s.entries.iter().map(|x| x.2.clone()).collect();
+    let r = voting_round(
+        &app,
+        &s,
+        json!({ "pattern_min_voters": 3, "burst_per_minute": 1000, "votes_per_entry": 1 }),
+    )
+    .await;
+    let rid = r["id"].as_str().unwrap();
+    let same_order = |v: String| {
+        let (app, rid, e) = (&app, rid, &e);
+        async move {
+            for x in e {
+                assert_eq!(vote(app, &v, rid, x).await.status(), 201);
+            }
+        }
+    };
+    for i in 0..2 {
+        same_order(voter(&app, &format!("bot{i}@example.org")).await).await;
+    }
+    let a: Value = organiser_action(&app, org, rid, "audit").await;
+    assert_eq!(a["quarantined"], 0, "two alike are not a group of three");
+    assert_eq!(
+        audited_through(&app, rid).await,
+        max_vote_id(&app, rid).await
+    );
+
+    // The third bot's votes are all the audit reads, and the group is held whole.
+    same_order(voter(&app, "bot2@example.org").await).await;
+    let a: Value = organiser_action(&app, org, rid, "audit").await;
+    assert_eq!(a["quarantined"], 9);
+    assert_eq!(a["integrity"]["by_rule"]["identical_pattern"], 9);
+    // A fourth joins a group already held: only its votes are new.
+    same_order(voter(&app, "bot3@example.org").await).await;
+    // A fan with another order is not part of it.
+    let fan = voter(&app, "fan@example.org").await;
+    for x in e.iter().rev() {
+        assert_eq!(vote(&app, &fan, rid, x).await.status(), 201);
+    }
+    let a: Value = organiser_action(&app, org, rid, "audit").await;
+    assert_eq!(a["quarantined"], 3);
+    assert_eq!(a["integrity"]["counted"], 3);
+    let again: Value = organiser_action(&app, org, rid, "audit").await;
+    assert_eq!(again["quarantined"], 0);
+
+    // Stricter burst rules apply to the whole log: the audit starts over, and the fan's
+    // votes (15 votes from one network within a minute) are held too.
+    let res = crate::judging::patch(
+        &app,
+        org,
+        &format!("/api/v1/voting-rounds/{rid}"),
+        json!({ "burst_per_minute": 10, "allowlist": [] }),
+    )
+    .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    assert_eq!(audited_through(&app, rid).await, 0);
+    let a: Value = organiser_action(&app, org, rid, "audit").await;
+    assert_eq!(a["quarantined"], 3);
+    assert_eq!(a["integrity"]["counted"], 0);
+    assert_eq!(a["integrity"]["by_rule"]["prefix_burst"], 3);
+    let re: Value = organiser_action(&app, org, rid, "recompute").await;
+    assert_eq!(re["matched"], true);
+
+    // A burst that straddles the mark: three votes audited (not above the threshold of
+    // three), then a fourth within the minute holds all four.
+    let r = voting_round(&app, &s, json!({ "burst_per_minute": 3, "allowlist": [] })).await;
+    let rid = r["id"].as_str().unwrap();
+    for i in 0..3 {
+        let v = voter(&app, &format!("early{i}@example.org")).await;
+        let receipt: Value = vote(&app, &v, rid, &e[0]).await.json().await.unwrap();
+        assert_eq!(receipt["status"], "counted");
+    }
+    let a: Value = organiser_action(&app, org, rid, "audit").await;
+    assert_eq!(a["quarantined"], 0);
+    let marked = audited_through(&app, rid).await;
+    assert_eq!(marked, max_vote_id(&app, rid).await);
+    let late = voter(&app, "late@example.org").await;
+    assert_eq!(vote(&app, &late, rid, &e[1]).await.status(), 201);
+    let a: Value = organiser_action(&app, org, rid, "audit").await;
+    assert_eq!(a["quarantined"], 3, "the three before the mark");
+    assert_eq!(a["integrity"]["quarantined"], 4);
+    assert!(audited_through(&app, rid).await > marked);
+}
+
+/// A live leaderboard stream ends cleanly when the server stops (the browser reconnects
+/// elsewhere): it does not hold the drain until the shutdown timeout cuts it.
+#[tokio::test]
+async fn a_live_leaderboard_stream_ends_when_the_server_stops() {
+    use futures_util::StreamExt;
+    let app = app_with("").await;
+    let s = setup(&app, "vote-stream-stop", 1, 0).await;
+    let r = voting_round(&app, &s, json!({})).await;
+    let rid = r["id"].as_str().unwrap();
+    let res = app
+        .get(&format!("/api/v1/voting-rounds/{rid}/leaderboard/stream"))
+        .await;
+    assert_eq!(res.status(), 200);
+    let mut body = res.bytes_stream();
+    let first = body.next().await.expect("a first event").expect("bytes");
+    assert!(String::from_utf8_lossy(&first).contains("event: leaderboard"));
+    let stopping = tokio::spawn(app.shutdown());
+    // Well under the 30 s shutdown timeout, after which the server would cut it.
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(15), async {
+        while let Some(chunk) = body.next().await {
+            chunk?;
+        }
+        Ok::<_, reqwest::Error>(())
+    })
+    .await;
+    assert!(
+        matches!(rest, Ok(Ok(()))),
+        "the stream ends cleanly: {rest:?}"
+    );
+    stopping.await.unwrap();
+}
+
 #[tokio::test]
 async fn ten_thousand_votes_from_one_address_are_limited_another_client_is_not() {
     // Addresses come from X-Forwarded-For, believed only from the trusted proxy.
@@ -1039,4 +1198,12 @@ async fn two_writers_for_one_voter_keep_the_caps_exact() {
         .await
         .unwrap();
     assert_eq!(board["total_votes"], 8, "{board}");
+
+    // A vote that waited longer than the writer allows (a stalled database) is refused
+    // with a 503 and not written, so the audit can rely on ids following cast times.
+    let mut stale = vote("v3", &entries[0], "s1");
+    stale.cast_at -= cadenza::voting::writer::MAX_WAIT + chrono::Duration::seconds(1);
+    let err = a.submit(stale, caps).await.unwrap_err();
+    assert_eq!(err.status().as_u16(), 503, "{err:?}");
+    assert_eq!(rows_in_log(&app, &rid).await, 8);
 }

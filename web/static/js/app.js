@@ -2,6 +2,7 @@
 // only makes things smoother. Our own code, no third-party libraries.
 import { startCountdowns } from "./countdown.js";
 import { enhanceEntryUpload } from "./entry-upload.js";
+import { enhanceExhibition } from "./exhibition.js";
 import { enhanceImageUploads } from "./image-upload.js";
 import { enhanceJudgePlayer } from "./judge-player.js";
 import { enhanceLanguageSwitch } from "./lang-switch.js";
@@ -18,3 +19,4 @@ drawReport(document);
 enhanceJudgePlayer(document);
 enhanceVoting(document);
 enhanceLeaderboard(document);
+enhanceExhibition(document);

@@ -1,0 +1,2 @@
+DROP TABLE poster_scans;
+DROP TABLE posters;

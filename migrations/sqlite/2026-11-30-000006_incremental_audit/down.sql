@@ -1,0 +1,2 @@
+DROP TABLE vote_patterns;
+ALTER TABLE voting_rounds DROP COLUMN audited_through;
