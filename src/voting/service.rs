@@ -1305,9 +1305,10 @@ pub struct AuditStep {
 /// over the whole log would flag (`domain::evaluate`), at the cost of the new votes:
 ///
 /// - the single-vote rules look at the new votes;
-/// - bursts look at the new votes with the votes cast in the minute before them (read
-///   back from the log until a vote older than that by more than `margin`, since ids
-///   follow the order votes were written, not exactly the order they were cast);
+/// - bursts look at the new votes with the votes cast in the minute before them: ids
+///   follow cast times to within a vote's longest wait for the writer, so a bisection
+///   over ids finds where that minute (plus twice that wait) starts, and only the id,
+///   time and network of the votes from there on are read;
 /// - patterns are kept per voter (`vote_patterns`): the new votes' voters get theirs
 ///   recomputed from all their votes, and a pattern that reaches the threshold holds its
 ///   voters' votes (once a group is held, only newcomers need holding).
@@ -1354,18 +1355,34 @@ pub fn audit_step(
     let allow = domain::parse_allowlist(&r.allowlist()).unwrap_or_default();
     let networks: HashSet<&str> = new.iter().map(|f| f.network.as_str()).collect();
     let mut around: Vec<VoteFact> = Vec::new();
-    let back_to = first_at - chrono::Duration::seconds(60) - margin;
-    let mut before = from;
-    'back: while before > 0 {
-        let page = store::votes_before(conn, &r.id, before, 5_000)?;
-        let Some(last) = page.last() else { break };
-        before = last.id - 1;
-        for v in page {
-            if v.cast_at < back_to {
-                break 'back;
-            }
-            if networks.contains(v.network.as_str()) {
-                around.push(fact_of(v));
+    if from > 0 {
+        // Ids follow cast times to within a vote's longest wait (`writer::MAX_WAIT`),
+        // so the votes cast in the minute before the first new one lie after `lo`.
+        let back_to = first_at - chrono::Duration::seconds(60) - super::writer::MAX_WAIT * 2;
+        let mut after = store::id_before_cast(conn, back_to, from)?;
+        loop {
+            let page = store::network_times(conn, &r.id, after, from, 50_000)?;
+            let Some(&(last, _, _)) = page.last() else {
+                break;
+            };
+            after = last;
+            let full = page.len() == 50_000;
+            around.extend(
+                page.into_iter()
+                    .filter(|(_, _, n)| networks.contains(n.as_str()))
+                    .map(|(id, at, network)| VoteFact {
+                        id,
+                        at: at.and_utc().timestamp(),
+                        network,
+                        voter: String::new(),
+                        entry: String::new(),
+                        ua_hash: String::new(),
+                        account_age_secs: i64::MAX,
+                        email_domain: String::new(),
+                    }),
+            );
+            if !full {
+                break;
             }
         }
     }

@@ -598,20 +598,45 @@ pub fn rounds_to_audit(
         .load(conn)?)
 }
 
-/// The votes just before `before_id` (newest first): the minute before the audit's new
-/// votes.
-pub fn votes_before(
+/// An id below every vote cast at or after `at` (of any round), found by bisection over
+/// ids up to `hi`: ids follow cast times, to within a vote's wait for the writer.
+pub fn id_before_cast(
+    conn: &mut DbConnection,
+    at: NaiveDateTime,
+    hi: i64,
+) -> Result<i64, AppError> {
+    let (mut lo, mut hi) = (0i64, hi);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        let next: Option<NaiveDateTime> = votes::table
+            .filter(votes::id.ge(mid))
+            .order(votes::id.asc())
+            .select(votes::cast_at)
+            .first(conn)
+            .optional()?;
+        match next {
+            Some(t) if t < at => lo = mid,
+            _ => hi = mid,
+        }
+    }
+    Ok(lo)
+}
+
+/// (id, cast time, network) of a round's votes with ids in `(after, to]`, in id order.
+pub fn network_times(
     conn: &mut DbConnection,
     round: &str,
-    before_id: i64,
+    after: i64,
+    to: i64,
     limit: i64,
-) -> Result<Vec<VoteRow>, AppError> {
+) -> Result<Vec<(i64, NaiveDateTime, String)>, AppError> {
     Ok(votes::table
         .filter(votes::round_id.eq(round))
-        .filter(votes::id.le(before_id))
-        .order(votes::id.desc())
+        .filter(votes::id.gt(after))
+        .filter(votes::id.le(to))
+        .order(votes::id.asc())
         .limit(limit)
-        .select(VoteRow::as_select())
+        .select((votes::id, votes::cast_at, votes::network))
         .load(conn)?)
 }
 
