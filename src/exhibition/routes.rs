@@ -64,63 +64,43 @@ pub async fn list_posters(
     Ok(HttpResponse::Ok().json(service::stats(&state, &who, &id).await?))
 }
 
-/// The poster's QR code as SVG.
-#[get("/posters/{kind}/{key}/qr.svg")]
-async fn qr_svg(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    who: Option<AuthUser>,
-    path: web::Path<(String, String)>,
-    q: web::Query<LangQuery>,
-) -> Result<HttpResponse, AppError> {
-    let (kind, key) = path.into_inner();
-    let lang = lang_of(&req, &q)?;
-    let (_, v) = service::poster(&state, who.as_ref(), &kind, &key, lang).await?;
-    Ok(image(
-        &v,
-        "image/svg+xml",
-        qr::svg(&v.scan_url)?.into_bytes(),
-    ))
-}
-
 #[derive(Debug, Deserialize)]
-struct PngQuery {
+struct QrQuery {
     lang: Option<String>,
-    /// Pixels per module (default 12: about 6 cm at 300 dpi for a short address).
+    /// PNG only: pixels per module (default 12: about 6 cm at 300 dpi for a short address).
     scale: Option<usize>,
 }
 
-/// The poster's QR code as PNG.
-#[get("/posters/{kind}/{key}/qr.png")]
-async fn qr_png(
+/// The poster's QR code, `qr.svg` or `qr.png`. A poster's code never changes, so the
+/// image may be kept for a day.
+#[get("/posters/{kind}/{key}/qr.{ext}")]
+async fn qr_image(
     req: HttpRequest,
     state: web::Data<AppState>,
     who: Option<AuthUser>,
-    path: web::Path<(String, String)>,
-    q: web::Query<PngQuery>,
+    path: web::Path<(String, String, String)>,
+    q: web::Query<QrQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (kind, key) = path.into_inner();
+    let (kind, key, ext) = path.into_inner();
+    if ext != "svg" && ext != "png" {
+        return Err(AppError::NotFound);
+    }
     let q = q.into_inner();
     let lang = lang_of(&req, &LangQuery { lang: q.lang })?;
     let (_, v) = service::poster(&state, who.as_ref(), &kind, &key, lang).await?;
-    let png = qr::png(&v.scan_url, q.scale.unwrap_or(12))?;
-    Ok(image(&v, "image/png", png))
-}
-
-fn image(v: &super::model::PosterView, mime: &str, body: Vec<u8>) -> HttpResponse {
-    // A poster's code never changes; the image may be kept for a day.
-    HttpResponse::Ok()
+    let (mime, body) = if ext == "png" {
+        ("image/png", qr::png(&v.scan_url, q.scale.unwrap_or(12))?)
+    } else {
+        ("image/svg+xml", qr::svg(&v.scan_url)?.into_bytes())
+    };
+    Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, mime))
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            format!(
-                "inline; filename=\"cadenza-{}.{}\"",
-                v.code,
-                if mime == "image/png" { "png" } else { "svg" }
-            ),
+            format!("inline; filename=\"cadenza-{}.{ext}\"", v.code),
         ))
-        .body(body)
+        .body(body))
 }
 
 /// What a QR code holds: count the scan (per poster and day, nothing about who), then
@@ -140,7 +120,6 @@ async fn scan(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(get_poster)
         .service(list_posters)
-        .service(qr_svg)
-        .service(qr_png)
+        .service(qr_image)
         .service(scan);
 }

@@ -1293,7 +1293,6 @@ const AUDIT_STEP: i64 = 20_000;
 /// What one audit step did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct AuditStep {
-    pub looked_at: usize,
     pub quarantined: usize,
     /// Nothing more to look at for now.
     pub caught_up: bool,
@@ -1341,7 +1340,6 @@ pub fn audit_step(
             ..Default::default()
         });
     };
-    let looked_at = rows.len();
     let new = facts_of(conn, rows)?;
     let s = rule_settings(r);
     let mut flagged: Vec<(i64, &'static str)> = Vec::new();
@@ -1458,10 +1456,11 @@ pub fn audit_step(
         by_vote.entry(id).or_insert(rule);
     }
     let ids: Vec<i64> = by_vote.keys().copied().collect();
-    let reviewed = store::flagged_among(conn, &r.id, &ids)?;
+    // A vote with a status record was held, struck out or reviewed already.
+    let reviewed = store::flags_among(conn, &r.id, &ids)?;
     let mut by_rule: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
     for (id, rule) in by_vote {
-        if !reviewed.contains(&id) {
+        if !reviewed.contains_key(&id) {
             by_rule.entry(rule).or_default().push(id);
         }
     }
@@ -1484,7 +1483,6 @@ pub fn audit_step(
         });
     }
     Ok(AuditStep {
-        looked_at,
         quarantined,
         caught_up,
     })

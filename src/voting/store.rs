@@ -2,7 +2,7 @@
 //! multi-backend connection (upserts, `ON CONFLICT DO NOTHING … RETURNING`) are written
 //! once and run on the concrete connection by [`on_backend!`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
@@ -575,17 +575,6 @@ pub fn reviews_of(conn: &mut DbConnection, round: &str) -> Result<Vec<ReviewRow>
         .load(conn)?)
 }
 
-pub fn mark_audited(
-    conn: &mut DbConnection,
-    round: &str,
-    at: NaiveDateTime,
-) -> Result<(), AppError> {
-    diesel::update(voting_rounds::table.find(round))
-        .set(voting_rounds::audited_at.eq(Some(at)))
-        .execute(conn)?;
-    Ok(())
-}
-
 /// Rounds whose window is open or closed within the last day (for the periodic audit).
 pub fn rounds_to_audit(
     conn: &mut DbConnection,
@@ -654,25 +643,6 @@ pub fn votes_of_voters(
                 .filter(votes::voter_id.eq_any(chunk))
                 .select(VoteRow::as_select())
                 .load(conn)?,
-        );
-    }
-    Ok(out)
-}
-
-/// Which of these votes already have a status record (held, invalidated or reviewed).
-pub fn flagged_among(
-    conn: &mut DbConnection,
-    round: &str,
-    ids: &[i64],
-) -> Result<HashSet<i64>, AppError> {
-    let mut out = HashSet::new();
-    for chunk in ids.chunks(1000) {
-        out.extend(
-            vote_flags::table
-                .filter(vote_flags::round_id.eq(round))
-                .filter(vote_flags::vote_id.eq_any(chunk))
-                .select(vote_flags::vote_id)
-                .load::<i64>(conn)?,
         );
     }
     Ok(out)
