@@ -39,6 +39,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     pub voting: VotingSettings,
+    pub remix: RemixSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -267,6 +268,21 @@ pub struct LogSettings {
     pub format: LogFormat,
 }
 
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemixSettings {
+    /// Seconds a signed download link of a stem or a song stays valid.
+    pub download_link_secs: u64,
+}
+
+impl Default for RemixSettings {
+    fn default() -> Self {
+        RemixSettings {
+            download_link_secs: 300,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct MetricsSettings {
@@ -361,6 +377,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             metrics: MetricsSettings::default(),
             voting: VotingSettings::default(),
+            remix: RemixSettings::default(),
         }
     }
 }

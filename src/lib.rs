@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod judging;
 pub mod mail;
 pub mod openapi;
+pub mod remix;
 pub mod startup;
 pub mod storage;
 pub mod submissions;

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod decode;
 pub mod fingerprint;
+pub mod landmarks;
 pub mod loudness;
 pub mod meter;
 pub mod policy;
@@ -26,6 +27,7 @@ pub use report::Report;
 
 use decode::Source;
 use fingerprint::FingerprintBuilder;
+use landmarks::LandmarkBuilder;
 use meter::Meter;
 use report::{FormatInfo, SCHEMA, round2};
 
@@ -205,6 +207,7 @@ pub fn analyze_file(path: &Path, options: &Options) -> Result<Report, AnalysisEr
     let info = source.info.clone();
     let mut meter: Option<Meter> = None;
     let mut fp: Option<FingerprintBuilder> = None;
+    let mut lm: Option<LandmarkBuilder> = None;
     let mut failure: Option<AnalysisError> = None;
     source.decode_all(|planes| {
         if failure.is_some() {
@@ -220,6 +223,7 @@ pub fn analyze_file(path: &Path, options: &Options) -> Result<Report, AnalysisEr
             }
             if options.fingerprint {
                 fp = FingerprintBuilder::new(info.sample_rate, planes.len() as u32);
+                lm = LandmarkBuilder::new(info.sample_rate);
             }
         }
         if let Some(m) = meter.as_mut()
@@ -229,6 +233,9 @@ pub fn analyze_file(path: &Path, options: &Options) -> Result<Report, AnalysisEr
         }
         if let Some(f) = fp.as_mut() {
             f.feed(planes);
+        }
+        if let Some(l) = lm.as_mut() {
+            l.feed(planes);
         }
     })?;
     if let Some(e) = failure {
@@ -263,6 +270,7 @@ pub fn analyze_file(path: &Path, options: &Options) -> Result<Report, AnalysisEr
         stereo: m.stereo,
         waveform: m.waveform,
         fingerprint: fp.and_then(FingerprintBuilder::finish),
+        landmarks: lm.and_then(LandmarkBuilder::finish),
         warnings: std::mem::take(&mut source.warnings),
     })
 }

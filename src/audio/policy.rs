@@ -548,6 +548,7 @@ mod tests {
                 max: vec![],
             },
             fingerprint: None,
+            landmarks: None,
             warnings: vec![],
         }
     }

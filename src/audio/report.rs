@@ -22,6 +22,10 @@ pub struct Report {
     pub waveform: Waveform,
     /// Absent when not asked for (`--no-fingerprint`) or when the track is too short.
     pub fingerprint: Option<Fingerprint>,
+    /// Spectral landmarks (`cadenza-landmarks/1`), for finding stems inside a mix; asked
+    /// for with the fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmarks: Option<Fingerprint>,
     /// Things noticed while decoding that do not stop the analysis.
     pub warnings: Vec<DecodeWarning>,
 }

@@ -29,6 +29,8 @@ struct ShowPage {
     can_manage: bool,
     /// The public vote open now (or next, or last), as (path, open now).
     vote: Option<(String, bool)>,
+    /// Stem packs and the remix rule, rendered by the remix feature.
+    remix_html: String,
 }
 
 /// The audio policy in plain words.
@@ -105,6 +107,8 @@ async fn show(
         .ok()
         .flatten()
         .map(|r| (format!("/c/{}/vote/{}", c.slug, r.id), r.state == "open"));
+    let remix_html =
+        crate::remix::pages::competition_section(&state, &ctx, who.as_ref(), &c.id).await?;
     let base = state.settings.base_url();
     let tz = c.time_zone.clone();
     let label =
@@ -127,6 +131,7 @@ async fn show(
         rules: policy_lines(&ctx, &c),
         can_manage,
         vote,
+        remix_html,
         ctx,
         c,
     };

@@ -467,7 +467,108 @@ diesel::table! {
 
 diesel::joinable!(poster_scans -> posters (poster_id));
 
+diesel::table! {
+    remix_settings (competition_id) {
+        competition_id -> Text,
+        sources_required -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stem_packs (id) {
+        id -> Text,
+        competition_id -> Text,
+        prompt_id -> Nullable<Text>,
+        source_entry_id -> Nullable<Text>,
+        title -> Text,
+        credit -> Text,
+        tempo_bpm -> Nullable<Double>,
+        musical_key -> Nullable<Text>,
+        licence_name -> Text,
+        licence_text -> Text,
+        licence_version -> Integer,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stem_files (id) {
+        id -> Text,
+        pack_id -> Text,
+        kind -> Text,
+        name -> Text,
+        file_name -> Text,
+        object_key -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        status -> Text,
+        report -> Nullable<Text>,
+        analysis_error -> Nullable<Text>,
+        downloads -> BigInt,
+        created_at -> Timestamp,
+        analysed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audio_landmarks (owner_id) {
+        owner_id -> Text,
+        data -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    licence_acceptances (subject_id, user_id, licence) {
+        subject_id -> Text,
+        user_id -> Text,
+        licence -> Text,
+        accepted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    entry_sources (entry_id) {
+        entry_id -> Text,
+        pack_id -> Nullable<Text>,
+        source_entry_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    remix_permissions (entry_id) {
+        entry_id -> Text,
+        allowed -> Bool,
+        licence -> Text,
+        downloads -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    stem_checks (entry_id) {
+        entry_id -> Text,
+        result -> Text,
+        checked_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(stem_files -> stem_packs (pack_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    remix_settings,
+    stem_packs,
+    stem_files,
+    audio_landmarks,
+    licence_acceptances,
+    entry_sources,
+    remix_permissions,
+    stem_checks,
     posters,
     poster_scans,
     vote_patterns,

@@ -2,6 +2,7 @@
 //! and error bodies), security headers and the cross-site request guard, metrics,
 //! health endpoints and cursor pagination.
 
+pub mod body;
 pub mod envelope;
 pub mod health;
 pub mod metrics;

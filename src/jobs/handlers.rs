@@ -21,6 +21,15 @@ pub fn register(r: &mut JobRegistry) {
     r.register(ANALYSE_JOB, |state, job| {
         Box::pin(analysis::run(state, job))
     });
+    r.register(crate::remix::service::ANALYSE_JOB, |state, job| {
+        Box::pin(crate::remix::jobs::analyse(state, job))
+    });
+    r.register(crate::remix::service::CHECK_JOB, |state, job| {
+        Box::pin(crate::remix::jobs::check(state, job))
+    });
+    r.register(crate::remix::service::LANDMARKS_JOB, |state, job| {
+        Box::pin(crate::remix::jobs::entry_landmarks(state, job))
+    });
     r.register(sweeper::SWEEP_JOB, |state, job| {
         Box::pin(sweeper::run(state, job))
     });

@@ -359,6 +359,11 @@ pub async fn my_outcomes(state: &AppState, who: &AuthUser) -> Result<Vec<EntryOu
         .await
 }
 
+/// Whether a competition's results are out.
+pub fn is_published(conn: &mut DbConnection, competition_id: &str) -> Result<bool, AppError> {
+    Ok(!store::published_results(conn, &[competition_id.to_string()], now())?.is_empty())
+}
+
 /// Outcomes of `musician`'s entries (or just `only`), published results only.
 pub fn outcomes_of(
     conn: &mut DbConnection,

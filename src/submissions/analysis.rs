@@ -138,6 +138,12 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
                     .into();
                     let mut stored = report.clone();
                     let fp = stored.fingerprint.take();
+                    let landmarks = stored.landmarks.take();
+                    crate::remix::service::entry_analysed(
+                        conn,
+                        &e.id,
+                        landmarks.as_ref().map(|l| l.data.as_str()),
+                    )?;
                     e.flags =
                         serde_json::to_string(&duplicates(conn, &e.id, fp.as_ref(), min_match)?)
                             .map_err(crate::error::AppError::internal)?;

@@ -218,6 +218,9 @@ pub struct EntryInput {
     pub samples_declared: Option<bool>,
     /// "This is my original work" (needed).
     pub originality_declared: Option<bool>,
+    /// What a remix is made from: a stem pack of this competition or a published song
+    /// open to remixes (needed in a remix competition).
+    pub remix_of: Option<crate::remix::model::SourceInput>,
 }
 
 /// The uploaded audio of an entry.
@@ -286,6 +289,8 @@ pub struct EntryView {
     pub analysed_at: Option<DateTime<Utc>>,
     /// The musician's stage name (organisers only).
     pub musician: Option<String>,
+    /// What this remix is made from (none for an original song).
+    pub remix_of: Option<crate::remix::model::SourceView>,
 }
 
 /// A page of entries for moderation.

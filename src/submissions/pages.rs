@@ -45,6 +45,12 @@ struct EntryForm {
     samples: String,
     samples_declared: Option<String>,
     originality_declared: Option<String>,
+    /// What a remix is made from: `pack:<id>`, `song` (then `remix_song`) or empty.
+    #[serde(default)]
+    remix_source: String,
+    /// A published song's address or id.
+    #[serde(default)]
+    remix_song: String,
 }
 
 impl EntryForm {
@@ -70,6 +76,8 @@ impl EntryForm {
                 .join("\n"),
             samples_declared: v.samples_declared.then(|| "on".into()),
             originality_declared: v.originality_declared.then(|| "on".into()),
+            remix_source: String::new(),
+            remix_song: String::new(),
         }
     }
 
@@ -107,6 +115,7 @@ impl EntryForm {
             ),
             samples_declared: Some(self.samples_declared.is_some()),
             originality_declared: Some(self.originality_declared.is_some()),
+            remix_of: crate::remix::pages::source_of_form(&self.remix_source, &self.remix_song),
         }
     }
 }
@@ -119,6 +128,8 @@ struct NewEntryPage {
     fc: Option<CompetitionView>,
     f: EntryForm,
     error: Option<String>,
+    /// The remix source fields, when the competition has stem packs or needs sources.
+    remix_html: String,
 }
 
 #[get("/c/{slug}/enter")]
@@ -138,7 +149,10 @@ async fn new_entry(
         prompt_id: c.prompts.first().map(|p| p.id.clone()).unwrap_or_default(),
         ..EntryForm::default()
     };
+    let remix_html =
+        crate::remix::pages::new_entry_fields(&state, &ctx, &who, &c.id, "", "").await?;
     render(&NewEntryPage {
+        remix_html,
         ctx,
         fc: Some(c.clone()),
         c,
@@ -161,8 +175,18 @@ async fn create_entry(
         Ok(v) => Ok(see_other(&format!("/entries/{}", v.id))),
         Err(e) if is_form_error(&e) => {
             let status = e.status();
+            let remix_html = crate::remix::pages::new_entry_fields(
+                &state,
+                &ctx,
+                &who,
+                &c.id,
+                &f.remix_source,
+                &f.remix_song,
+            )
+            .await?;
             render_with_status(
                 &NewEntryPage {
+                    remix_html,
                     error: Some(e.message(ctx.l)),
                     ctx,
                     fc: Some(c.clone()),
@@ -202,6 +226,8 @@ struct EntryPage {
     /// Placements and feedback, once the competition's results are public (musician only).
     outcome: Option<crate::judging::model::EntryOutcome>,
     outcome_lines: Vec<String>,
+    /// Source, lineage, credits, remix permission and the stem-usage check (remix feature).
+    remix_html: String,
 }
 
 fn facts(ctx: &PageCtx, r: &serde_json::Value) -> Vec<Fact> {
@@ -334,7 +360,10 @@ async fn entry_page(
                 .collect()
         })
         .unwrap_or_default();
+    let remix_html =
+        crate::remix::pages::entry_panel(state, &ctx, who, &v, organiser, v.editable).await?;
     let page = EntryPage {
+        remix_html,
         outcome,
         outcome_lines,
         facts: v

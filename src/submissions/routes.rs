@@ -2,7 +2,6 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
-use futures_util::StreamExt;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -16,7 +15,6 @@ use super::{moderation, service};
 use crate::accounts::extract::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::startup::AppState;
-use crate::storage::{ByteStream, StorageError};
 use crate::web::locale_of;
 
 fn answer((status, body): Answer) -> HttpResponse {
@@ -144,7 +142,7 @@ pub async fn put_audio(
     who: AuthUser,
     id: web::Path<String>,
     query: web::Query<UploadQuery>,
-    mut payload: web::Payload,
+    payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
     let meta = UploadMeta {
         entry_id: id.into_inner(),
@@ -152,36 +150,13 @@ pub async fn put_audio(
         content_length: header_str(&req, "content-length").and_then(|v| v.parse().ok()),
         idempotency_key: header_str(&req, "idempotency-key").map(str::to_string),
     };
-    // The request body is not Send; a small bounded channel hands its chunks to the store.
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, StorageError>>(4);
-    // Returns whether the whole body was read.
-    let pump = async move {
-        while let Some(chunk) = payload.next().await {
-            let item = chunk.map_err(|e| StorageError::Source(e.to_string()));
-            let failed = item.is_err();
-            if tx.send(item).await.is_err() || failed {
-                return false;
-            }
-        }
-        true
-    };
-    let body: ByteStream = Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|v| (v, rx))
-    }));
-    let work = upload::upload(&state, &who, meta, body, locale_of(&req));
-    let (read_all, result) = futures_util::join!(pump, work);
-    match result {
-        Ok(a) => Ok(answer(a)),
-        Err(e) => {
-            // The rest of the body was never read: the connection cannot carry another request.
-            let mut res = HttpResponse::from_error(e);
-            if !read_all {
-                res.head_mut()
-                    .set_connection_type(actix_web::http::ConnectionType::Close);
-            }
-            Ok(res)
-        }
-    }
+    let locale = locale_of(&req);
+    crate::http::body::with_body(payload, |body| async move {
+        upload::upload(&state, &who, meta, body, locale)
+            .await
+            .map(answer)
+    })
+    .await
 }
 
 /// Where the store is S3: a presigned URL to PUT the file directly, so large files do

@@ -51,7 +51,9 @@ pub fn check_account(who: &AuthUser) -> Result<(), AppError> {
     Ok(())
 }
 
-fn clean_text(raw: &str, max: usize, code: &'static str) -> Result<String, AppError> {
+/// Trimmed text with Unix line ends, at most `max` characters and no control characters
+/// but newlines and tabs (else `code`, with `max`).
+pub fn clean_text(raw: &str, max: usize, code: &'static str) -> Result<String, AppError> {
     let t = raw.trim().replace("\r\n", "\n");
     if t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
         return Err(AppError::invalid_with(code, vec![("max", max.to_string())]));
@@ -212,6 +214,12 @@ pub async fn create(
                 ));
             }
             apply(conn, &c, &mut row, &input)?;
+            let source = crate::remix::service::resolve_source(
+                conn,
+                &c,
+                &row.musician_id,
+                input.remix_of.as_ref(),
+            )?;
             if row.prompt_id.is_none() && !competitions::prompts_of(conn, &c.id)?.is_empty() {
                 return Err(AppError::invalid("entry.prompt_required"));
             }
@@ -219,6 +227,9 @@ pub async fn create(
                 return Err(AppError::invalid("entry.category_required"));
             }
             store::insert_entry(conn, &row)?;
+            if let Some(s) = source {
+                crate::remix::service::record_source(conn, &row.id, s)?;
+            }
             view(conn, &row, Viewer::Musician, locale)
         })
         .await
@@ -269,6 +280,12 @@ pub async fn update(
         .transaction(move |conn| {
             let (mut e, c) = own_editable(conn, &who, &id)?;
             apply(conn, &c, &mut e, &input)?;
+            if let Some(src) = &input.remix_of {
+                match crate::remix::service::resolve_source(conn, &c, &e.musician_id, Some(src))? {
+                    Some(s) => crate::remix::service::record_source(conn, &e.id, s)?,
+                    None => crate::remix::service::clear_source(conn, &c, &e.id)?,
+                }
+            }
             e.updated_at = now();
             store::save_entry(conn, &e)?;
             view(conn, &e, Viewer::Musician, locale)
@@ -468,6 +485,7 @@ pub fn view(
         updated_at: e.updated_at.and_utc(),
         analysed_at: e.analysed_at.map(|t| t.and_utc()),
         musician,
+        remix_of: crate::remix::service::source_view(conn, &e.id)?,
     })
 }
 

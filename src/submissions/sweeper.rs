@@ -16,7 +16,7 @@ use crate::startup::AppState;
 pub const SWEEP_JOB: &str = "uploads.sweep";
 
 /// Folders of the object store that rows refer into.
-const PREFIXES: [&str; 4] = ["entries/", "images/", "avatars/", "renditions/"];
+const PREFIXES: [&str; 5] = ["entries/", "images/", "avatars/", "renditions/", "stems/"];
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SweepReport {
@@ -55,6 +55,7 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, JobError> {
             keys.extend(crate::accounts::service::avatar_keys(conn)?);
             keys.extend(crate::competitions::service::image_keys(conn)?);
             keys.extend(crate::judging::store::rendition_keys(conn)?);
+            keys.extend(crate::remix::service::file_keys(conn)?);
             Ok(keys)
         })
         .await

@@ -177,8 +177,11 @@ pub async fn upload(
     .await
 }
 
-/// Read until `n` bytes (or the end) have arrived; returns them and the rest of the stream.
-async fn peek(mut body: ByteStream, n: usize) -> Result<(Bytes, ByteStream), AppError> {
+/// Read until `n` bytes (or the end) have arrived; returns them and the rest of the stream
+/// (also for other uploads that sniff their first bytes).
+pub async fn peek(body: ByteStream, n: usize) -> Result<(Bytes, ByteStream), AppError> {
+    // Fused: once the body has ended it answers "no more" again instead of panicking.
+    let mut body = body.fuse();
     let mut head = BytesMut::new();
     while head.len() < n {
         match body.next().await {
@@ -187,7 +190,7 @@ async fn peek(mut body: ByteStream, n: usize) -> Result<(Bytes, ByteStream), App
             None => break,
         }
     }
-    Ok((head.freeze(), body))
+    Ok((head.freeze(), Box::pin(body)))
 }
 
 /// Record a pending upload for an entry the musician may still change.

@@ -82,25 +82,9 @@ pub async fn setup(app: &TestApp, slug: &str, entries: usize, judges: usize) -> 
     let mut js = Vec::new();
     for j in 0..judges {
         let email = format!("judge{j}-{slug}@example.org");
-        let res = post(
-            app,
-            &call.org,
-            &format!("/api/v1/competitions/{}/judges/invitations", call.id),
-            json!({ "email": email }),
-        )
-        .await;
-        assert_eq!(res.status(), 202);
-        let token = app.token_from_email(&email, "/judge-invitation").await;
-        let t = ok_json(
-            app.post_json(
-                "/api/v1/judge-invitations/accept",
-                &json!({ "token": token, "stage_name": format!("Judge {j}"), "password": "oboe at midnight 7" }),
-            )
-            .await,
-        )
-        .await;
+        let token = invited_judge(app, &call, &email, &format!("Judge {j}")).await;
         js.push(Judge {
-            token: t["access_token"].as_str().unwrap().into(),
+            token,
             id: String::new(),
             email,
         });
@@ -129,6 +113,28 @@ pub async fn setup(app: &TestApp, slug: &str, entries: usize, judges: usize) -> 
         entries: list,
         judges: js,
     }
+}
+
+/// Invite `email` to judge `call`; the judge accepts and signs in. Returns the access token.
+pub async fn invited_judge(app: &TestApp, call: &Call, email: &str, name: &str) -> String {
+    let res = post(
+        app,
+        &call.org,
+        &format!("/api/v1/competitions/{}/judges/invitations", call.id),
+        json!({ "email": email }),
+    )
+    .await;
+    assert_eq!(res.status(), 202);
+    let token = app.token_from_email(email, "/judge-invitation").await;
+    let t = ok_json(
+        app.post_json(
+            "/api/v1/judge-invitations/accept",
+            &json!({ "token": token, "stage_name": name, "password": "oboe at midnight 7" }),
+        )
+        .await,
+    )
+    .await;
+    t["access_token"].as_str().unwrap().into()
 }
 
 fn rubric() -> Value {

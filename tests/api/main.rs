@@ -16,6 +16,7 @@ mod jobs;
 mod judging;
 mod profile;
 mod recovery;
+mod remix;
 mod schema;
 mod submissions;
 mod uploads;
