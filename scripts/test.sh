@@ -171,6 +171,8 @@ start_smtp() {
   export CADENZA_TEST_SMTP_HOST=127.0.0.1
   export CADENZA_TEST_SMTP_PORT=$port
   export CADENZA_TEST_SMTP_MAILDIR="$RUN/maildir"
+  # Tests that stop the server start their own sink with the same Python.
+  export CADENZA_TEST_SMTP_PYTHON="$py"
   note "aiosmtpd on port $port"
 }
 

@@ -14,7 +14,7 @@
 //! (content above 4.5 kHz is not used); frequencies are quantised on one grid
 //! (≈10.77 Hz) and times kept in milliseconds, so files at 44.1 and 48 kHz compare.
 //! Memory is bounded: a few frames of spectrum, and the peaks (tens a second) of at
-//! most [`MAX_SECS`] of audio.
+//! most [`MAX_SECS`] (10 minutes) of audio.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use super::report::Fingerprint;
 pub const ALGORITHM: &str = "cadenza-landmarks/1";
 
 /// Only this much of a file is fingerprinted (longer remixes are rare; the memory stays flat).
-pub const MAX_SECS: f64 = 1200.0;
+pub const MAX_SECS: f64 = 600.0;
 /// The analysis window, in seconds (4096 samples at 44.1 kHz).
 const WINDOW_SECS: f64 = 4096.0 / 44100.0;
 /// The frequency grid: one bin of a [`WINDOW_SECS`] window.

@@ -1130,6 +1130,7 @@ fn move_votes(
     let mut deltas: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
     let at = now();
     let mut reviews = Vec::new();
+    let mut new_flags = Vec::new();
     for chunk in ids.chunks(500) {
         for v in store::votes_by_ids(conn, &r.id, chunk)? {
             let (from, old_rule) = current_status(&flags, &v);
@@ -1148,17 +1149,14 @@ fn move_votes(
                     _ => d.2 += sign,
                 }
             }
-            store::put_flag(
-                conn,
-                &FlagRow {
-                    vote_id: v.id,
-                    round_id: r.id.clone(),
-                    status: target.into(),
-                    rule: rule.clone(),
-                    reviewed: actor.is_some() || flags.get(&v.id).is_some_and(|f| f.reviewed),
-                    updated_at: at,
-                },
-            )?;
+            new_flags.push(FlagRow {
+                vote_id: v.id,
+                round_id: r.id.clone(),
+                status: target.into(),
+                rule: rule.clone(),
+                reviewed: actor.is_some() || flags.get(&v.id).is_some_and(|f| f.reviewed),
+                updated_at: at,
+            });
             reviews.push(NewReview {
                 vote_id: v.id,
                 round_id: r.id.clone(),
@@ -1171,6 +1169,7 @@ fn move_votes(
             changed += 1;
         }
     }
+    store::put_flags(conn, &new_flags)?;
     store::insert_reviews(conn, &reviews)?;
     for (entry, (c, q, i)) in deltas {
         store::tally_add(conn, &r.id, &entry, c, q, i)?;
@@ -1323,6 +1322,7 @@ pub fn audit_step(
     now: NaiveDateTime,
     margin: chrono::Duration,
 ) -> Result<AuditStep, AppError> {
+    let t0 = std::time::Instant::now();
     let from = store::audited_through(conn, &r.id)?;
     let rows = store::votes_of_round(conn, &r.id, from, AUDIT_STEP)?;
     let cutoff = now - margin;
@@ -1341,6 +1341,7 @@ pub fn audit_step(
         });
     };
     let new = facts_of(conn, rows)?;
+    let t_read = t0.elapsed();
     let s = rule_settings(r);
     let mut flagged: Vec<(i64, &'static str)> = Vec::new();
     for f in &new {
@@ -1357,30 +1358,32 @@ pub fn audit_step(
         // Ids follow cast times to within a vote's longest wait (`writer::MAX_WAIT`),
         // so the votes cast in the minute before the first new one lie after `lo`.
         let back_to = first_at - chrono::Duration::seconds(60) - super::writer::MAX_WAIT * 2;
-        let mut after = store::id_before_cast(conn, back_to, from)?;
-        loop {
-            let page = store::network_times(conn, &r.id, after, from, 50_000)?;
-            let Some(&(last, _, _)) = page.last() else {
-                break;
-            };
-            after = last;
-            let full = page.len() == 50_000;
-            around.extend(
-                page.into_iter()
-                    .filter(|(_, _, n)| networks.contains(n.as_str()))
-                    .map(|(id, at, network)| VoteFact {
-                        id,
-                        at: at.and_utc().timestamp(),
-                        network,
-                        voter: String::new(),
-                        entry: String::new(),
-                        ua_hash: String::new(),
-                        account_age_secs: i64::MAX,
-                        email_domain: String::new(),
-                    }),
-            );
-            if !full {
-                break;
+        let start = store::id_before_cast(conn, back_to, from)?;
+        // Only those networks' votes leave the database (the filter runs there: a minute
+        // of a live show is hundreds of thousands of votes, most from other networks).
+        let wanted: Vec<&str> = networks.iter().copied().collect();
+        for chunk in wanted.chunks(5_000) {
+            let mut after = start;
+            loop {
+                let page = store::network_times(conn, &r.id, after, from, chunk, 50_000)?;
+                let Some(&(last, _, _)) = page.last() else {
+                    break;
+                };
+                after = last;
+                let full = page.len() == 50_000;
+                around.extend(page.into_iter().map(|(id, at, network)| VoteFact {
+                    id,
+                    at: at.and_utc().timestamp(),
+                    network,
+                    voter: String::new(),
+                    entry: String::new(),
+                    ua_hash: String::new(),
+                    account_age_secs: i64::MAX,
+                    email_domain: String::new(),
+                }));
+                if !full {
+                    break;
+                }
             }
         }
     }
@@ -1389,6 +1392,7 @@ pub fn audit_step(
         flagged.push((id, domain::RULE_BURST));
     }
     drop(around);
+    let t_bursts = t0.elapsed();
 
     // Patterns of the voters who voted.
     let voters = domain::distinct(new.iter().map(|f| f.voter.as_str()));
@@ -1450,6 +1454,7 @@ pub fn audit_step(
     );
     flagged.extend(pattern_ids.into_iter().map(|id| (id, domain::RULE_PATTERN)));
 
+    let t_patterns = t0.elapsed();
     // The first rule that caught a vote names it, as in `domain::evaluate`.
     let mut by_vote: BTreeMap<i64, &'static str> = BTreeMap::new();
     for (id, rule) in flagged {
@@ -1476,6 +1481,16 @@ pub fn audit_step(
             None,
         )?;
     }
+    tracing::debug!(
+        round = %r.id,
+        votes = new.len(),
+        quarantined,
+        read_ms = t_read.as_millis() as u64,
+        bursts_ms = (t_bursts - t_read).as_millis() as u64,
+        patterns_ms = (t_patterns - t_bursts).as_millis() as u64,
+        settle_ms = (t0.elapsed() - t_patterns).as_millis() as u64,
+        "audit step"
+    );
     if !store::advance_audit(conn, &r.id, from, settled, now)? {
         // Another auditor got here first: undo this step.
         return Err(AppError::Conflict {

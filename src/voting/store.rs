@@ -528,19 +528,41 @@ pub fn flags_by_status(
         .load(conn)?)
 }
 
-pub fn put_flag(conn: &mut DbConnection, f: &FlagRow) -> Result<(), AppError> {
+/// Insert or replace the status records of votes: 500 to a statement on PostgreSQL; one
+/// at a time on SQLite (diesel has no multi-row upsert there, and SQLite statements in one
+/// transaction are cheap).
+pub fn put_flags(conn: &mut DbConnection, rows: &[FlagRow]) -> Result<(), AppError> {
     use vote_flags::dsl as t;
-    on_backend!(conn, |c| diesel::insert_into(t::vote_flags)
-        .values(f)
-        .on_conflict(t::vote_id)
-        .do_update()
-        .set((
+    let set = || {
+        (
             t::status.eq(excluded(t::status)),
             t::rule.eq(excluded(t::rule)),
             t::reviewed.eq(excluded(t::reviewed)),
             t::updated_at.eq(excluded(t::updated_at)),
-        ))
-        .execute(c))?;
+        )
+    };
+    match conn {
+        DbConnection::Pg(c) => {
+            for chunk in rows.chunks(500) {
+                diesel::insert_into(t::vote_flags)
+                    .values(chunk)
+                    .on_conflict(t::vote_id)
+                    .do_update()
+                    .set(set())
+                    .execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for f in rows {
+                diesel::insert_into(t::vote_flags)
+                    .values(f)
+                    .on_conflict(t::vote_id)
+                    .do_update()
+                    .set(set())
+                    .execute(c)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -617,12 +639,14 @@ pub fn network_times(
     round: &str,
     after: i64,
     to: i64,
+    networks: &[&str],
     limit: i64,
 ) -> Result<Vec<(i64, NaiveDateTime, String)>, AppError> {
     Ok(votes::table
         .filter(votes::round_id.eq(round))
         .filter(votes::id.gt(after))
         .filter(votes::id.le(to))
+        .filter(votes::network.eq_any(networks))
         .order(votes::id.asc())
         .limit(limit)
         .select((votes::id, votes::cast_at, votes::network))
@@ -654,16 +678,34 @@ pub fn flags_among(
     round: &str,
     ids: &[i64],
 ) -> Result<HashMap<i64, FlagRow>, AppError> {
+    // By ranges of ids, not `vote_id IN (…)`: at the start of a live show the status
+    // table's statistics say it is empty, and PostgreSQL then scans it comparing every row
+    // with every listed id (the audit slowed down quadratically as quarantines piled up
+    // within one run). A range is cheap whatever the plan.
+    let mut sorted: Vec<i64> = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let wanted: std::collections::HashSet<i64> = sorted.iter().copied().collect();
     let mut out = HashMap::new();
-    for chunk in ids.chunks(1000) {
+    let mut start = 0;
+    while start < sorted.len() {
+        // A run of ids without a gap of more than 10,000 votes.
+        let mut end = start + 1;
+        while end < sorted.len() && sorted[end] - sorted[end - 1] <= 10_000 {
+            end += 1;
+        }
         for f in vote_flags::table
             .filter(vote_flags::round_id.eq(round))
-            .filter(vote_flags::vote_id.eq_any(chunk))
+            .filter(vote_flags::vote_id.ge(sorted[start]))
+            .filter(vote_flags::vote_id.le(sorted[end - 1]))
             .select(FlagRow::as_select())
             .load(conn)?
         {
-            out.insert(f.vote_id, f);
+            if wanted.contains(&f.vote_id) {
+                out.insert(f.vote_id, f);
+            }
         }
+        start = end;
     }
     Ok(out)
 }

@@ -154,3 +154,86 @@ async fn smtp_server_down_is_a_retryable_delivery_error() {
         Err(cadenza::mail::MailError::Delivery(_))
     ));
 }
+
+/// A private SMTP sink (aiosmtpd writing a maildir) on `port`, killed when dropped.
+fn start_sink(maildir: &std::path::Path, port: u16) -> Option<crate::contract::storage::Killed> {
+    let python = require_env("CADENZA_TEST_SMTP_PYTHON")?;
+    for sub in ["tmp", "new", "cur"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    let child = std::process::Command::new(python)
+        .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+        .arg(maildir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "aiosmtpd starts");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(crate::contract::storage::Killed(child))
+}
+
+fn delivered_to(maildir: &std::path::Path, to: &str) -> usize {
+    ["new", "cur"]
+        .iter()
+        .filter_map(|sub| std::fs::read_dir(maildir.join(sub)).ok())
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default()).contains(to)
+        })
+        .count()
+}
+
+/// Fault: the SMTP server is down when a musician registers. Registration still succeeds;
+/// the verification email waits in the job queue and arrives exactly once after the
+/// server is back.
+#[tokio::test]
+async fn smtp_stopped_registration_succeeds_and_the_email_arrives_once_it_returns() {
+    use crate::helpers::{TestEnv, spawn_app_with};
+    if require_env("CADENZA_TEST_SMTP_PYTHON").is_none() {
+        return;
+    }
+    let maildir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = TestEnv::with_extra(&format!(
+        "[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\ntimeout_secs = 2\n"
+    ));
+    env.replace_in_config("backend = \"memory\"", "backend = \"smtp\"");
+    env.replace_in_config("backoff_base_secs = 0", "backoff_base_secs = 1");
+    let app = spawn_app_with(env, |b| b).await;
+
+    // Down: registration answers at once; the email's job fails and waits to retry.
+    let to = format!("late-mail-{}@example.org", uuid::Uuid::new_v4().simple());
+    let res = app.register(&to, "2001-05-04", None).await;
+    assert_eq!(res.status(), 202);
+    assert!(app.run_pending_jobs().await >= 1);
+    assert_eq!(delivered_to(maildir.path(), &to), 0);
+
+    // Back: the retry delivers it, once.
+    let _sink = start_sink(maildir.path(), port).expect("aiosmtpd starts");
+    let start = Instant::now();
+    while delivered_to(maildir.path(), &to) == 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the email arrives after the server returns"
+        );
+        app.run_pending_jobs().await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!(
+        "SMTP back: the email arrived {:?} after the sink started",
+        start.elapsed()
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    app.run_pending_jobs().await;
+    assert_eq!(delivered_to(maildir.path(), &to), 1, "exactly once");
+}

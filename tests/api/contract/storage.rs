@@ -483,3 +483,85 @@ async fn s3_unreachable_server_is_unavailable() {
         Err(StorageError::Unavailable(_))
     ));
 }
+
+/// A child process killed when dropped (a failing test leaves nothing running).
+pub struct Killed(pub std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A private S3 server (s3s-fs) on `port` over `root`, for a test that stops it.
+fn start_s3s_fs(root: &std::path::Path, port: u16) -> Option<Killed> {
+    let child = std::process::Command::new("s3s-fs")
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--access-key", &require_env("CADENZA_TEST_S3_ACCESS_KEY")?])
+        .args(["--secret-key", &require_env("CADENZA_TEST_S3_SECRET_KEY")?])
+        .arg(root)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let start = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "s3s-fs starts");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Some(Killed(child))
+}
+
+/// Fault: the S3 server stops. Uploads answer 503 and leave the entry as it was (no
+/// audio, no pending upload), readiness says so, and once the server is back uploads
+/// work again without restarting Cadenza.
+#[tokio::test]
+async fn storage_stopped_uploads_answer_503_and_recover_without_a_restart() {
+    use crate::helpers::{TestEnv, spawn_app_with};
+    use crate::submissions::{code, entry_id, get_json, musician, open_call, put_audio, wav};
+    let Some(bucket) = require_env("CADENZA_TEST_S3_BUCKET") else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join(&bucket)).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let Some(server) = start_s3s_fs(root.path(), port) else {
+        return;
+    };
+    let env = TestEnv::with_extra(&format!(
+        "[storage]\nbackend = \"s3\"\n[storage.s3]\nendpoint = \"http://127.0.0.1:{port}\"\n\
+         bucket = \"{bucket}\"\naccess_key = \"{}\"\nsecret_key = \"{}\"\npath_style = true\n\
+         prefix = \"fault\"\ncreate_bucket = true\nrequest_timeout_secs = 2\n",
+        require_env("CADENZA_TEST_S3_ACCESS_KEY").unwrap(),
+        require_env("CADENZA_TEST_S3_SECRET_KEY").unwrap(),
+    ));
+    let app = spawn_app_with(env, |b| b).await;
+    let call = open_call(&app, "s3-down", serde_json::json!({})).await;
+    let t = musician(&app, "s3down@example.org").await;
+    let id = entry_id(&app, &t, &call, "While the store is down").await;
+
+    drop(server);
+    let started = std::time::Instant::now();
+    let res = put_audio(&app, &t, &id, wav(3.0, 1, 0.4), "fault-1").await;
+    assert_eq!(code(res).await, (503, "service.unavailable".into()));
+    assert!(started.elapsed() < Duration::from_secs(10), "it fails fast");
+    println!(
+        "store down: the upload answered 503 in {:?}",
+        started.elapsed()
+    );
+    let (_, e) = get_json(&app, &t, &format!("/api/v1/entries/{id}")).await;
+    assert_eq!(e["status"], "draft", "no audio, nothing half-written");
+    assert!(e["audio"].is_null());
+    assert_eq!(app.get("/readyz").await.status(), 503);
+    assert_eq!(app.get("/livez").await.status(), 200);
+
+    let _server = start_s3s_fs(root.path(), port).expect("s3s-fs restarts");
+    let res = put_audio(&app, &t, &id, wav(3.0, 1, 0.4), "fault-2").await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    assert_eq!(app.get("/readyz").await.status(), 200);
+}
