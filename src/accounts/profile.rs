@@ -246,6 +246,7 @@ pub async fn export(state: &AppState, who: &AuthUser) -> Result<serde_json::Valu
             let roles = store::roles_with_scope(conn, &id)?;
             let sessions = store::all_sessions(conn, &id)?;
             let audit = store::audit_of(conn, &id)?;
+            let licences = crate::remix::service::export_of(conn, &id)?;
             let ts = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339());
             Ok(serde_json::json!({
                 "format": "cadenza.account-export/1",
@@ -267,6 +268,7 @@ pub async fn export(state: &AppState, who: &AuthUser) -> Result<serde_json::Valu
                     "created_at": s.created_at.and_utc().to_rfc3339(), "last_used_at": s.last_used_at.and_utc().to_rfc3339(),
                     "user_agent": s.user_agent, "ended_at": ts(s.revoked_at),
                 })).collect::<Vec<_>>(),
+                "licence_acceptances": licences,
                 "activity": audit.iter().map(|(at, action)| serde_json::json!({ "at": at.and_utc().to_rfc3339(), "action": action })).collect::<Vec<_>>(),
             }))
         })

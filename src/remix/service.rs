@@ -1394,6 +1394,23 @@ pub fn recheck_pack(conn: &mut DbConnection, pack: &str) -> Result<(), AppError>
     Ok(())
 }
 
+/// The licences an account accepted, for its data export: what (a pack or a song), which
+/// licence or version, when.
+pub fn export_of(conn: &mut DbConnection, user: &str) -> Result<serde_json::Value, AppError> {
+    Ok(serde_json::Value::Array(
+        store::acceptances_of_user(conn, user)?
+            .into_iter()
+            .map(|a| {
+                serde_json::json!({
+                    "subject_id": a.subject_id,
+                    "licence": a.licence,
+                    "accepted_at": utc(a.accepted_at).to_rfc3339(),
+                })
+            })
+            .collect(),
+    ))
+}
+
 /// Object keys of pack files (the sweeper keeps them).
 pub fn file_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
     store::file_keys(conn)

@@ -173,6 +173,18 @@ pub fn accept(conn: &mut DbConnection, row: &AcceptanceRow) -> Result<(), AppErr
     Ok(())
 }
 
+/// Every licence `user` accepted, oldest first (for the account export).
+pub fn acceptances_of_user(
+    conn: &mut DbConnection,
+    user: &str,
+) -> Result<Vec<AcceptanceRow>, AppError> {
+    Ok(licence_acceptances::table
+        .filter(licence_acceptances::user_id.eq(user))
+        .order(licence_acceptances::accepted_at.asc())
+        .select(AcceptanceRow::as_select())
+        .load(conn)?)
+}
+
 pub fn acceptances(conn: &mut DbConnection, subject: &str, licence: &str) -> Result<i64, AppError> {
     Ok(licence_acceptances::table
         .filter(licence_acceptances::subject_id.eq(subject))

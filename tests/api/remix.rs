@@ -481,6 +481,16 @@ async fn stem_packs_licences_signed_links_sources_permissions_lineage_and_credit
         .unwrap();
     assert!(page.contains("data-remix-source") && page.contains(&format!("value=\"pack:{pid}\"")));
 
+    // The acceptances are part of the musician's data export.
+    let (_, export) = get_json(&app, &mei, "/api/v1/me/export").await;
+    let accepted: Vec<&str> = export["licence_acceptances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["licence"].as_str().unwrap())
+        .collect();
+    assert_eq!(accepted, ["v1", "v2"]);
+
     // Generation 1 from the pack: its credits come from the pack and the song it was made from.
     let from_pack = entered(
         &app,
