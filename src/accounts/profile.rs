@@ -246,7 +246,7 @@ pub async fn export(state: &AppState, who: &AuthUser) -> Result<serde_json::Valu
             let roles = store::roles_with_scope(conn, &id)?;
             let sessions = store::all_sessions(conn, &id)?;
             let audit = store::audit_of(conn, &id)?;
-            let licences = crate::remix::service::export_of(conn, &id)?;
+            let licences = crate::remix::links::export_of(conn, &id)?;
             let ts = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339());
             Ok(serde_json::json!({
                 "format": "cadenza.account-export/1",

@@ -72,7 +72,7 @@ pub async fn analyse(state: AppState, job: JobRow) -> Result<(), JobError> {
             }
             f.analysed_at = Some(now);
             store::save_file(conn, &f)?;
-            service::recheck_pack(conn, &f.pack_id)
+            super::check::recheck_pack(conn, &f.pack_id)
         })
         .await
         .map_err(retry("saving the stem's report"))
@@ -125,7 +125,7 @@ pub async fn entry_landmarks(state: AppState, job: JobRow) -> Result<(), JobErro
                 return Ok(());
             }
             store::put_landmarks(conn, &p.entry_id, &lm.data, service::now())?;
-            service::after_landmarks(conn, &p.entry_id)
+            super::check::after_landmarks(conn, &p.entry_id)
         })
         .await
         .map_err(retry("saving landmarks"))
@@ -136,7 +136,7 @@ pub async fn check(state: AppState, job: JobRow) -> Result<(), JobError> {
         .map_err(|e| JobError::Fatal(format!("bad check payload: {e}")))?;
     let v = state
         .db
-        .run(move |conn| service::check_now(conn, &p.entry_id))
+        .run(move |conn| super::check::check_now(conn, &p.entry_id))
         .await
         .map_err(retry("checking stems"))?;
     if let Some(v) = v {

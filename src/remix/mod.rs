@@ -6,7 +6,9 @@
 //! (spectral landmarks, `audio::landmarks`) tells organisers which stems are heard in a
 //! remix, and where.
 
+pub mod check;
 pub mod jobs;
+pub mod links;
 pub mod model;
 pub mod pages;
 pub mod routes;

@@ -133,7 +133,7 @@ async fn organise_page(
     let ids: Vec<String> = remixes.iter().map(|e| e.id.clone()).collect();
     let mut checks = state
         .db
-        .run(move |conn| service::checks_of(conn, &ids))
+        .run(move |conn| super::check::checks_of(conn, &ids))
         .await?;
     let remixes = remixes
         .into_iter()
@@ -364,7 +364,7 @@ async fn accept(
     let input = AcceptInput {
         version: form.version,
     };
-    match service::accept(&state, &who, &id, input).await {
+    match super::links::accept(&state, &who, &id, input).await {
         Ok(_) => Ok(see_other(&format!("/stem-packs/{id}#files"))),
         Err(e) if form_error(&e) => {
             let (msg, status) = (e.message(ctx.l), e.status());
@@ -388,7 +388,7 @@ async fn download_file(
     id: web::Path<String>,
     form: web::Form<FileForm>,
 ) -> Result<HttpResponse, AppError> {
-    match service::file_link(&state, &who, &id).await {
+    match super::links::file_link(&state, &who, &id).await {
         Ok(link) => Ok(see_other(&link.url)),
         Err(e) if form_error(&e) => {
             let (msg, status) = (e.message(ctx.l), e.status());
@@ -423,7 +423,7 @@ async fn song_page(
         Some(w) => ctx.signed_in(&w.user.display_name),
         None => ctx,
     };
-    let panel = Panel::new(lineage, false, None);
+    let panel = Panel::new(lineage, None);
     let page = SongPage {
         canonical_url: format!("{}{}", state.settings.base_url(), service::song_path(id)),
         ctx,
@@ -465,7 +465,7 @@ async fn download_song(
     id: web::Path<String>,
     form: web::Form<SongDownloadForm>,
 ) -> Result<HttpResponse, AppError> {
-    match service::song_link(&state, &who, &id, &form.licence).await {
+    match super::links::song_link(&state, &who, &id, &form.licence).await {
         Ok(link) => Ok(see_other(&link.url)),
         Err(e) if form_error(&e) => {
             let (msg, status) = (e.message(ctx.l), e.status());
@@ -487,11 +487,7 @@ pub struct Panel {
 }
 
 impl Panel {
-    fn new(
-        lineage: LineageView,
-        _editable: bool,
-        source_choices: Option<Vec<(String, String)>>,
-    ) -> Panel {
+    fn new(lineage: LineageView, source_choices: Option<Vec<(String, String)>>) -> Panel {
         Panel {
             tree: tree_rows(&lineage.remixed_by),
             lineage,
@@ -535,9 +531,9 @@ pub async fn entry_panel(
     } else {
         None
     };
-    let mut panel = Panel::new(lineage, editable, choices);
+    let mut panel = Panel::new(lineage, choices);
     if organiser && v.remix_of.is_some() {
-        panel.check = Some(service::stem_check(state, who, &v.id).await?);
+        panel.check = Some(super::check::stem_check(state, who, &v.id).await?);
     }
     // A refused change comes back as `?remix_error=<code>` (the forms redirect).
     let error =

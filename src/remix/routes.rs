@@ -5,8 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::links::LinkQuery;
 use super::model::*;
-use super::service::{self, FileMeta, LinkQuery};
+use super::service::{self, FileMeta};
 use crate::accounts::extract::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::startup::AppState;
@@ -185,7 +186,7 @@ pub async fn accept(
     id: web::Path<String>,
     input: web::Json<AcceptInput>,
 ) -> Result<HttpResponse, AppError> {
-    let v = service::accept(&state, &who, &id, input.into_inner()).await?;
+    let v = super::links::accept(&state, &who, &id, input.into_inner()).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -201,7 +202,7 @@ pub async fn file_link(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let v = service::file_link(&state, &who, &id).await?;
+    let v = super::links::file_link(&state, &who, &id).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -226,7 +227,7 @@ pub async fn song_link(
     id: web::Path<String>,
     input: web::Json<SongLinkInput>,
 ) -> Result<HttpResponse, AppError> {
-    let v = service::song_link(&state, &who, &id, &input.licence).await?;
+    let v = super::links::song_link(&state, &who, &id, &input.licence).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 
@@ -243,7 +244,7 @@ async fn download(
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
-    match service::redeem(&state, &kind, &id, &q, range).await? {
+    match super::links::redeem(&state, &kind, &id, &q, range).await? {
         Some(d) => {
             let mut res = crate::submissions::playback::audio_response(
                 d.object,
@@ -341,7 +342,7 @@ pub async fn stem_check(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let v = service::stem_check(&state, &who, &id).await?;
+    let v = super::check::stem_check(&state, &who, &id).await?;
     Ok(HttpResponse::Ok().json(v))
 }
 

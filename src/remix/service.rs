@@ -1,14 +1,11 @@
 //! Remix rounds: stem packs and their licence, signed downloads, the source a remix
 //! names, remix permissions, lineage and credits.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use actix_web::http::StatusCode;
 use chrono::{NaiveDateTime, Utc};
 use futures_util::StreamExt;
-use hmac::{Hmac, Mac};
-use secrecy::ExposeSecret;
-use sha2::Sha256;
 
 use super::model::*;
 use super::store;
@@ -41,7 +38,7 @@ pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
 
-fn utc(t: NaiveDateTime) -> chrono::DateTime<Utc> {
+pub(super) fn utc(t: NaiveDateTime) -> chrono::DateTime<Utc> {
     t.and_utc()
 }
 
@@ -240,7 +237,7 @@ pub async fn update_pack(
 }
 
 /// A pack as `who` may see it: anyone once the competition is published, its organisers always.
-fn visible_pack(
+pub(super) fn visible_pack(
     conn: &mut DbConnection,
     who: Option<&AuthUser>,
     id: &str,
@@ -281,7 +278,7 @@ fn file_view(f: &StemFileRow, organiser: bool) -> StemFileView {
     }
 }
 
-fn pack_view(
+pub(super) fn pack_view(
     conn: &mut DbConnection,
     c: &CompetitionRow,
     p: &StemPackRow,
@@ -423,16 +420,8 @@ pub async fn upload_file(
             }
             "audio/midi"
         }
-        _ => {
-            if std::str::from_utf8(&head).is_err() && head.len() < 60 {
-                return Err(AppError::Refused {
-                    status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    code: "remix.lyrics_invalid",
-                    params: vec![],
-                });
-            }
-            "text/plain; charset=utf-8"
-        }
+        // Lyrics are checked whole once stored (UTF-8 may be cut at 64 bytes).
+        _ => "text/plain; charset=utf-8",
     };
     let key = format!("stems/{}", uuid::Uuid::new_v4().simple());
     let first: ByteStream = Box::pin(futures_util::stream::once(async move { Ok(head) }));
@@ -517,212 +506,6 @@ pub async fn delete_file(state: &AppState, who: &AuthUser, id: &str) -> Result<(
     // The row is gone; a failed delete leaves an orphan for the sweeper.
     let _ = state.storage.delete(&key).await;
     Ok(())
-}
-
-// ---- licences and signed downloads ----
-
-pub async fn accept(
-    state: &AppState,
-    who: &AuthUser,
-    pack_id: &str,
-    input: AcceptInput,
-) -> Result<StemPackView, AppError> {
-    submissions::check_account(who)?;
-    let (who, id) = (who.clone(), pack_id.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let (p, c, organiser) = visible_pack(conn, Some(&who), &id)?;
-            if input.version != p.licence_version {
-                return Err(AppError::Conflict {
-                    code: "remix.licence_changed",
-                });
-            }
-            store::accept(
-                conn,
-                &AcceptanceRow {
-                    subject_id: p.id.clone(),
-                    user_id: who.user.id.clone(),
-                    licence: p.licence_tag(),
-                    accepted_at: now(),
-                },
-            )?;
-            pack_view(conn, &c, &p, Some(&who), organiser)
-        })
-        .await
-}
-
-type HmacSha256 = Hmac<Sha256>;
-
-fn link_mac(state: &AppState, kind: &str, id: &str, user: &str, exp: i64) -> HmacSha256 {
-    let secret = state.settings.auth.secret.expose_secret().as_bytes();
-    let mut key = HmacSha256::new_from_slice(secret).expect("any key length");
-    key.update(b"cadenza/remix/download");
-    let derived = key.finalize().into_bytes();
-    let mut m = HmacSha256::new_from_slice(&derived).expect("any key length");
-    m.update(format!("{kind}\n{id}\n{user}\n{exp}").as_bytes());
-    m
-}
-
-fn signed_link(state: &AppState, kind: &str, id: &str, user: &str) -> DownloadLink {
-    let exp = Utc::now().timestamp() + state.settings.remix.download_link_secs as i64;
-    let sig = hex::encode(link_mac(state, kind, id, user, exp).finalize().into_bytes());
-    DownloadLink {
-        url: format!("/downloads/{kind}/{id}?u={user}&e={exp}&s={sig}"),
-        expires_at: chrono::DateTime::from_timestamp(exp, 0).unwrap_or_else(Utc::now),
-    }
-}
-
-/// A signed link to a pack file, for a musician who accepted the current licence.
-pub async fn file_link(
-    state: &AppState,
-    who: &AuthUser,
-    file_id: &str,
-) -> Result<DownloadLink, AppError> {
-    submissions::check_account(who)?;
-    let (w, id) = (who.clone(), file_id.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let f = store::find_file(conn, &id)?.ok_or(AppError::NotFound)?;
-            let (p, _, organiser) = visible_pack(conn, Some(&w), &f.pack_id)?;
-            if !organiser && !store::has_accepted(conn, &p.id, &w.user.id, &p.licence_tag())? {
-                return Err(AppError::refused(
-                    StatusCode::FORBIDDEN,
-                    "remix.licence_not_accepted",
-                ));
-            }
-            Ok(())
-        })
-        .await?;
-    Ok(signed_link(state, "stem", file_id, &who.user.id))
-}
-
-/// A signed link to a published song open to remixes, for a musician who accepts its licence.
-pub async fn song_link(
-    state: &AppState,
-    who: &AuthUser,
-    entry_id: &str,
-    licence: &str,
-) -> Result<DownloadLink, AppError> {
-    submissions::check_account(who)?;
-    let (w, id, licence) = (who.clone(), entry_id.to_string(), licence.to_string());
-    state
-        .db
-        .transaction(move |conn| {
-            let e = public_entry(conn, &id)?;
-            let perm = store::permission(conn, &e.id)?
-                .filter(|p| p.allowed)
-                .ok_or_else(|| AppError::refused(StatusCode::FORBIDDEN, "remix.not_allowed"))?;
-            if perm.licence != licence {
-                return Err(AppError::Conflict {
-                    code: "remix.licence_changed",
-                });
-            }
-            store::accept(
-                conn,
-                &AcceptanceRow {
-                    subject_id: e.id.clone(),
-                    user_id: w.user.id.clone(),
-                    licence: perm.licence,
-                    accepted_at: now(),
-                },
-            )
-        })
-        .await?;
-    Ok(signed_link(state, "song", entry_id, &who.user.id))
-}
-
-/// What a signed link carries.
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-pub struct LinkQuery {
-    /// The account the link was made for.
-    pub u: String,
-    /// Expiry, Unix seconds.
-    pub e: i64,
-    /// Signature.
-    pub s: String,
-}
-
-/// A file behind a signed link.
-pub struct Download {
-    pub object: crate::storage::GetObject,
-    pub file_name: String,
-    pub content_type: String,
-    pub size: u64,
-}
-
-/// Check a signed link, count the download and open the file. `range` is the
-/// request's Range header; only a request from the first byte counts.
-pub async fn redeem(
-    state: &AppState,
-    kind: &str,
-    id: &str,
-    q: &LinkQuery,
-    range: Option<&str>,
-) -> Result<Option<Download>, AppError> {
-    let sig = hex::decode(&q.s).unwrap_or_default();
-    if link_mac(state, kind, id, &q.u, q.e)
-        .verify_slice(&sig)
-        .is_err()
-    {
-        return Err(AppError::refused(
-            StatusCode::FORBIDDEN,
-            "remix.link_invalid",
-        ));
-    }
-    if Utc::now().timestamp() > q.e {
-        return Err(AppError::refused(StatusCode::GONE, "remix.link_expired"));
-    }
-    let (kind_of, id_of) = (kind, id);
-    let (kind, id) = (kind.to_string(), id.to_string());
-    let (key, file_name, content_type, size) = state
-        .db
-        .run(move |conn| match kind.as_str() {
-            "stem" => {
-                let f = store::find_file(conn, &id)?.ok_or(AppError::NotFound)?;
-                Ok((f.object_key, f.file_name, f.content_type, f.size_bytes))
-            }
-            "song" => {
-                let e = public_entry(conn, &id)?;
-                let u = e
-                    .upload_id
-                    .as_deref()
-                    .and_then(|u| submissions::find_upload(conn, u).transpose())
-                    .transpose()?
-                    .ok_or(AppError::NotFound)?;
-                Ok((
-                    u.object_key,
-                    u.original_name,
-                    u.content_type,
-                    u.size_bytes.unwrap_or(0),
-                ))
-            }
-            _ => Err(AppError::NotFound),
-        })
-        .await?;
-    let size = size.max(0) as u64;
-    let range = match crate::submissions::playback::parse_range(range, size) {
-        Ok(r) => r,
-        Err(_) => return Ok(None),
-    };
-    if range.is_none_or(|r| r.start == 0) {
-        let (kind, id) = (kind_of.to_string(), id_of.to_string());
-        state
-            .db
-            .run(move |conn| match kind.as_str() {
-                "stem" => store::count_download(conn, &id),
-                _ => store::count_song_download(conn, &id),
-            })
-            .await?;
-    }
-    let object = state.storage.get(&key, range).await?;
-    Ok(Some(Download {
-        object,
-        file_name,
-        content_type,
-        size,
-    }))
 }
 
 // ---- sources ----
@@ -813,9 +596,9 @@ pub fn record_source(
     if let Some(src) = source_entry
         && store::landmarks(conn, &src)?.is_none()
     {
-        ensure_landmarks(conn, &src)?;
+        super::check::ensure_landmarks(conn, &src)?;
     }
-    ensure_landmarks(conn, entry_id)
+    super::check::ensure_landmarks(conn, entry_id)
 }
 
 /// Remove an entry's source (refused in a remix competition).
@@ -893,7 +676,7 @@ pub fn is_public(conn: &mut DbConnection, e: &EntryRow) -> Result<bool, AppError
     Ok(c.is_published() && crate::judging::results::is_published(conn, &c.id)?)
 }
 
-fn public_entry(conn: &mut DbConnection, id: &str) -> Result<EntryRow, AppError> {
+pub(super) fn public_entry(conn: &mut DbConnection, id: &str) -> Result<EntryRow, AppError> {
     let e = submissions::find_entry(conn, id)?.ok_or(AppError::NotFound)?;
     if !is_public(conn, &e)? {
         return Err(AppError::NotFound);
@@ -990,7 +773,7 @@ pub async fn set_permission(
             };
             store::put_permission(conn, &row)?;
             if row.allowed {
-                ensure_landmarks(conn, &e.id)?;
+                super::check::ensure_landmarks(conn, &e.id)?;
             }
             crate::accounts::service::audit(
                 conn,
@@ -1153,269 +936,6 @@ fn descendants(
     Ok(out)
 }
 
-// ---- the stem-usage check ----
-
-pub fn enqueue_check(conn: &mut DbConnection, entry_id: &str) -> Result<(), AppError> {
-    crate::jobs::store::enqueue(
-        conn,
-        CHECK_JOB,
-        &serde_json::json!({ "entry_id": entry_id }),
-        now(),
-        None,
-    )?;
-    Ok(())
-}
-
-/// Whether an entry's landmarks are worth keeping: it is a remix, or open to remixes.
-/// (They take about 1.4 KB a second of audio; other entries do not need them.)
-fn needs_landmarks(conn: &mut DbConnection, entry_id: &str) -> Result<bool, AppError> {
-    Ok(store::source_of(conn, entry_id)?.is_some()
-        || store::permission(conn, entry_id)?.is_some_and(|p| p.allowed))
-}
-
-/// An entry's analysis finished (new audio): keep its landmarks if it needs them, and
-/// check it against its source; remixes of it are checked again.
-pub fn entry_analysed(
-    conn: &mut DbConnection,
-    entry_id: &str,
-    landmarks: Option<&str>,
-) -> Result<(), AppError> {
-    store::delete_landmarks(conn, entry_id)?;
-    let Some(data) = landmarks else {
-        return Ok(());
-    };
-    if !needs_landmarks(conn, entry_id)? {
-        return Ok(());
-    }
-    store::put_landmarks(conn, entry_id, data, now())?;
-    after_landmarks(conn, entry_id)
-}
-
-/// Landmarks of `entry_id` are new: check it, and the remixes that name it.
-pub fn after_landmarks(conn: &mut DbConnection, entry_id: &str) -> Result<(), AppError> {
-    if store::source_of(conn, entry_id)?.is_some() {
-        enqueue_check(conn, entry_id)?;
-    }
-    for r in store::remixes_of(conn, entry_id)? {
-        if store::landmarks(conn, &r)?.is_some() {
-            enqueue_check(conn, &r)?;
-        }
-    }
-    Ok(())
-}
-
-/// Make sure an analysed entry has landmarks: check now if it has, else fingerprint it.
-fn ensure_landmarks(conn: &mut DbConnection, entry_id: &str) -> Result<(), AppError> {
-    if store::landmarks(conn, entry_id)?.is_some() {
-        return after_landmarks(conn, entry_id);
-    }
-    let analysed = submissions::find_entry(conn, entry_id)?
-        .is_some_and(|e| e.upload_id.is_some() && e.report.is_some());
-    if analysed {
-        crate::jobs::store::enqueue(
-            conn,
-            LANDMARKS_JOB,
-            &serde_json::json!({ "entry_id": entry_id }),
-            now(),
-            None,
-        )?;
-    }
-    Ok(())
-}
-
-/// A stem a remix's source offers for comparison.
-struct SourceStem {
-    id: String,
-    name: String,
-    landmarks: Option<String>,
-}
-
-/// The stems a remix's source offers (a published song counts as one stem), and whether
-/// some are still being analysed.
-fn source_stems(
-    conn: &mut DbConnection,
-    s: &SourceRow,
-) -> Result<(Vec<SourceStem>, bool), AppError> {
-    let mut out = Vec::new();
-    let mut waiting = false;
-    if let Some(p) = &s.pack_id {
-        for f in store::files_of(conn, p)?
-            .into_iter()
-            .filter(|f| f.kind == STEM)
-        {
-            waiting |= f.status == PENDING;
-            let landmarks = store::landmarks(conn, &f.id)?;
-            out.push(SourceStem {
-                id: f.id,
-                name: f.name,
-                landmarks,
-            });
-        }
-    }
-    if let Some(e) = &s.source_entry_id
-        && let Some(src) = submissions::find_entry(conn, e)?
-    {
-        let landmarks = store::landmarks(conn, &src.id)?;
-        waiting |= landmarks.is_none();
-        out.push(SourceStem {
-            id: src.id,
-            name: src.title,
-            landmarks,
-        });
-    }
-    Ok((out, waiting))
-}
-
-/// Run the check of `entry_id` now (the job's body).
-pub fn check_now(
-    conn: &mut DbConnection,
-    entry_id: &str,
-) -> Result<Option<StemCheckView>, AppError> {
-    use crate::audio::landmarks;
-    let Some(source) = store::source_of(conn, entry_id)? else {
-        return Ok(None);
-    };
-    let Some(mine) = store::landmarks(conn, entry_id)? else {
-        return Ok(None);
-    };
-    let decode = |data: &str| {
-        landmarks::decode(&crate::audio::report::Fingerprint {
-            algorithm: landmarks::ALGORITHM.into(),
-            data: data.to_string(),
-            item_secs: 0.0,
-        })
-        .unwrap_or_default()
-    };
-    let mix = decode(&mine);
-    let (stems, waiting) = source_stems(conn, &source)?;
-    let mut uses = Vec::new();
-    for SourceStem {
-        id,
-        name,
-        landmarks: lm,
-    } in stems
-    {
-        let ranges: Vec<UseRange> = match lm {
-            Some(data) => landmarks::find(&mix, &decode(&data))
-                .into_iter()
-                .map(|u| UseRange {
-                    start_secs: (u.start_secs * 10.0).round() / 10.0,
-                    end_secs: (u.end_secs * 10.0).round() / 10.0,
-                    stem_start_secs: (u.stem_start_secs * 10.0).round() / 10.0,
-                    matches: u.matches,
-                })
-                .collect(),
-            None => Vec::new(),
-        };
-        uses.push(StemUseView {
-            stem_id: id,
-            name,
-            detected: !ranges.is_empty(),
-            ranges,
-        });
-    }
-    let status = if waiting {
-        "waiting"
-    } else if uses.is_empty() {
-        "no_stems"
-    } else {
-        "done"
-    };
-    let now = now();
-    let v = StemCheckView {
-        entry_id: entry_id.to_string(),
-        status: status.into(),
-        checked_at: Some(utc(now)),
-        none_detected: status == "done" && uses.iter().all(|u| !u.detected),
-        stems: uses,
-    };
-    store::put_check(
-        conn,
-        &CheckRow {
-            entry_id: entry_id.to_string(),
-            result: serde_json::to_string(&v).map_err(AppError::internal)?,
-            checked_at: now,
-        },
-    )?;
-    Ok(Some(v))
-}
-
-/// The check of a remix, for the competition's organisers.
-pub async fn stem_check(
-    state: &AppState,
-    who: &AuthUser,
-    entry_id: &str,
-) -> Result<StemCheckView, AppError> {
-    let (who, id) = (who.clone(), entry_id.to_string());
-    state
-        .db
-        .run(move |conn| {
-            let e = submissions::find_entry(conn, &id)?.ok_or(AppError::NotFound)?;
-            competitions::managed(conn, &who, &e.competition_id)?;
-            check_view(conn, &e.id)
-        })
-        .await
-}
-
-pub fn check_view(conn: &mut DbConnection, entry_id: &str) -> Result<StemCheckView, AppError> {
-    match store::check_of(conn, entry_id)? {
-        Some(c) => serde_json::from_str(&c.result).map_err(AppError::internal),
-        None => Ok(StemCheckView {
-            entry_id: entry_id.to_string(),
-            status: "waiting".into(),
-            checked_at: None,
-            stems: Vec::new(),
-            none_detected: false,
-        }),
-    }
-}
-
-/// Checks of a competition's remixes, by entry (for the organiser's pages).
-pub fn checks_of(
-    conn: &mut DbConnection,
-    entry_ids: &[String],
-) -> Result<HashMap<String, StemCheckView>, AppError> {
-    let mut out = HashMap::new();
-    for id in entry_ids {
-        if store::source_of(conn, id)?.is_some() {
-            out.insert(id.clone(), check_view(conn, id)?);
-        }
-    }
-    Ok(out)
-}
-
-/// Entries of a pack whose check should run again (a stem finished its analysis).
-pub fn recheck_pack(conn: &mut DbConnection, pack: &str) -> Result<(), AppError> {
-    for id in store::remixes_of_pack(conn, pack)? {
-        if store::landmarks(conn, &id)?.is_some() {
-            enqueue_check(conn, &id)?;
-        }
-    }
-    Ok(())
-}
-
-/// The licences an account accepted, for its data export: what (a pack or a song), which
-/// licence or version, when.
-pub fn export_of(conn: &mut DbConnection, user: &str) -> Result<serde_json::Value, AppError> {
-    Ok(serde_json::Value::Array(
-        store::acceptances_of_user(conn, user)?
-            .into_iter()
-            .map(|a| {
-                serde_json::json!({
-                    "subject_id": a.subject_id,
-                    "licence": a.licence,
-                    "accepted_at": utc(a.accepted_at).to_rfc3339(),
-                })
-            })
-            .collect(),
-    ))
-}
-
-/// Object keys of pack files (the sweeper keeps them).
-pub fn file_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
-    store::file_keys(conn)
-}
-
 /// Name, change or (with `None`) remove an entry's source while the musician may
 /// still change the entry.
 pub async fn set_source(
@@ -1457,4 +977,9 @@ pub async fn public_song(
             Ok((song, lineage_of(conn, &e, owner)?))
         })
         .await
+}
+
+/// Object keys of pack files (the sweeper keeps them).
+pub fn file_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    store::file_keys(conn)
 }

@@ -139,7 +139,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
                     let mut stored = report.clone();
                     let fp = stored.fingerprint.take();
                     let landmarks = stored.landmarks.take();
-                    crate::remix::service::entry_analysed(
+                    crate::remix::check::entry_analysed(
                         conn,
                         &e.id,
                         landmarks.as_ref().map(|l| l.data.as_str()),
