@@ -2,15 +2,17 @@
 # Cadenza's whole test suite, every leg:
 #   fmt, clippy, unit tests, the API suite on SQLite (local store) and on PostgreSQL
 #   (S3 store), the storage contract on the local store and a real S3 server, the SMTP
-#   mailer against a real SMTP server, the audio engine (EBU conformance, an ffmpeg
-#   cross-check, isolation, 2,000 malformed files), and the browser tests in real Chromium.
+#   mailer against a real SMTP server, faults played against the real binary (SIGKILL
+#   during uploads, PostgreSQL stopped and frozen under vote load, SIGTERM), the audio engine (EBU conformance, an ffmpeg
+#   cross-check, isolation, 2,000 malformed files), schemathesis fuzzing every operation of the
+#   OpenAPI document, and the browser tests in real Chromium.
 #
 # It installs what a fresh Debian machine lacks (PostgreSQL server, s3s-fs, aiosmtpd,
 # Chromium, Node) and starts throwaway instances of the services on free ports; it
 # stops what it started. With CI=true a leg that cannot run fails the run.
 #
 # Usage: scripts/test.sh [LEG...]     (no argument: every leg)
-# Legs:  fmt clippy unit api-sqlite api-postgres storage smtp audio browser
+# Legs:  fmt clippy unit api-sqlite api-postgres storage smtp faults audio fuzz browser
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -21,7 +23,7 @@ TOOLS=${CADENZA_TOOLS_DIR:-$HOME/.cache/cadenza-test-tools}
 RUN=$(mktemp -d /tmp/cadenza-test.XXXXXX)
 chmod 755 "$RUN"
 mkdir -p "$TOOLS"
-ALL_LEGS=(fmt clippy unit api-sqlite api-postgres storage smtp audio browser)
+ALL_LEGS=(fmt clippy unit api-sqlite api-postgres storage smtp faults audio fuzz browser)
 if [ $# -gt 0 ]; then LEGS=("$@"); else LEGS=("${ALL_LEGS[@]}"); fi
 
 PIDS=()
@@ -106,7 +108,6 @@ cannot_run() {
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 
 start_postgres() {
-  if [ -n "${CADENZA_TEST_PG_URL:-}" ]; then note "using CADENZA_TEST_PG_URL"; return 0; fi
   PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
     note "installing PostgreSQL server"
@@ -114,6 +115,9 @@ start_postgres() {
     PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   fi
   [ -x "$PG_BIN/initdb" ] || return 1
+  # The fault tests create (and stop, and freeze) clusters of their own with these programs.
+  export CADENZA_TEST_PG_BIN="$PG_BIN"
+  if [ -n "${CADENZA_TEST_PG_URL:-}" ]; then note "using CADENZA_TEST_PG_URL"; return 0; fi
   if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then useradd --system --no-create-home postgres || return 1; fi
   # Everything of the cluster lives in one folder the server's user owns.
   local home="$RUN/postgres"
@@ -182,6 +186,24 @@ prepare_audio() {
   apt_install ffmpeg && command -v ffmpeg >/dev/null
 }
 
+SCHEMATHESIS_VERSION=4.32.5
+prepare_fuzz() {
+  local st="$TOOLS/st-venv/bin/schemathesis"
+  if [ ! -x "$st" ] || ! "$st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    note "installing schemathesis $SCHEMATHESIS_VERSION"
+    python3 -m venv "$TOOLS/st-venv" >/dev/null 2>&1 || apt_install python3-venv >/dev/null 2>&1
+    python3 -m venv "$TOOLS/st-venv" >/dev/null 2>&1 || return 1
+    "$TOOLS/st-venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" >/dev/null 2>&1 || return 1
+  fi
+  export SCHEMATHESIS="$st"
+}
+
+run_fuzz() {
+  cargo build --bin cadenza --quiet || return 1
+  local target; target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+  CADENZA_BIN="$target/debug/cadenza" scripts/fuzz-api.sh 25
+}
+
 prepare_browser() {
   if [ ! -x /usr/bin/chromium ] && [ -z "${CHROMIUM_PATH:-}" ]; then
     note "installing Chromium"
@@ -200,6 +222,15 @@ cargo_test_api() { # extra env is already exported by the caller
   cargo test --test api "$@"
 }
 
+run_faults() {
+  env CADENZA_TEST_DB=postgres CADENZA_TEST_STORE=s3 \
+    cargo test --test api contract::faults -- --test-threads=1 --nocapture || return 1
+  # The faults that need no PostgreSQL, again on the embedded defaults (SQLite, local store).
+  env CADENZA_TEST_DB=sqlite CADENZA_TEST_STORE=local \
+    cargo test --test api contract::faults -- --test-threads=1 --nocapture \
+    --skip postgres_stopped --skip database_hung --skip two_servers
+}
+
 run_browser() {
   cargo build --bin cadenza --quiet || return 1
   local target; target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
@@ -208,13 +239,14 @@ run_browser() {
 
 say "preparing services"
 NEED_PG=false; NEED_S3=false
-{ wants api-sqlite || wants api-postgres; } && NEED_PG=true
-{ wants api-postgres || wants storage; } && NEED_S3=true
-PG_OK=false; S3_OK=false; SMTP_OK=false; AUDIO_OK=false; BROWSER_OK=false
+{ wants api-sqlite || wants api-postgres || wants faults; } && NEED_PG=true
+{ wants api-postgres || wants storage || wants faults; } && NEED_S3=true
+PG_OK=false; S3_OK=false; SMTP_OK=false; AUDIO_OK=false; FUZZ_OK=false; BROWSER_OK=false
 if [ "$NEED_PG" = true ]; then start_postgres && PG_OK=true; fi
 if [ "$NEED_S3" = true ]; then start_s3 && S3_OK=true; fi
 if wants smtp; then start_smtp && SMTP_OK=true; fi
 if wants audio; then prepare_audio && AUDIO_OK=true; fi
+if wants fuzz; then prepare_fuzz && FUZZ_OK=true; fi
 if wants browser; then prepare_browser && BROWSER_OK=true; fi
 
 wants fmt && leg fmt cargo fmt --check
@@ -249,11 +281,25 @@ if wants smtp; then
     cannot_run smtp "the SMTP sink could not be started"
   fi
 fi
+if wants faults; then
+  if [ "$PG_OK" = true ] && [ "$S3_OK" = true ]; then
+    leg faults run_faults
+  else
+    cannot_run faults "PostgreSQL or the S3 server could not be started"
+  fi
+fi
 if wants audio; then
   if [ "$AUDIO_OK" = true ]; then
     leg audio cargo test --test audio -- --nocapture --test-threads=2
   else
     cannot_run audio "ffmpeg could not be installed"
+  fi
+fi
+if wants fuzz; then
+  if [ "$FUZZ_OK" = true ]; then
+    leg fuzz run_fuzz
+  else
+    cannot_run fuzz "schemathesis could not be installed"
   fi
 fi
 if wants browser; then

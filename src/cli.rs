@@ -89,10 +89,33 @@ enum AdminCommand {
     },
     /// Count jobs by status.
     Jobs,
+    /// List the live serve and worker processes (seen in the last 15 seconds).
+    Processes,
     /// Run every job that is due now, then exit (for operators and scripts).
     RunJobs,
     /// Remove unfinished uploads past their time and objects no row refers to.
     Sweep,
+    /// Count what the deployment holds: rows per table, objects, and each voting round's
+    /// tally hash. With --compare, check against an earlier census (exit 1 on any
+    /// difference): the restore drill's check.
+    Census {
+        /// Print JSON (to keep, and to compare later).
+        #[arg(long)]
+        json: bool,
+        /// A census saved earlier with --json that this one must equal.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
+    },
+    /// Copy every object of the store into a folder (the object half of a backup).
+    BackupObjects {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Store every file of a folder made by backup-objects as the object of its key.
+    RestoreObjects {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 pub fn run() -> ExitCode {
@@ -295,6 +318,70 @@ async fn admin(command: AdminCommand, settings: Settings) -> anyhow::Result<Exit
                 Ok(ExitCode::FAILURE)
             }
         },
+        AdminCommand::Census { json, compare } => {
+            let census = crate::admin::census(&state).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&census)?);
+            } else {
+                for (table, n) in &census.tables {
+                    println!("{n:>10} {table}");
+                }
+                println!(
+                    "{:>10} objects ({} bytes)",
+                    census.objects, census.object_bytes
+                );
+                for (round, hash) in &census.tally_hashes {
+                    println!("voting round {round}: tally hash {hash}");
+                }
+            }
+            if let Some(path) = compare {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                let expected: crate::admin::Census = serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("{} is not a census: {e}", path.display()))?;
+                let diff = crate::admin::compare(&expected, &census);
+                if !diff.is_empty() {
+                    for d in &diff {
+                        eprintln!("differs: {d}");
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+                eprintln!(
+                    "matches {}: {} tables, {} objects, {} tally hash(es)",
+                    path.display(),
+                    census.tables.len(),
+                    census.objects,
+                    census.tally_hashes.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::BackupObjects { dir } => {
+            let (n, bytes) = crate::admin::backup_objects(&state, &dir).await?;
+            println!("copied {n} object(s), {bytes} bytes, to {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::RestoreObjects { dir } => {
+            let (n, bytes) = crate::admin::restore_objects(&state, &dir).await?;
+            println!(
+                "stored {n} object(s), {bytes} bytes, from {}",
+                dir.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        AdminCommand::Processes => {
+            let live = state.db.run(|c| crate::processes::live(c, None)).await?;
+            if live.is_empty() {
+                println!("no live processes");
+            }
+            for p in live {
+                println!(
+                    "{:<7} {} pid {} v{} since {} (seen {})",
+                    p.kind, p.host, p.pid, p.version, p.started_at, p.seen_at
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         AdminCommand::Jobs => {
             let counts = state.db.run(job_store::count_by_status).await?;
             if counts.is_empty() {

@@ -60,6 +60,14 @@ pub struct ServerSettings {
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed; everyone
     /// else's client address is the connection's.
     pub trusted_proxies: Vec<String>,
+    /// The request line and headers must arrive within this many seconds (408 after).
+    pub head_timeout_secs: u64,
+    /// A request body that sends nothing for this long is cut off (408).
+    pub body_idle_secs: u64,
+    /// After `body_grace_secs`, a request body must have averaged at least this many
+    /// bytes a second, or it is cut off (408): a trickled body cannot hold a connection.
+    pub body_min_bytes_per_sec: u64,
+    pub body_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -112,6 +120,11 @@ pub struct S3Settings {
     pub create_bucket: bool,
     /// Seconds before a single S3 request gives up.
     pub request_timeout_secs: u64,
+    /// Uploads streamed to the store at once by this process. Each holds up to about
+    /// 24 MiB of parts in memory (an 8 MiB part in flight, the next being read), so this bounds the
+    /// process's upload memory whatever the number or size of uploads; more wait their
+    /// turn (and answer 503 after `request_timeout_secs`).
+    pub max_concurrent_uploads: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -309,6 +322,11 @@ pub struct VotingSettings {
     pub network_per_minute: u32,
     /// Vote requests per voter per minute.
     pub voter_per_minute: u32,
+    /// The limits above are for the whole deployment: each live `serve` process keeps
+    /// its share (limit ÷ processes), which holds behind a balancer that spreads a
+    /// client's requests (round robin, least connections). With a balancer that pins a
+    /// client to one process (IP hash), set false: each process then keeps the whole limit.
+    pub split_limits: bool,
     /// Networks (CIDR) exempt from the per-address and per-network limits everywhere;
     /// a round can add its own venue networks.
     pub allowlist: Vec<String>,
@@ -338,6 +356,7 @@ impl Default for VotingSettings {
             ip_burst: 30,
             network_per_minute: 600,
             voter_per_minute: 5,
+            split_limits: true,
             allowlist: Vec::new(),
             writers: 2,
             batch_max: 1000,
@@ -393,6 +412,10 @@ impl Default for ServerSettings {
             json_limit_bytes: 256 * 1024,
             form_limit_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            head_timeout_secs: 10,
+            body_idle_secs: 30,
+            body_min_bytes_per_sec: 1024,
+            body_grace_secs: 10,
         }
     }
 }
@@ -431,6 +454,7 @@ impl Default for S3Settings {
             prefix: String::new(),
             create_bucket: false,
             request_timeout_secs: 30,
+            max_concurrent_uploads: 8,
         }
     }
 }

@@ -64,7 +64,8 @@ pub struct ErrorDetail {
     pub code: String,
     /// A message in the reader's language (English or Simplified Chinese).
     pub message: String,
-    #[schema(value_type = Object)]
+    /// Facts about the error a client can act on (a limit, a field), or null.
+    #[schema(value_type = Option<Object>, nullable)]
     pub details: Value,
     /// Quote this id when reporting a problem; it finds the request in the logs.
     pub request_id: Option<String>,
@@ -235,9 +236,29 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
                 AppError::Unavailable("database connection closed".into())
             }
+            // A statement or lock timeout, or the server shutting down under us: the
+            // database is slow or away, not our bug; the caller may retry.
+            Error::DatabaseError(_, ref info) if is_transient(info.message()) => {
+                AppError::Unavailable(format!("database: {}", info.message()))
+            }
             other => AppError::Internal(anyhow::Error::new(other).context("database")),
         }
     }
+}
+
+/// PostgreSQL's messages for a statement or lock timeout, a server that is shutting down
+/// or starting, and a lost connection (diesel reports these without a kind of their own).
+fn is_transient(message: &str) -> bool {
+    const TRANSIENT: [&str; 7] = [
+        "canceling statement due to statement timeout",
+        "canceling statement due to lock timeout",
+        "terminating connection due to administrator command",
+        "the database system is shutting down",
+        "the database system is starting up",
+        "the database system is in recovery mode",
+        "server closed the connection unexpectedly",
+    ];
+    TRANSIENT.iter().any(|t| message.contains(t))
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
@@ -253,6 +274,8 @@ impl From<StorageError> for AppError {
             StorageError::TooLarge { limit } => AppError::PayloadTooLarge { limit },
             StorageError::InvalidRange => AppError::invalid("storage.invalid_range"),
             StorageError::Unavailable(m) => AppError::Unavailable(m),
+            // The client's body failed (cut, or too slow): its problem, said plainly.
+            e @ StorageError::Source(_) => crate::http::body::interrupted(&e),
             other => AppError::Internal(anyhow::Error::new(other).context("storage")),
         }
     }

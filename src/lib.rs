@@ -3,6 +3,7 @@
 //! See `docs/architecture.md` for the shape of the system.
 
 pub mod accounts;
+pub mod admin;
 pub mod audio;
 pub mod cli;
 pub mod competitions;
@@ -16,6 +17,7 @@ pub mod jobs;
 pub mod judging;
 pub mod mail;
 pub mod openapi;
+pub mod processes;
 pub mod remix;
 pub mod startup;
 pub mod storage;

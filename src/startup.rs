@@ -212,6 +212,8 @@ impl Application {
             mail = self.state.mailer.backend_name(),
             "cadenza is serving"
         );
+        let heartbeat =
+            crate::processes::spawn_heartbeat(&self.state, "serve", self.shutdown.clone());
         let mut server = tokio::spawn(self.server);
         let shutdown = self.shutdown.clone();
         let signals = self.handle_signals;
@@ -234,6 +236,7 @@ impl Application {
         for w in workers {
             let _ = w.await;
         }
+        let _ = heartbeat.await;
         tracing::info!("stopped");
         Ok(())
     }
@@ -247,6 +250,7 @@ pub async fn run_workers_until_stopped(
 ) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let workers = jobs::spawn_workers(&state, registry, n.max(1), &shutdown);
+    let heartbeat = crate::processes::spawn_heartbeat(&state, "worker", shutdown.clone());
     tracing::info!(
         workers = workers.len(),
         database = state.db.backend().name(),
@@ -258,6 +262,7 @@ pub async fn run_workers_until_stopped(
     for w in workers {
         let _ = w.await;
     }
+    let _ = heartbeat.await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -294,6 +299,9 @@ fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
         JsonPayloadError::Deserialize(e) => {
             AppError::invalid_with("request.invalid_json", vec![("reason", e.to_string())])
         }
+        other if crate::http::body::is_too_slow(&other.to_string()) => {
+            crate::http::body::too_slow()
+        }
         other => {
             AppError::invalid_with("request.invalid_json", vec![("reason", other.to_string())])
         }
@@ -307,6 +315,9 @@ fn form_error(err: UrlencodedError, _req: &HttpRequest) -> actix_web::Error {
             limit: limit as u64,
         },
         UrlencodedError::ContentType => AppError::UnsupportedMediaType,
+        other if crate::http::body::is_too_slow(&other.to_string()) => {
+            crate::http::body::too_slow()
+        }
         _ => AppError::invalid("request.invalid_form"),
     }
     .into()
@@ -342,6 +353,7 @@ fn http_server(
                     .error_handler(form_error),
             )
             .app_data(web::QueryConfig::default().error_handler(query_error))
+            .wrap(from_fn(crate::http::body::pace_guard))
             .wrap(CatchPanic::default())
             .wrap(from_fn(crate::accounts::extract::renew_session))
             .wrap(from_fn(security::csrf_guard))
@@ -390,7 +402,7 @@ fn http_server(
     }
     // Slow or stalled clients cannot hold a connection open forever.
     server = server
-        .client_request_timeout(Duration::from_secs(30))
+        .client_request_timeout(Duration::from_secs(s.head_timeout_secs.max(1)))
         .client_disconnect_timeout(Duration::from_secs(5));
     Ok(server.run())
 }

@@ -10,6 +10,8 @@ pub mod idempotency;
 pub mod schema;
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -65,7 +67,38 @@ pub struct DbManager {
     url: String,
     statement_timeout_ms: u64,
     busy_timeout_ms: u64,
+    health: Arc<DbHealth>,
 }
+
+/// Whether the database looked unreachable at the last try: a connection could not be
+/// opened, a pooled one turned out dead, or a call outlived its deadline. While it is
+/// down, callers wait for a connection only [`DOWN_ACQUIRE`] instead of the full
+/// `acquire_timeout_secs`, so requests fail fast; any success clears it.
+#[derive(Debug, Default)]
+pub struct DbHealth {
+    down: AtomicBool,
+}
+
+impl DbHealth {
+    fn mark_down(&self) {
+        if !self.down.swap(true, Ordering::Relaxed) {
+            tracing::warn!("the database does not answer; failing fast until it does");
+        }
+    }
+
+    fn mark_up(&self) {
+        if self.down.load(Ordering::Relaxed) && self.down.swap(false, Ordering::Relaxed) {
+            tracing::info!("the database answers again");
+        }
+    }
+
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+    }
+}
+
+/// How long a caller waits for a connection while the database is known to be down.
+const DOWN_ACQUIRE: Duration = Duration::from_millis(250);
 
 impl DbManager {
     pub fn new(settings: &DatabaseSettings) -> Result<DbManager, ConnectionError> {
@@ -78,13 +111,23 @@ impl DbManager {
             url: url.to_string(),
             statement_timeout_ms: settings.statement_timeout_ms,
             busy_timeout_ms: settings.busy_timeout_ms,
+            health: Arc::new(DbHealth::default()),
         })
     }
 
     pub fn establish(&self) -> Result<DbConnection, ConnectionError> {
+        let conn = self.open();
+        match &conn {
+            Ok(_) => self.health.mark_up(),
+            Err(_) => self.health.mark_down(),
+        }
+        conn
+    }
+
+    fn open(&self) -> Result<DbConnection, ConnectionError> {
         match self.backend {
             Backend::Postgres => {
-                let mut conn = PgConnection::establish(&self.url)?;
+                let mut conn = PgConnection::establish(&with_connect_timeout(&self.url))?;
                 conn.batch_execute(&format!(
                     "SET statement_timeout = {}; SET lock_timeout = {}; SET TIME ZONE 'UTC';",
                     self.statement_timeout_ms, self.statement_timeout_ms
@@ -118,6 +161,32 @@ impl DbManager {
     }
 }
 
+/// A hung server (its port open, its processes stopped) must not hold a connection
+/// attempt forever: libpq's `connect_timeout`, unless the URL sets one.
+fn with_connect_timeout(url: &str) -> String {
+    if url.contains("connect_timeout=") {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout=2")
+}
+
+/// Mark a connection that turned out dead as broken, so the pool drops it instead of
+/// handing it out again (diesel only calls a connection broken inside a failed
+/// transaction; a PostgreSQL connection whose server went away outside one would
+/// otherwise fail every caller it is lent to).
+fn mark_broken(conn: &mut DbConnection) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConnection::Pg(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error()
+        }
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error()
+        }
+    }
+}
+
 impl ManageConnection for DbManager {
     type Connection = DbConnection;
     type Error = r2d2::Error;
@@ -143,6 +212,13 @@ pub type PooledDb = PooledConnection<DbManager>;
 pub struct Db {
     pool: DbPool,
     backend: Backend,
+    health: Arc<DbHealth>,
+    acquire: Duration,
+    /// The longest a call may take before its caller is answered 503: waiting for a
+    /// connection, one statement at the statement timeout, and a second to spare. A
+    /// hung server (no answer at all, so no statement timeout either) costs a request
+    /// no more than this.
+    deadline: Duration,
 }
 
 impl Db {
@@ -151,13 +227,34 @@ impl Db {
     pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
         let manager = DbManager::new(settings)?;
         let backend = manager.backend;
+        let health = manager.health.clone();
+        let acquire = Duration::from_secs(settings.acquire_timeout_secs.max(1));
         let pool = Pool::builder()
             .max_size(settings.pool_size)
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(settings.acquire_timeout_secs.max(1)))
+            .connection_timeout(acquire)
             .test_on_check_out(false)
             .build_unchecked(manager);
-        Ok(Db { pool, backend })
+        let statement = Duration::from_millis(match backend {
+            Backend::Postgres => settings.statement_timeout_ms,
+            Backend::Sqlite => settings.busy_timeout_ms,
+        });
+        Ok(Db {
+            pool,
+            backend,
+            health,
+            acquire,
+            deadline: acquire + statement + Duration::from_secs(1),
+        })
+    }
+
+    /// The longest a call waits before answering 503 (see [`Db`]).
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    pub fn health(&self) -> &DbHealth {
+        &self.health
     }
 
     pub fn backend(&self) -> Backend {
@@ -175,11 +272,37 @@ impl Db {
         T: Send + 'static,
     {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get()?;
-            f(&mut conn)
-        })
-        .await?
+        let health = self.health.clone();
+        let wait = if health.is_down() {
+            DOWN_ACQUIRE.min(self.acquire)
+        } else {
+            self.acquire
+        };
+        let call = tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get_timeout(wait)?;
+            let out = f(&mut conn);
+            match &out {
+                Ok(_) => health.mark_up(),
+                // A dead connection answers a ping at once with an error.
+                Err(AppError::Unavailable(_)) if conn.ping().is_err() => {
+                    mark_broken(&mut conn);
+                    health.mark_down();
+                }
+                Err(_) => {}
+            }
+            out
+        });
+        match tokio::time::timeout(self.deadline, call).await {
+            Ok(joined) => joined?,
+            Err(_) => {
+                // The blocking call goes on (and returns its connection when the
+                // database answers); its caller is answered now.
+                self.health.mark_down();
+                Err(AppError::Unavailable(
+                    "the database did not answer in time".into(),
+                ))
+            }
+        }
     }
 
     /// Run `f` inside a transaction. On SQLite the transaction takes the write lock when

@@ -558,9 +558,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    server_processes (id) {
+        id -> Text,
+        kind -> Text,
+        host -> Text,
+        pid -> Integer,
+        version -> Text,
+        started_at -> Timestamp,
+        seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(stem_files -> stem_packs (pack_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    server_processes,
     remix_settings,
     stem_packs,
     stem_files,

@@ -217,6 +217,7 @@ impl Worker {
         let (id, worker) = (job.id, self.id.clone());
         match outcome {
             Outcome::Finished(Ok(())) => {
+                tracing::info!(job.id = id, job.kind = %job.kind, "job done");
                 self.record(&job.kind, "done", move |c| {
                     store::complete(c, id, &worker, now).map(|held| {
                         if !held {

@@ -431,7 +431,7 @@ pub async fn upload_file(
         .put_stream(&key, stream, "application/octet-stream", Some(max))
         .await
         .map_err(|e| match e {
-            StorageError::Source(_) => AppError::invalid("entry.upload_interrupted"),
+            e @ StorageError::Source(_) => crate::http::body::interrupted(&e),
             other => other.into(),
         })?;
     if kind == LYRICS {

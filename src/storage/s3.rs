@@ -22,6 +22,9 @@ pub struct S3Store {
     bucket: Box<Bucket>,
     /// Prepended to every key (with a `/`), so deployments can share a bucket.
     prefix: String,
+    /// Streamed uploads in progress (each buffers its parts): bounded, so memory is.
+    uploads: std::sync::Arc<tokio::sync::Semaphore>,
+    upload_wait: std::time::Duration,
 }
 
 /// The `<Code>` of an S3 XML error body, if any.
@@ -133,7 +136,14 @@ impl S3Store {
             }
         }
         let prefix = settings.prefix.trim_matches('/').to_string();
-        Ok(S3Store { bucket, prefix })
+        Ok(S3Store {
+            bucket,
+            prefix,
+            uploads: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                settings.max_concurrent_uploads.max(1),
+            )),
+            upload_wait: std::time::Duration::from_secs(settings.request_timeout_secs.max(1)),
+        })
     }
 
     fn full_key(&self, key: &str) -> String {
@@ -160,13 +170,18 @@ impl S3Store {
         body: Hashing,
         content_type: &str,
     ) -> Result<PutResult, StorageError> {
+        // The body is not read until a turn comes, so a waiting upload holds no memory.
+        let _turn = tokio::time::timeout(self.upload_wait, self.uploads.acquire())
+            .await
+            .map_err(|_| StorageError::Unavailable("too many uploads at once".into()))?
+            .map_err(|_| StorageError::Unavailable("the store is closing".into()))?;
         let (mut reader, outcome) = body.into_reader();
         let path = self.full_key(key);
         let res = self
             .bucket
             .put_object_stream_builder(&path)
             .with_content_type(content_type)
-            .with_max_concurrent_chunks(2)
+            .with_max_concurrent_chunks(1)
             .execute_stream(&mut reader)
             .await;
         let outcome = outcome.lock().ok().and_then(|mut o| o.take());

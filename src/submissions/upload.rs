@@ -168,7 +168,7 @@ pub async fn upload(
             Err(e) => {
                 discard(state, &upload).await;
                 Err(match e {
-                    StorageError::Source(_) => AppError::invalid("entry.upload_interrupted"),
+                    e @ StorageError::Source(_) => crate::http::body::interrupted(&e),
                     other => other.into(),
                 })
             }
@@ -186,7 +186,7 @@ pub async fn peek(body: ByteStream, n: usize) -> Result<(Bytes, ByteStream), App
     while head.len() < n {
         match body.next().await {
             Some(Ok(chunk)) => head.extend_from_slice(&chunk),
-            Some(Err(_)) => return Err(AppError::invalid("entry.upload_interrupted")),
+            Some(Err(e)) => return Err(crate::http::body::interrupted(&e)),
             None => break,
         }
     }

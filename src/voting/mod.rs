@@ -86,9 +86,8 @@ pub struct BoardJson {
 pub struct Runtime {
     pub pow: pow::Pow,
     pub writer: writer::Writer,
-    ip: DefaultKeyedRateLimiter<String>,
-    network: DefaultKeyedRateLimiter<String>,
-    voter: DefaultKeyedRateLimiter<String>,
+    limiters: std::sync::RwLock<Arc<Limiters>>,
+    limits: LimitSettings,
     pub voters: moka::sync::Cache<String, Arc<VoterFacts>>,
     pub rounds: Refreshing<RoundInfo>,
     pub boards: Refreshing<BoardData>,
@@ -181,6 +180,40 @@ fn quota(per_minute: u32, burst: u32) -> Quota {
     Quota::per_minute(per).allow_burst(NonZeroU32::new(burst.max(1)).expect("nonzero"))
 }
 
+/// The velocity limits as configured (for the whole deployment).
+#[derive(Debug, Clone, Copy)]
+struct LimitSettings {
+    ip_per_minute: u32,
+    ip_burst: u32,
+    network_per_minute: u32,
+    voter_per_minute: u32,
+    split: bool,
+}
+
+/// This process's velocity limiters: the configured limits, shared out among `share`
+/// live serve processes.
+struct Limiters {
+    share: u32,
+    ip: DefaultKeyedRateLimiter<String>,
+    network: DefaultKeyedRateLimiter<String>,
+    voter: DefaultKeyedRateLimiter<String>,
+}
+
+impl Limiters {
+    fn new(l: LimitSettings, share: u32) -> Limiters {
+        let part = |n: u32| n.div_ceil(share.max(1)).max(1);
+        Limiters {
+            share,
+            ip: RateLimiter::keyed(quota(part(l.ip_per_minute), part(l.ip_burst))),
+            network: RateLimiter::keyed(quota(
+                part(l.network_per_minute),
+                part(l.network_per_minute),
+            )),
+            voter: RateLimiter::keyed(quota(part(l.voter_per_minute), part(l.voter_per_minute))),
+        }
+    }
+}
+
 impl Runtime {
     /// Build it and start the writer (needs a tokio runtime).
     pub fn start(settings: &Settings, db: Db) -> anyhow::Result<Runtime> {
@@ -188,6 +221,13 @@ impl Runtime {
         let secret = settings.auth.secret.expose_secret().as_bytes().to_vec();
         let global_allow = domain::parse_allowlist(&v.allowlist)
             .map_err(|bad| anyhow::anyhow!("voting.allowlist: not a network: {bad}"))?;
+        let limits = LimitSettings {
+            ip_per_minute: v.ip_per_minute,
+            ip_burst: v.ip_burst,
+            network_per_minute: v.network_per_minute,
+            voter_per_minute: v.voter_per_minute,
+            split: v.split_limits,
+        };
         let rt = Runtime {
             pow: pow::Pow::new(&secret, v.pow_cost, v.pow_max_counter, v.pow_expiry_secs),
             writer: writer::Writer::start(
@@ -199,9 +239,8 @@ impl Runtime {
                 v.batch_max,
                 v.queue,
             ),
-            ip: RateLimiter::keyed(quota(v.ip_per_minute, v.ip_burst)),
-            network: RateLimiter::keyed(quota(v.network_per_minute, v.network_per_minute)),
-            voter: RateLimiter::keyed(quota(v.voter_per_minute, v.voter_per_minute)),
+            limiters: std::sync::RwLock::new(Arc::new(Limiters::new(limits, 1))),
+            limits,
             voters: moka::sync::Cache::builder()
                 .max_capacity(1_000_000)
                 .time_to_live(Duration::from_secs(v.voter_cache_secs.max(1)))
@@ -232,20 +271,38 @@ impl Runtime {
         voter: &str,
     ) -> Result<(), AppError> {
         use governor::clock::Clock;
+        let l = self
+            .limiters
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         // The limiter's own clock: building a new one calibrates it (cpuid and all).
-        let now = self.voter.clock().now();
+        let now = l.voter.clock().now();
         let refuse = |n: governor::NotUntil<_>| AppError::RateLimited {
             retry_after: n.wait_time_from(now).as_secs().max(1),
         };
         if !allowlisted {
             let key = crate::http::ratelimit::ip_key(ip);
-            self.ip.check_key(&key).map_err(refuse)?;
-            self.network
+            l.ip.check_key(&key).map_err(refuse)?;
+            l.network
                 .check_key(&domain::network_of(ip))
                 .map_err(refuse)?;
         }
-        self.voter.check_key(&voter.to_string()).map_err(refuse)?;
+        l.voter.check_key(&voter.to_string()).map_err(refuse)?;
         Ok(())
+    }
+
+    /// `live` serve processes share the deployment's velocity limits (when
+    /// `voting.split_limits`): each keeps its part, so behind a balancer that spreads
+    /// requests the limits hold for the whole deployment. A change starts the limiters
+    /// afresh (they only remember the last minute).
+    pub fn share_limits(&self, live: u32) {
+        let share = if self.limits.split { live.max(1) } else { 1 };
+        let mut l = self.limiters.write().unwrap_or_else(|p| p.into_inner());
+        if l.share != share {
+            tracing::info!(serve_processes = share, "vote velocity limits shared out");
+            *l = Arc::new(Limiters::new(self.limits, share));
+        }
     }
 
     /// Count a vote from `network` in this minute; true once the round's burst threshold
@@ -268,8 +325,13 @@ impl Runtime {
 
     /// Forget limiter state that no longer limits anyone (called now and then).
     pub fn tidy(&self) {
-        self.ip.retain_recent();
-        self.network.retain_recent();
-        self.voter.retain_recent();
+        let l = self
+            .limiters
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        l.ip.retain_recent();
+        l.network.retain_recent();
+        l.voter.retain_recent();
     }
 }

@@ -122,6 +122,20 @@ impl TestEnv {
         }
     }
 
+    /// An environment on a database the test provides (a private cluster).
+    pub fn on_database(url: &str, extra: &str) -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let toml = test_toml(dir.path(), Some(url), extra);
+        let config_path = dir.path().join("cadenza.toml");
+        std::fs::write(&config_path, &toml).expect("write test config");
+        TestEnv {
+            dir,
+            _pg: None,
+            config_path,
+            toml,
+        }
+    }
+
     /// Edit the generated configuration (and its file) before the app starts.
     pub fn replace_in_config(&mut self, from: &str, to: &str) {
         assert!(self.toml.contains(from), "the test config has no {from:?}");

@@ -3,6 +3,7 @@
 //! `scripts/test.sh`; plain `cargo test` runs the SQLite + local-store leg.
 
 mod accounts;
+mod attacks;
 mod auth;
 mod cli;
 mod competitions;
