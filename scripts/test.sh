@@ -201,7 +201,15 @@ prepare_fuzz() {
 run_fuzz() {
   cargo build --bin cadenza --quiet || return 1
   local target; target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-  CADENZA_BIN="$target/debug/cadenza" scripts/fuzz-api.sh 25
+  note "on SQLite (the embedded defaults)"
+  CADENZA_BIN="$target/debug/cadenza" scripts/fuzz-api.sh 25 || return 1
+  # Again on PostgreSQL: a fresh database on the suite's server.
+  local db="cadenza_fuzz_$$" psql
+  psql=$(ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1)
+  "${psql:-psql}" "$CADENZA_TEST_PG_URL" -qc "CREATE DATABASE $db" >/dev/null || return 1
+  note "on PostgreSQL"
+  CADENZA__DATABASE__URL="${CADENZA_TEST_PG_URL%/*}/$db" CADENZA_BIN="$target/debug/cadenza" \
+    scripts/fuzz-api.sh 25
 }
 
 prepare_browser() {
@@ -239,7 +247,7 @@ run_browser() {
 
 say "preparing services"
 NEED_PG=false; NEED_S3=false
-{ wants api-sqlite || wants api-postgres || wants faults; } && NEED_PG=true
+{ wants api-sqlite || wants api-postgres || wants faults || wants fuzz; } && NEED_PG=true
 { wants api-postgres || wants storage || wants faults; } && NEED_S3=true
 PG_OK=false; S3_OK=false; SMTP_OK=false; AUDIO_OK=false; FUZZ_OK=false; BROWSER_OK=false
 if [ "$NEED_PG" = true ]; then start_postgres && PG_OK=true; fi
@@ -296,10 +304,10 @@ if wants audio; then
   fi
 fi
 if wants fuzz; then
-  if [ "$FUZZ_OK" = true ]; then
+  if [ "$FUZZ_OK" = true ] && [ "$PG_OK" = true ]; then
     leg fuzz run_fuzz
   else
-    cannot_run fuzz "schemathesis could not be installed"
+    cannot_run fuzz "schemathesis or PostgreSQL could not be installed"
   fi
 fi
 if wants browser; then
