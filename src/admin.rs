@@ -136,6 +136,8 @@ fn file_of(dir: &Path, key: &str) -> PathBuf {
 
 /// Copy every object to `dir`, returning (objects, bytes).
 pub async fn backup_objects(state: &AppState, dir: &Path) -> anyhow::Result<(u64, u64)> {
+    // The folder exists even for an empty store, so a restore of it is an empty restore.
+    tokio::fs::create_dir_all(dir).await?;
     let list = state.storage.list("").await?;
     let (mut n, mut bytes) = (0u64, 0u64);
     for o in list {

@@ -335,3 +335,34 @@ impl Runtime {
         l.voter.retain_recent();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(split: bool) -> LimitSettings {
+        LimitSettings {
+            ip_per_minute: 120,
+            ip_burst: 30,
+            network_per_minute: 600,
+            voter_per_minute: 10,
+            split,
+        }
+    }
+
+    fn allowed(l: &Limiters, voter: &str, tries: usize) -> usize {
+        (0..tries)
+            .filter(|_| l.voter.check_key(&voter.to_string()).is_ok())
+            .count()
+    }
+
+    #[test]
+    fn each_process_keeps_its_share_of_the_limits() {
+        // Alone: the whole limit (10 a minute, all at once).
+        assert_eq!(allowed(&Limiters::new(limits(true), 1), "v", 30), 10);
+        // One of three live servers: a third, rounded up.
+        assert_eq!(allowed(&Limiters::new(limits(true), 3), "v", 30), 4);
+        // Never below one.
+        assert_eq!(allowed(&Limiters::new(limits(true), 50), "v", 30), 1);
+    }
+}
