@@ -4,19 +4,15 @@
 //! folder (the object half of a backup, the same for the local store and S3).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
-use diesel::prelude::*;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-use crate::db::DbConnection;
-use crate::db::schema::voting_rounds;
 use crate::startup::AppState;
 use crate::storage::StorageError;
-use crate::voting::{domain, store as vote_store};
 
 /// What a deployment holds, in numbers that must survive a backup and restore.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
@@ -30,55 +26,29 @@ pub struct Census {
     pub tally_hashes: BTreeMap<String, String>,
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    n: i64,
-}
-
-fn table_counts(conn: &mut DbConnection) -> anyhow::Result<BTreeMap<String, i64>> {
-    let mut tables: Vec<String> = crate::db::describe_schema(conn)?
-        .into_iter()
-        .map(|(t, ..)| t)
-        .collect();
-    tables.dedup();
-    let mut out = BTreeMap::new();
-    for t in tables {
-        // Names come from the database's own catalogue, quoted as identifiers.
-        let q = format!("SELECT COUNT(*) AS n FROM \"{}\"", t.replace('"', "\"\""));
-        let c: Count = diesel::sql_query(q).get_result(conn)?;
-        out.insert(t, c.n);
-    }
-    Ok(out)
-}
-
-fn tally_hashes(conn: &mut DbConnection) -> anyhow::Result<BTreeMap<String, String>> {
-    let rounds: Vec<String> = voting_rounds::table
-        .select(voting_rounds::id)
-        .order(voting_rounds::id)
-        .load(conn)?;
-    let mut out = BTreeMap::new();
-    for r in rounds {
-        let counted = vote_store::tallies_of(conn, &r)
-            .map_err(|e| anyhow::anyhow!("tallies of {r}: {e}"))?
-            .into_iter()
-            .map(|t| (t.entry_id, t.counted.max(0) as u64))
-            .collect();
-        out.insert(r, domain::tally_hash(&counted));
-    }
-    Ok(out)
-}
-
 pub async fn census(state: &AppState) -> anyhow::Result<Census> {
-    let (tables, tally_hashes) = state
+    let unavailable = |e: crate::error::AppError| anyhow::anyhow!("{e}");
+    let names = state
         .db
-        .run(|c| {
-            let t = table_counts(c).map_err(crate::error::AppError::Internal)?;
-            let h = tally_hashes(c).map_err(crate::error::AppError::Internal)?;
-            Ok((t, h))
-        })
+        .run(crate::db::table_names)
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(unavailable)?;
+    // One call per table: each count has the whole statement timeout to itself.
+    let mut tables = BTreeMap::new();
+    for name in names {
+        let t = name.clone();
+        let n = state
+            .db
+            .run(move |c| crate::db::count_rows(c, &t))
+            .await
+            .map_err(unavailable)?;
+        tables.insert(name, n);
+    }
+    let tally_hashes = state
+        .db
+        .run(crate::voting::service::tally_hashes)
+        .await
+        .map_err(unavailable)?;
     let objects = state.storage.list("").await?;
     Ok(Census {
         tables,
@@ -128,12 +98,6 @@ pub fn compare(expected: &Census, actual: &Census) -> Vec<String> {
     out
 }
 
-/// Where an object lives in a backup folder: its key as a relative path (keys are
-/// validated: no `..`, no leading `/`).
-fn file_of(dir: &Path, key: &str) -> PathBuf {
-    dir.join(key)
-}
-
 /// Copy every object to `dir`, returning (objects, bytes).
 pub async fn backup_objects(state: &AppState, dir: &Path) -> anyhow::Result<(u64, u64)> {
     // The folder exists even for an empty store, so a restore of it is an empty restore.
@@ -141,7 +105,8 @@ pub async fn backup_objects(state: &AppState, dir: &Path) -> anyhow::Result<(u64
     let list = state.storage.list("").await?;
     let (mut n, mut bytes) = (0u64, 0u64);
     for o in list {
-        let path = file_of(dir, &o.key);
+        // Keys are validated (no `..`, no leading `/`): each is a path inside `dir`.
+        let path = dir.join(&o.key);
         if let Some(parent) = path.parent() {
             tokio::fs::create_dir_all(parent).await?;
         }
@@ -182,9 +147,10 @@ pub async fn restore_objects(state: &AppState, dir: &Path) -> anyhow::Result<(u6
             let file = tokio::fs::File::open(&path).await?;
             let body = tokio_util::io::ReaderStream::new(file)
                 .map(|r| r.map_err(|e| StorageError::Source(e.to_string())));
+            let content_type = mime_guess::from_path(&key).first_or_octet_stream();
             let put = state
                 .storage
-                .put_stream(&key, Box::pin(body), content_type_of(&key), None)
+                .put_stream(&key, Box::pin(body), content_type.essence_str(), None)
                 .await
                 .with_context(|| format!("storing {key}"))?;
             bytes += put.size;
@@ -192,16 +158,6 @@ pub async fn restore_objects(state: &AppState, dir: &Path) -> anyhow::Result<(u6
         }
     }
     Ok((n, bytes))
-}
-
-fn content_type_of(key: &str) -> &'static str {
-    match key.rsplit('.').next() {
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("webp") => "image/webp",
-        Some("wav") => "audio/wav",
-        _ => "application/octet-stream",
-    }
 }
 
 #[cfg(test)]

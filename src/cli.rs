@@ -370,7 +370,10 @@ async fn admin(command: AdminCommand, settings: Settings) -> anyhow::Result<Exit
             Ok(ExitCode::SUCCESS)
         }
         AdminCommand::Processes => {
-            let live = state.db.run(|c| crate::processes::live(c, None)).await?;
+            let live = state
+                .db
+                .run(|c| crate::db::processes::live(c, None, crate::processes::LIVE_FOR))
+                .await?;
             if live.is_empty() {
                 println!("no live processes");
             }

@@ -5,66 +5,15 @@
 
 use std::time::Duration;
 
-use chrono::NaiveDateTime;
-use diesel::prelude::*;
-use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::db::DbConnection;
-use crate::db::schema::server_processes;
-use crate::error::AppError;
+use crate::db::processes::{self as store, ProcessRow};
 use crate::startup::AppState;
 
 pub const BEAT: Duration = Duration::from_secs(5);
 pub const LIVE_FOR: Duration = Duration::from_secs(15);
 /// Rows of processes gone this long are removed.
 const FORGET_AFTER: chrono::Duration = chrono::Duration::hours(1);
-
-#[derive(Debug, Clone, Queryable, Insertable, Selectable, Serialize)]
-#[diesel(table_name = server_processes)]
-pub struct ProcessRow {
-    pub id: String,
-    pub kind: String,
-    pub host: String,
-    pub pid: i32,
-    pub version: String,
-    pub started_at: NaiveDateTime,
-    pub seen_at: NaiveDateTime,
-}
-
-fn now() -> NaiveDateTime {
-    chrono::Utc::now().naive_utc()
-}
-
-fn beat(conn: &mut DbConnection, row: &ProcessRow) -> Result<(), AppError> {
-    let t = now();
-    let updated = diesel::update(server_processes::table.find(&row.id))
-        .set(server_processes::seen_at.eq(t))
-        .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(server_processes::table)
-            .values(ProcessRow {
-                seen_at: t,
-                ..row.clone()
-            })
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// Processes of `kind` seen within [`LIVE_FOR`].
-pub fn live(conn: &mut DbConnection, kind: Option<&str>) -> Result<Vec<ProcessRow>, AppError> {
-    let since = now() - chrono::Duration::from_std(LIVE_FOR).unwrap_or_default();
-    let mut q = server_processes::table
-        .filter(server_processes::seen_at.ge(since))
-        .order(server_processes::started_at)
-        .select(ProcessRow::as_select())
-        .into_boxed();
-    if let Some(k) = kind {
-        q = q.filter(server_processes::kind.eq(k.to_string()));
-    }
-    Ok(q.load(conn)?)
-}
 
 /// Keep this process's row fresh until `shutdown`, then remove it. A serve process also
 /// shares out the vote velocity limits among the live serve processes.
@@ -74,6 +23,7 @@ pub fn spawn_heartbeat(
     shutdown: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
+    let now = || chrono::Utc::now().naive_utc();
     let row = ProcessRow {
         id: uuid::Uuid::new_v4().simple().to_string(),
         kind: kind.into(),
@@ -89,15 +39,11 @@ pub fn spawn_heartbeat(
             let seen = state
                 .db
                 .run(move |c| {
-                    beat(c, &r)?;
+                    store::beat(c, &r)?;
                     if rand::random::<u8>() < 8 {
-                        diesel::delete(
-                            server_processes::table
-                                .filter(server_processes::seen_at.lt(now() - FORGET_AFTER)),
-                        )
-                        .execute(c)?;
+                        store::forget_older_than(c, now() - FORGET_AFTER)?;
                     }
-                    live(c, Some("serve"))
+                    store::live(c, Some("serve"), LIVE_FOR)
                 })
                 .await;
             match seen {
@@ -111,10 +57,7 @@ pub fn spawn_heartbeat(
             }
         }
         let id = row.id.clone();
-        let _ = state
-            .db
-            .run(move |c| Ok(diesel::delete(server_processes::table.find(id)).execute(c)?))
-            .await;
+        let _ = state.db.run(move |c| store::remove(c, &id)).await;
     })
 }
 

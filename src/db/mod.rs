@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod counters;
 pub mod idempotency;
+pub mod processes;
 pub mod schema;
 
 use std::path::Path;
@@ -75,7 +76,7 @@ pub struct DbManager {
 /// down, callers wait for a connection only [`DOWN_ACQUIRE`] instead of the full
 /// `acquire_timeout_secs`, so requests fail fast; any success clears it.
 #[derive(Debug, Default)]
-pub struct DbHealth {
+struct DbHealth {
     down: AtomicBool,
 }
 
@@ -92,7 +93,7 @@ impl DbHealth {
         }
     }
 
-    pub fn is_down(&self) -> bool {
+    fn is_down(&self) -> bool {
         self.down.load(Ordering::Relaxed)
     }
 }
@@ -248,15 +249,6 @@ impl Db {
         })
     }
 
-    /// The longest a call waits before answering 503 (see [`Db`]).
-    pub fn deadline(&self) -> Duration {
-        self.deadline
-    }
-
-    pub fn health(&self) -> &DbHealth {
-        &self.health
-    }
-
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -394,6 +386,34 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<Vec<String>> {
 
 /// Tables and columns of the current database, for the schema-parity test and `admin`:
 /// `(table, column, nullable, type class)`, sorted. Diesel's own bookkeeping is left out.
+#[derive(diesel::QueryableByName)]
+struct RowCount {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Every table of the schema (migrations' bookkeeping excluded), sorted.
+pub fn table_names(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    let mut names: Vec<String> = describe_schema(conn)
+        .map_err(AppError::Internal)?
+        .into_iter()
+        .map(|(t, ..)| t)
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// Rows in `table`, a name from [`table_names`] (quoted as an identifier).
+pub fn count_rows(conn: &mut DbConnection, table: &str) -> Result<i64, AppError> {
+    use diesel::RunQueryDsl;
+    let q = format!(
+        "SELECT COUNT(*) AS n FROM \"{}\"",
+        table.replace('"', "\"\"")
+    );
+    Ok(diesel::sql_query(q).get_result::<RowCount>(conn)?.n)
+}
+
 pub fn describe_schema(
     conn: &mut DbConnection,
 ) -> anyhow::Result<Vec<(String, String, bool, String)>> {

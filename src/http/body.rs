@@ -79,7 +79,14 @@ pub async fn pace_guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+    // A request without a body (most reads) has nothing to pace.
+    let has_body = {
+        let h = req.headers();
+        h.contains_key(actix_web::http::header::TRANSFER_ENCODING)
+            || h.get(actix_web::http::header::CONTENT_LENGTH)
+                .is_some_and(|v| v.as_bytes() != b"0")
+    };
+    if has_body && let Some(state) = req.app_data::<web::Data<AppState>>() {
         let s = &state.settings.server;
         let pace = Pace {
             idle: Duration::from_secs(s.body_idle_secs.max(1)),

@@ -87,7 +87,8 @@ pub struct Runtime {
     pub pow: pow::Pow,
     pub writer: writer::Writer,
     limiters: std::sync::RwLock<Arc<Limiters>>,
-    limits: LimitSettings,
+    /// The velocity limits as configured (for the whole deployment).
+    limits: crate::config::VotingSettings,
     pub voters: moka::sync::Cache<String, Arc<VoterFacts>>,
     pub rounds: Refreshing<RoundInfo>,
     pub boards: Refreshing<BoardData>,
@@ -180,16 +181,6 @@ fn quota(per_minute: u32, burst: u32) -> Quota {
     Quota::per_minute(per).allow_burst(NonZeroU32::new(burst.max(1)).expect("nonzero"))
 }
 
-/// The velocity limits as configured (for the whole deployment).
-#[derive(Debug, Clone, Copy)]
-struct LimitSettings {
-    ip_per_minute: u32,
-    ip_burst: u32,
-    network_per_minute: u32,
-    voter_per_minute: u32,
-    split: bool,
-}
-
 /// This process's velocity limiters: the configured limits, shared out among `share`
 /// live serve processes.
 struct Limiters {
@@ -200,7 +191,7 @@ struct Limiters {
 }
 
 impl Limiters {
-    fn new(l: LimitSettings, share: u32) -> Limiters {
+    fn new(l: &crate::config::VotingSettings, share: u32) -> Limiters {
         let part = |n: u32| n.div_ceil(share.max(1)).max(1);
         Limiters {
             share,
@@ -221,13 +212,6 @@ impl Runtime {
         let secret = settings.auth.secret.expose_secret().as_bytes().to_vec();
         let global_allow = domain::parse_allowlist(&v.allowlist)
             .map_err(|bad| anyhow::anyhow!("voting.allowlist: not a network: {bad}"))?;
-        let limits = LimitSettings {
-            ip_per_minute: v.ip_per_minute,
-            ip_burst: v.ip_burst,
-            network_per_minute: v.network_per_minute,
-            voter_per_minute: v.voter_per_minute,
-            split: v.split_limits,
-        };
         let rt = Runtime {
             pow: pow::Pow::new(&secret, v.pow_cost, v.pow_max_counter, v.pow_expiry_secs),
             writer: writer::Writer::start(
@@ -239,8 +223,8 @@ impl Runtime {
                 v.batch_max,
                 v.queue,
             ),
-            limiters: std::sync::RwLock::new(Arc::new(Limiters::new(limits, 1))),
-            limits,
+            limiters: std::sync::RwLock::new(Arc::new(Limiters::new(v, 1))),
+            limits: v.clone(),
             voters: moka::sync::Cache::builder()
                 .max_capacity(1_000_000)
                 .time_to_live(Duration::from_secs(v.voter_cache_secs.max(1)))
@@ -297,11 +281,15 @@ impl Runtime {
     /// requests the limits hold for the whole deployment. A change starts the limiters
     /// afresh (they only remember the last minute).
     pub fn share_limits(&self, live: u32) {
-        let share = if self.limits.split { live.max(1) } else { 1 };
+        let share = if self.limits.split_limits {
+            live.max(1)
+        } else {
+            1
+        };
         let mut l = self.limiters.write().unwrap_or_else(|p| p.into_inner());
         if l.share != share {
             tracing::info!(serve_processes = share, "vote velocity limits shared out");
-            *l = Arc::new(Limiters::new(self.limits, share));
+            *l = Arc::new(Limiters::new(&self.limits, share));
         }
     }
 
@@ -340,13 +328,10 @@ impl Runtime {
 mod tests {
     use super::*;
 
-    fn limits(split: bool) -> LimitSettings {
-        LimitSettings {
-            ip_per_minute: 120,
-            ip_burst: 30,
-            network_per_minute: 600,
+    fn limits() -> crate::config::VotingSettings {
+        crate::config::VotingSettings {
             voter_per_minute: 10,
-            split,
+            ..Default::default()
         }
     }
 
@@ -359,10 +344,10 @@ mod tests {
     #[test]
     fn each_process_keeps_its_share_of_the_limits() {
         // Alone: the whole limit (10 a minute, all at once).
-        assert_eq!(allowed(&Limiters::new(limits(true), 1), "v", 30), 10);
+        assert_eq!(allowed(&Limiters::new(&limits(), 1), "v", 30), 10);
         // One of three live servers: a third, rounded up.
-        assert_eq!(allowed(&Limiters::new(limits(true), 3), "v", 30), 4);
+        assert_eq!(allowed(&Limiters::new(&limits(), 3), "v", 30), 4);
         // Never below one.
-        assert_eq!(allowed(&Limiters::new(limits(true), 50), "v", 30), 1);
+        assert_eq!(allowed(&Limiters::new(&limits(), 50), "v", 30), 1);
     }
 }

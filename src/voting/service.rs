@@ -904,6 +904,25 @@ fn current_status(flags: &HashMap<i64, FlagRow>, v: &VoteRow) -> (String, Option
     }
 }
 
+/// Counted votes per entry, as the tally hash covers them.
+fn counted_of(tallies: &[TallyRow]) -> BTreeMap<String, u64> {
+    tallies
+        .iter()
+        .map(|t| (t.entry_id.clone(), t.counted.max(0) as u64))
+        .collect()
+}
+
+/// Every voting round's tally hash (as its leaderboard publishes it), by round id: what a
+/// restored backup must reproduce (`cadenza admin census`).
+pub fn tally_hashes(conn: &mut DbConnection) -> Result<BTreeMap<String, String>, AppError> {
+    let mut out = BTreeMap::new();
+    for id in store::round_ids(conn)? {
+        let hash = domain::tally_hash(&counted_of(&store::tallies_of(conn, &id)?));
+        out.insert(id, hash);
+    }
+    Ok(out)
+}
+
 fn integrity_of(
     conn: &mut DbConnection,
     r: &VotingRoundRow,
@@ -911,10 +930,7 @@ fn integrity_of(
     slug: &str,
 ) -> Result<IntegritySummary, AppError> {
     let tallies = store::tallies_of(conn, &r.id)?;
-    let counted: BTreeMap<String, u64> = tallies
-        .iter()
-        .map(|t| (t.entry_id.clone(), t.counted.max(0) as u64))
-        .collect();
+    let counted = counted_of(&tallies);
     let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
     for s in [domain::QUARANTINED, domain::INVALIDATED] {
         for f in store::flags_by_status(conn, &r.id, s)? {

@@ -104,6 +104,14 @@ pub fn has_votes(conn: &mut DbConnection, round_id: &str) -> Result<bool, AppErr
         .is_some())
 }
 
+/// Every voting round's id, in order.
+pub fn round_ids(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    Ok(voting_rounds::table
+        .select(voting_rounds::id)
+        .order(voting_rounds::id)
+        .load(conn)?)
+}
+
 pub fn tallies_of(conn: &mut DbConnection, round_id: &str) -> Result<Vec<TallyRow>, AppError> {
     Ok(vote_tallies::table
         .filter(vote_tallies::round_id.eq(round_id))

@@ -109,28 +109,24 @@ impl TestEnv {
 
     /// `extra` is TOML appended to the generated configuration.
     pub fn with_extra(extra: &str) -> TestEnv {
-        let dir = tempfile::tempdir().expect("temp dir");
         let pg = (test_db() == TestDb::Postgres).then(PgDatabase::create);
-        let toml = test_toml(dir.path(), pg.as_ref().map(|p| p.url.as_str()), extra);
+        let url = pg.as_ref().map(|p| p.url.clone());
+        Self::create(pg, url.as_deref(), extra)
+    }
+
+    /// An environment on a database the test provides (a private cluster).
+    pub fn on_database(url: &str, extra: &str) -> TestEnv {
+        Self::create(None, Some(url), extra)
+    }
+
+    fn create(pg: Option<PgDatabase>, url: Option<&str>, extra: &str) -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let toml = test_toml(dir.path(), url, extra);
         let config_path = dir.path().join("cadenza.toml");
         std::fs::write(&config_path, &toml).expect("write test config");
         TestEnv {
             dir,
             _pg: pg,
-            config_path,
-            toml,
-        }
-    }
-
-    /// An environment on a database the test provides (a private cluster).
-    pub fn on_database(url: &str, extra: &str) -> TestEnv {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let toml = test_toml(dir.path(), Some(url), extra);
-        let config_path = dir.path().join("cadenza.toml");
-        std::fs::write(&config_path, &toml).expect("write test config");
-        TestEnv {
-            dir,
-            _pg: None,
             config_path,
             toml,
         }

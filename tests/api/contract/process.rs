@@ -16,6 +16,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A child process killed when dropped (a failing test leaves nothing running).
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Send a signal (`TERM`, `KILL`, `STOP`, `CONT`) to a process.
 pub fn signal(pid: u32, sig: &str) {
     let ok = Command::new("kill")

@@ -156,7 +156,7 @@ async fn smtp_server_down_is_a_retryable_delivery_error() {
 }
 
 /// A private SMTP sink (aiosmtpd writing a maildir) on `port`, killed when dropped.
-fn start_sink(maildir: &std::path::Path, port: u16) -> Option<crate::contract::storage::Killed> {
+fn start_sink(maildir: &std::path::Path, port: u16) -> Option<crate::contract::process::Killed> {
     let python = require_env("CADENZA_TEST_SMTP_PYTHON")?;
     for sub in ["tmp", "new", "cur"] {
         std::fs::create_dir_all(maildir.join(sub)).unwrap();
@@ -174,7 +174,7 @@ fn start_sink(maildir: &std::path::Path, port: u16) -> Option<crate::contract::s
         assert!(start.elapsed() < Duration::from_secs(20), "aiosmtpd starts");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Some(crate::contract::storage::Killed(child))
+    Some(crate::contract::process::Killed(child))
 }
 
 fn delivered_to(maildir: &std::path::Path, to: &str) -> usize {
@@ -199,11 +199,7 @@ async fn smtp_stopped_registration_succeeds_and_the_email_arrives_once_it_return
         return;
     }
     let maildir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::contract::process::free_port();
     let mut env = TestEnv::with_extra(&format!(
         "[mail.smtp]\nhost = \"127.0.0.1\"\nport = {port}\nsecurity = \"plain\"\ntimeout_secs = 2\n"
     ));

@@ -484,18 +484,8 @@ async fn s3_unreachable_server_is_unavailable() {
     ));
 }
 
-/// A child process killed when dropped (a failing test leaves nothing running).
-pub struct Killed(pub std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A private S3 server (s3s-fs) on `port` over `root`, for a test that stops it.
-fn start_s3s_fs(root: &std::path::Path, port: u16) -> Option<Killed> {
+fn start_s3s_fs(root: &std::path::Path, port: u16) -> Option<crate::contract::process::Killed> {
     let child = std::process::Command::new("s3s-fs")
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--access-key", &require_env("CADENZA_TEST_S3_ACCESS_KEY")?])
@@ -510,7 +500,7 @@ fn start_s3s_fs(root: &std::path::Path, port: u16) -> Option<Killed> {
         assert!(start.elapsed() < Duration::from_secs(20), "s3s-fs starts");
         std::thread::sleep(Duration::from_millis(50));
     }
-    Some(Killed(child))
+    Some(crate::contract::process::Killed(child))
 }
 
 /// Fault: the S3 server stops. Uploads answer 503 and leave the entry as it was (no
@@ -525,11 +515,7 @@ async fn storage_stopped_uploads_answer_503_and_recover_without_a_restart() {
     };
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join(&bucket)).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::contract::process::free_port();
     let Some(server) = start_s3s_fs(root.path(), port) else {
         return;
     };

@@ -145,12 +145,8 @@ async fn sigterm_drains_requests_and_uploads_and_releases_job_leases() {
         .unwrap();
     assert_eq!(held, 0);
     assert!(
-        server_log_mentions(&server, "released"),
+        server.log_text().contains("released"),
         "{}",
         server.log_text()
     );
-}
-
-fn server_log_mentions(server: &Server, needle: &str) -> bool {
-    server.log_text().contains(needle)
 }
