@@ -26,13 +26,17 @@ impl Drop for Killed {
     }
 }
 
-/// Send a signal (`TERM`, `KILL`, `STOP`, `CONT`) to a process.
-pub fn signal(pid: u32, sig: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
+/// Send a signal (`TERM`, `KILL`, `STOP`, `CONT`) to a process: bash's own `kill`, so
+/// nothing beyond bash (which the test script runs in) is needed.
+fn send_signal(pid: u32, sig: &str) -> bool {
+    Command::new("bash")
+        .args(["-c", &format!("kill -{sig} {pid}")])
         .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "kill -{sig} {pid}");
+        .is_ok_and(|s| s.success())
+}
+
+pub fn signal(pid: u32, sig: &str) {
+    assert!(send_signal(pid, sig), "kill -{sig} {pid}");
 }
 
 /// A `cadenza` process on the test environment's configuration and its own port.
@@ -229,19 +233,26 @@ impl Cluster {
             .output();
     }
 
-    /// The postmaster and every process it started.
+    /// The postmaster and every process it started (children found through `/proc`).
     fn processes(&self) -> Vec<u32> {
         let pid_file = std::fs::read_to_string(self.data.join("postmaster.pid")).unwrap();
         let main: u32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+        let parent_of = |pid: u32| -> Option<u32> {
+            // `pid (comm) state ppid …`; the command may hold spaces, so split after `)`.
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            stat.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        };
         let mut pids = vec![main];
-        let out = Command::new("pgrep")
-            .args(["-P", &main.to_string()])
-            .output()
-            .expect("pgrep runs");
         pids.extend(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter_map(|l| l.trim().parse::<u32>().ok()),
+            std::fs::read_dir("/proc")
+                .unwrap()
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter(|pid| parent_of(*pid) == Some(main)),
         );
         pids
     }
@@ -249,24 +260,16 @@ impl Cluster {
     /// Freeze (`STOP`) or thaw (`CONT`) every process of the cluster.
     pub fn signal_all(&self, sig: &str) {
         for pid in self.processes() {
-            let _ = Command::new("kill")
-                .args([&format!("-{sig}"), &pid.to_string()])
-                .status();
+            send_signal(pid, sig);
         }
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        self.signal_all_quietly();
-        self.stop_immediate();
-    }
-}
-
-impl Cluster {
-    fn signal_all_quietly(&self) {
         if self.data.join("postmaster.pid").exists() {
             self.signal_all("CONT");
         }
+        self.stop_immediate();
     }
 }
