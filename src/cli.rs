@@ -60,6 +60,10 @@ enum Command {
         /// report; prints the number of frames. The judging workers use it.
         #[arg(long, value_name = "OUT")]
         render: Option<PathBuf>,
+        /// With --render: multiply the audio by this gain (dB) before writing it (the
+        /// public renditions are loudness-matched this way).
+        #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
+        render_gain_db: f64,
     },
     /// Administration tasks.
     Admin {
@@ -131,6 +135,7 @@ pub fn run() -> ExitCode {
         lang,
         decode_only,
         render,
+        render_gain_db,
     }) = &cli.command
     {
         let Some(locale) = Locale::parse(lang) else {
@@ -145,7 +150,7 @@ pub fn run() -> ExitCode {
             fingerprint: !no_fingerprint,
         };
         if let Some(out) = render {
-            return match crate::audio::render_wav(file, out, options.limits) {
+            return match crate::audio::render_wav(file, out, options.limits, *render_gain_db) {
                 Ok(frames) => {
                     println!("{frames}");
                     ExitCode::SUCCESS

@@ -19,6 +19,7 @@ pub mod mail;
 pub mod openapi;
 pub mod processes;
 pub mod remix;
+pub mod results;
 pub mod startup;
 pub mod storage;
 pub mod submissions;

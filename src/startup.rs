@@ -379,6 +379,7 @@ fn http_server(
             .configure(crate::judging::routes::configure)
             .configure(crate::voting::pages::configure)
             .configure(crate::judging::pages::configure)
+            .configure(crate::results::pages::configure)
             .configure(crate::judging::judge_pages::configure)
             .configure(crate::competitions::pages::configure)
             .configure(crate::submissions::pages::configure)

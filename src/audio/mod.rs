@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod decode;
 pub mod fingerprint;
+pub mod gain;
 pub mod landmarks;
 pub mod loudness;
 pub mod meter;
@@ -127,9 +128,20 @@ pub fn decode_only(path: &Path, limits: Limits) -> Result<u64, AnalysisError> {
 
 /// Decode `path` and write a clean 16-bit PCM WAV to `out`: the same audio, with no
 /// tags, pictures or names from the original container. Judges in blind rounds hear
-/// only such renditions. Returns the number of frames written.
-pub fn render_wav(path: &Path, out: &Path, limits: Limits) -> Result<u64, AnalysisError> {
+/// only such renditions; with a `gain_db` (the public renditions) every sample is
+/// scaled first. Returns the number of frames written.
+pub fn render_wav(
+    path: &Path,
+    out: &Path,
+    limits: Limits,
+    gain_db: f64,
+) -> Result<u64, AnalysisError> {
     use std::io::{Seek, SeekFrom, Write};
+    let gain = if gain_db.is_finite() {
+        10f32.powf(gain_db.clamp(-60.0, 40.0) as f32 / 20.0)
+    } else {
+        1.0
+    };
     let mut source = Source::open(path, limits)?;
     let rate = source.info.sample_rate;
     let file = std::fs::File::create(out)
@@ -174,7 +186,10 @@ pub fn render_wav(path: &Path, out: &Path, limits: Limits) -> Result<u64, Analys
         buf.reserve(n * planes.len() * 2);
         for i in 0..n {
             for p in planes {
-                let v = (p[i].clamp(-1.0, 1.0) * 32767.0).round() as i16;
+                let x = p[i] * gain;
+                // Non-finite samples (a damaged float file) become silence.
+                let x = if x.is_finite() { x } else { 0.0 };
+                let v = (x.clamp(-1.0, 1.0) * 32767.0).round() as i16;
                 buf.extend_from_slice(&v.to_le_bytes());
             }
         }

@@ -115,14 +115,20 @@ fn limited_command(cfg: &SandboxConfig) -> tokio::process::Command {
 }
 
 /// Write a clean WAV rendition of `file` to `out` in a limited child process
-/// (decoding untrusted files never happens in the server). Returns the frames written.
+/// (decoding untrusted files never happens in the server), scaled by `gain_db`.
+/// Returns the frames written.
 pub async fn render_isolated(
     cfg: &SandboxConfig,
     file: &Path,
     out: &Path,
+    gain_db: f64,
 ) -> Result<u64, AnalysisError> {
     let mut cmd = limited_command(cfg);
-    cmd.arg("--render").arg(out).arg("--").arg(file);
+    cmd.arg("--render")
+        .arg(out)
+        .arg(format!("--render-gain-db={gain_db}"))
+        .arg("--")
+        .arg(file);
     let child = cmd
         .spawn()
         .map_err(|e| AnalysisError::Crashed(format!("cannot start the analyser: {e}")))?;

@@ -29,6 +29,8 @@ struct ShowPage {
     can_manage: bool,
     /// The public vote open now (or next, or last), as (path, open now).
     vote: Option<(String, bool)>,
+    /// The results are public.
+    results_out: bool,
     /// Stem packs and the remix rule, rendered by the remix feature.
     remix_html: String,
 }
@@ -109,6 +111,7 @@ async fn show(
         .map(|r| (format!("/c/{}/vote/{}", c.slug, r.id), r.state == "open"));
     let remix_html =
         crate::remix::pages::competition_section(&state, &ctx, who.as_ref(), &c.id).await?;
+    let results_out = crate::judging::results::published(&state, &c.id).await?;
     let base = state.settings.base_url();
     let tz = c.time_zone.clone();
     let label =
@@ -131,6 +134,7 @@ async fn show(
         rules: policy_lines(&ctx, &c),
         can_manage,
         vote,
+        results_out,
         remix_html,
         ctx,
         c,

@@ -13,7 +13,10 @@ use crate::web::{PageCtx, render};
 
 /// A competition card on the home page, with texts already in the reader's language.
 struct Card {
+    slug: String,
     title: String,
+    /// The results are public: the card says so and links to them.
+    results_out: bool,
     summary: String,
     status_class: &'static str,
     status_label: &'static str,
@@ -37,16 +40,22 @@ async fn home(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = service::list_public(&state.db, &query).await?;
+    let ids: Vec<String> = page.items.iter().map(|c| c.id.clone()).collect();
+    let with_results = crate::judging::results::published_among(&state, ids).await?;
     let competitions = page
         .items
         .iter()
         .map(|c| {
+            let results_out = with_results.contains(&c.id);
             let (status_class, key) = match c.phase {
+                _ if results_out => ("results", "home.status_results"),
                 Phase::Open => ("open", "home.status_open"),
                 Phase::Upcoming => ("upcoming", "home.status_upcoming"),
                 Phase::Closed => ("closed", "home.status_closed"),
             };
             Card {
+                slug: c.slug.clone(),
+                results_out,
                 title: c.title.clone(),
                 summary: c.summary.clone(),
                 status_class,

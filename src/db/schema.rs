@@ -313,6 +313,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    public_renditions (upload_id) {
+        upload_id -> Text,
+        object_key -> Text,
+        size_bytes -> BigInt,
+        gain_cdb -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     renditions (upload_id) {
         upload_id -> Text,
         object_key -> Text,
@@ -352,6 +362,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         audited_through -> BigInt,
+        new_accounts -> Text,
     }
 }
 
@@ -601,6 +612,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     judge_comments,
     judge_conflicts,
     affiliations,
+    public_renditions,
     renditions,
     results,
     voting_rounds,

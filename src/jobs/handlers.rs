@@ -33,6 +33,10 @@ pub fn register(r: &mut JobRegistry) {
     r.register(sweeper::SWEEP_JOB, |state, job| {
         Box::pin(sweeper::run(state, job))
     });
+    r.register(
+        crate::submissions::public_audio::PUBLIC_RENDER_JOB,
+        |state, job| Box::pin(crate::submissions::public_audio::run(state, job)),
+    );
     r.register(crate::judging::service::RENDER_JOB, |state, job| {
         Box::pin(crate::judging::jobs::run(state, job))
     });

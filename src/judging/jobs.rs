@@ -4,16 +4,13 @@
 //! child process, with no tags, pictures or file names from the musician's file. Judges
 //! only ever hear renditions, so a blind round cannot leak a name through metadata.
 
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::model::RenditionRow;
 use super::service::now;
 use super::store;
-use crate::audio::sandbox::render_isolated;
 use crate::jobs::{JobError, JobRow};
 use crate::startup::AppState;
-use crate::storage::ByteStream;
 
 #[derive(Deserialize)]
 struct Payload {
@@ -35,34 +32,8 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
         .await
         .map_err(|e| JobError::Retry(e.to_string()))?;
     let Some(upload) = upload else { return Ok(()) };
-    let src = crate::submissions::analysis::copy_to_temp(&state, &upload.object_key).await?;
-    let out = tempfile::NamedTempFile::new_in(state.settings.data_dir.join("tmp"))
-        .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
-    let cfg = crate::submissions::analysis::sandbox_config(&state);
-    render_isolated(&cfg, src.path(), out.path())
-        .await
-        .map_err(|e| {
-            if e.is_transient() {
-                JobError::Retry(e.to_string())
-            } else {
-                JobError::Fatal(e.to_string())
-            }
-        })?;
-    drop(src);
-    let key = format!("renditions/{}.wav", uuid::Uuid::new_v4().simple());
-    let file = tokio::fs::File::open(out.path())
-        .await
-        .map_err(|e| JobError::Retry(format!("rendition: {e}")))?;
-    let body: ByteStream = Box::pin(
-        tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024)
-            .map(|r| r.map_err(|e| crate::storage::StorageError::Source(e.to_string()))),
-    );
-    let put = state
-        .storage
-        .put_stream(&key, body, "audio/wav", None)
-        .await
-        .map_err(|e| JobError::Retry(format!("storing the rendition: {e}")))?;
-    drop(out);
+    let (key, size) =
+        crate::submissions::public_audio::render_to_store(&state, &upload.object_key, 0.0).await?;
     let (k, uid) = (key.clone(), p.upload_id.clone());
     let kept = state
         .db
@@ -75,7 +46,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
                 &RenditionRow {
                     upload_id: uid,
                     object_key: k,
-                    size_bytes: put.size as i64,
+                    size_bytes: size as i64,
                     created_at: now(),
                 },
             )?;

@@ -17,7 +17,7 @@ use crate::competitions::model::CompetitionView;
 use crate::competitions::service as competitions;
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
+use crate::web::{PageCtx, render_with_status, see_other, to_sign_in};
 
 pub(super) use crate::web::{form_error, script_json};
 
@@ -815,29 +815,6 @@ async fn results_publish(
     }
 }
 
-#[derive(Template)]
-#[template(path = "judging/results.html")]
-struct PublicResultsPage {
-    ctx: PageCtx,
-    v: ResultsView,
-    url: String,
-}
-
-#[get("/c/{slug}/results")]
-async fn public_results(
-    state: web::Data<AppState>,
-    ctx: PageCtx,
-    slug: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    let v = results::public_results(&state, &slug).await?;
-    let url = format!(
-        "{}/c/{}/results",
-        state.settings.base_url(),
-        v.competition_slug
-    );
-    render(&PublicResultsPage { ctx, v, url })
-}
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(rounds_show)
         .service(rounds_create)
@@ -854,8 +831,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(round_advance)
         .service(results_show)
         .service(results_compute)
-        .service(results_publish)
-        .service(public_results);
+        .service(results_publish);
 }
 
 #[cfg(test)]

@@ -44,7 +44,24 @@ fn compute_standings(
     let r = final_round(conn, &c.id)?.ok_or(AppError::Conflict {
         code: "judging.no_closed_round",
     })?;
-    let ranking = ranking_of(conn, &r)?;
+    let mut ranking = ranking_of(conn, &r)?;
+    // A decided round's finalists are the entries it advanced: the others were out
+    // before the final results (and were never in the public vote).
+    if r.status == DECIDED {
+        let advanced: HashSet<String> = store::round_entries_of(conn, &r.id)?
+            .into_iter()
+            .filter(|e| e.advanced == Some(true))
+            .map(|e| e.entry_id)
+            .collect();
+        if !advanced.is_empty() {
+            ranking.entries.retain(|x| advanced.contains(&x.entry_id));
+            // Jury ranks among the finalists (ties stay ties).
+            let ranks: Vec<usize> = ranking.entries.iter().map(|x| x.standing.rank).collect();
+            for x in &mut ranking.entries {
+                x.standing.rank = 1 + ranks.iter().filter(|r| **r < x.standing.rank).count();
+            }
+        }
+    }
     // Counted votes of the last closed public vote, if there was one.
     let public = crate::voting::service::public_votes(conn, &c.id)?;
     let mut finalists = Vec::new();
@@ -149,6 +166,9 @@ pub async fn put_results(
         }
         let standings = compute_standings(conn, &c, &settings)?;
         let now = now();
+        // The results page plays every song: from clean public renditions.
+        let ids: Vec<String> = standings.iter().map(|s| s.entry_id.clone()).collect();
+        submissions::request_public_audio(conn, &ids, now)?;
         let row = ResultsRow {
             competition_id: c.id.clone(),
             settings: serde_json::to_string(&settings).map_err(AppError::internal)?,
@@ -350,6 +370,29 @@ pub async fn public_results(state: &AppState, slug_or_id: &str) -> Result<Result
         .await
 }
 
+/// A song anyone may hear: an entry in its competition's published results, not
+/// withdrawn or disqualified since. Returns its upload and title.
+pub async fn public_song(state: &AppState, entry_id: &str) -> Result<(String, String), AppError> {
+    let id = entry_id.to_string();
+    state
+        .db
+        .run(move |conn| {
+            let e = submissions::find_entry(conn, &id)?.ok_or(AppError::NotFound)?;
+            let c = competitions::find(conn, &e.competition_id)?.ok_or(AppError::NotFound)?;
+            if !c.is_published() || e.withdrawn_at.is_some() || e.review == "disqualified" {
+                return Err(AppError::NotFound);
+            }
+            let row = store::find_results(conn, &c.id)?;
+            let v = results_view(&c, row.as_ref());
+            if !v.published || !v.standings.iter().any(|s| s.entry_id == e.id) {
+                return Err(AppError::NotFound);
+            }
+            let upload = e.upload_id.ok_or(AppError::NotFound)?;
+            Ok((upload, e.title))
+        })
+        .await
+}
+
 /// A musician's outcomes, for entries in competitions whose results are public.
 pub async fn my_outcomes(state: &AppState, who: &AuthUser) -> Result<Vec<EntryOutcome>, AppError> {
     let uid = who.user.id.clone();
@@ -359,9 +402,31 @@ pub async fn my_outcomes(state: &AppState, who: &AuthUser) -> Result<Vec<EntryOu
         .await
 }
 
+/// Whether a competition's results are public now.
+pub async fn published(state: &AppState, competition_id: &str) -> Result<bool, AppError> {
+    let id = competition_id.to_string();
+    state.db.run(move |conn| is_published(conn, &id)).await
+}
+
 /// Whether a competition's results are out.
 pub fn is_published(conn: &mut DbConnection, competition_id: &str) -> Result<bool, AppError> {
     Ok(!store::published_results(conn, &[competition_id.to_string()], now())?.is_empty())
+}
+
+/// Which of these competitions have their results out (for the home page's cards).
+pub async fn published_among(
+    state: &AppState,
+    ids: Vec<String>,
+) -> Result<HashSet<String>, AppError> {
+    state
+        .db
+        .run(move |conn| {
+            Ok(store::published_results(conn, &ids, now())?
+                .into_iter()
+                .map(|r| r.competition_id)
+                .collect())
+        })
+        .await
 }
 
 /// Outcomes of `musician`'s entries (or just `only`), published results only.

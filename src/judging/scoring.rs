@@ -411,6 +411,9 @@ pub struct Placing {
     pub jury_points: f64,
     pub public_rank: Option<usize>,
     pub public_points: Option<f64>,
+    /// Counted public votes, when there was a public vote.
+    #[serde(default)]
+    pub public_votes: Option<u64>,
     /// The tie-break rule that separated this entry from the one above, if any.
     pub tie_break: Option<TieBreak>,
 }
@@ -488,6 +491,7 @@ pub fn combine(
                     jury_points: (jp * 1000.0).round() / 1000.0,
                     public_rank: pr,
                     public_points: pp.map(|p| (p * 1000.0).round() / 1000.0),
+                    public_votes: f.public_votes,
                     tie_break: None,
                 },
                 f,

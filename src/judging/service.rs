@@ -90,19 +90,21 @@ where
         .await
 }
 
-/// The entries of a competition's last standard round (its finalists), anchors left out;
-/// empty when it has no rounds. For public voting's default songs.
-pub fn last_round_entries(conn: &mut DbConnection, cid: &str) -> Result<Vec<String>, AppError> {
+/// The finalists: the entries the last decided standard round advanced, in its order.
+/// `None` while no round has been decided (there are no finalists yet).
+pub fn finalists(conn: &mut DbConnection, cid: &str) -> Result<Option<Vec<String>>, AppError> {
     let last = store::rounds_of(conn, cid)?
         .into_iter()
-        .filter(|r| r.kind == STANDARD)
+        .filter(|r| r.kind == STANDARD && r.status == DECIDED)
         .max_by_key(|r| r.position);
-    let Some(r) = last else { return Ok(Vec::new()) };
-    Ok(store::round_entries_of(conn, &r.id)?
-        .into_iter()
-        .filter(|e| !e.anchor)
-        .map(|e| e.entry_id)
-        .collect())
+    let Some(r) = last else { return Ok(None) };
+    Ok(Some(
+        store::round_entries_of(conn, &r.id)?
+            .into_iter()
+            .filter(|e| !e.anchor && e.advanced == Some(true))
+            .map(|e| e.entry_id)
+            .collect(),
+    ))
 }
 
 pub fn round_view(conn: &mut DbConnection, r: &RoundRow) -> Result<RoundView, AppError> {

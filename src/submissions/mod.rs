@@ -1,11 +1,13 @@
 //! Submissions: musicians' entries, their audio (streamed uploads or direct-to-S3),
-//! the analysis pipeline, moderation, playback and the orphan sweeper.
+//! the analysis pipeline, moderation, playback (the musician's own file, and the clean
+//! loudness-matched public renditions) and the orphan sweeper.
 
 pub mod analysis;
 pub mod model;
 pub mod moderation;
 pub mod pages;
 pub mod playback;
+pub mod public_audio;
 pub mod routes;
 pub mod service;
 pub mod store;

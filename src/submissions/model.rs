@@ -60,6 +60,18 @@ pub struct UploadRow {
     pub stored_at: Option<NaiveDateTime>,
 }
 
+/// A clean, loudness-matched copy of an upload's audio for anonymous listeners.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = crate::db::schema::public_renditions)]
+pub struct PublicRenditionRow {
+    pub upload_id: String,
+    pub object_key: String,
+    pub size_bytes: i64,
+    /// The gain applied, hundredths of a dB.
+    pub gain_cdb: i32,
+    pub created_at: NaiveDateTime,
+}
+
 pub const PENDING: &str = "pending";
 pub const STORED: &str = "stored";
 

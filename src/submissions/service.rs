@@ -523,6 +523,16 @@ pub fn entries_of_musician(
 }
 
 /// Entries by id, keyed by id (for the judging feature's lists).
+/// Queue the clean public renditions of these entries' audio (see `public_audio`).
+pub fn request_public_audio(
+    conn: &mut DbConnection,
+    ids: &[String],
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let rows: Vec<EntryRow> = store::entries_by_ids(conn, ids)?;
+    super::public_audio::request(conn, &rows, now)
+}
+
 pub fn find_entries(
     conn: &mut DbConnection,
     ids: &[String],

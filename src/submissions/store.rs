@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{EntryRow, PENDING, STORED, UploadRow};
+use super::model::{EntryRow, PENDING, PublicRenditionRow, STORED, UploadRow};
 use crate::db::DbConnection;
-use crate::db::schema::{entries, uploads};
+use crate::db::schema::{entries, public_renditions, uploads};
 use crate::error::AppError;
 
 pub fn insert_entry(conn: &mut DbConnection, row: &EntryRow) -> Result<(), AppError> {
@@ -205,4 +205,31 @@ pub fn entries_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Ent
         );
     }
     Ok(out)
+}
+
+pub fn find_public_rendition(
+    conn: &mut DbConnection,
+    upload_id: &str,
+) -> Result<Option<PublicRenditionRow>, AppError> {
+    Ok(public_renditions::table
+        .find(upload_id)
+        .select(PublicRenditionRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_public_rendition(
+    conn: &mut DbConnection,
+    row: &PublicRenditionRow,
+) -> Result<(), AppError> {
+    diesel::insert_into(public_renditions::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn public_rendition_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    Ok(public_renditions::table
+        .select(public_renditions::object_key)
+        .load(conn)?)
 }

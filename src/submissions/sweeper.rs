@@ -55,6 +55,7 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, JobError> {
             keys.extend(crate::accounts::service::avatar_keys(conn)?);
             keys.extend(crate::competitions::service::image_keys(conn)?);
             keys.extend(crate::judging::store::rendition_keys(conn)?);
+            keys.extend(super::public_audio::keys(conn)?);
             keys.extend(crate::remix::service::file_keys(conn)?);
             Ok(keys)
         })

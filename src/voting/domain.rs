@@ -33,6 +33,15 @@ pub const RULES: [&str; 6] = [
     RULE_MANUAL,
 ];
 
+/// How a round treats votes from accounts younger than its new-account threshold:
+/// held for review, counted, or counted when cast from the venue's network (the
+/// allowlist) and held elsewhere. At an exhibition every walk-up visitor's account is
+/// minutes old, so `venue` is the default.
+pub const NEW_HOLD: &str = "hold";
+pub const NEW_COUNT: &str = "count";
+pub const NEW_VENUE: &str = "venue";
+pub const NEW_ACCOUNT_POLICIES: [&str; 3] = [NEW_VENUE, NEW_HOLD, NEW_COUNT];
+
 /// When running counts are shown.
 pub const VISIBLE_LIVE: &str = "live";
 pub const VISIBLE_AFTER_CLOSE: &str = "after_close";
@@ -205,16 +214,29 @@ pub struct VoteFact {
 pub struct RuleSettings {
     /// Votes from one network within any 60 s above which all of them are held.
     pub burst_per_minute: u32,
-    /// Accounts younger than this (minutes) when they vote are held.
+    /// Accounts younger than this (minutes) when they vote are new.
     pub new_account_minutes: u32,
+    /// What happens to new accounts' votes (`NEW_*`).
+    pub new_accounts: &'static str,
     /// This many voters or more with the same client and the same sequence of at least
     /// three votes are held.
     pub pattern_min_voters: u32,
 }
 
-/// The rules that look at one vote alone (used when it is cast).
-pub fn single_vote_rule(f: &VoteFact, s: &RuleSettings) -> Option<&'static str> {
-    if f.account_age_secs < i64::from(s.new_account_minutes) * 60 {
+/// The new-account policy named `name`, if it is one.
+pub fn new_account_policy(name: &str) -> Option<&'static str> {
+    NEW_ACCOUNT_POLICIES.into_iter().find(|p| *p == name)
+}
+
+/// The rules that look at one vote alone (used when it is cast). `on_venue`: the vote
+/// came from the venue's network.
+pub fn single_vote_rule(f: &VoteFact, s: &RuleSettings, on_venue: bool) -> Option<&'static str> {
+    let hold_new = match s.new_accounts {
+        NEW_COUNT => false,
+        NEW_VENUE => !on_venue,
+        _ => true,
+    };
+    if hold_new && f.account_age_secs < i64::from(s.new_account_minutes) * 60 {
         return Some(RULE_NEW_ACCOUNT);
     }
     domain_rule(&f.email_domain)
@@ -255,7 +277,7 @@ pub fn evaluate(
 ) -> BTreeMap<i64, &'static str> {
     let mut flags: BTreeMap<i64, &'static str> = BTreeMap::new();
     for f in votes {
-        if let Some(rule) = single_vote_rule(f, s) {
+        if let Some(rule) = single_vote_rule(f, s, exempt(&f.network)) {
             flags.insert(f.id, rule);
         }
     }
@@ -375,13 +397,23 @@ pub fn allowed(nets: &[ipnet::IpNet], ip: Option<IpAddr>) -> bool {
     ip.is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
 }
 
-/// Whether the network label `network` (as [`network_of`] writes it) lies in `nets`.
+/// Whether the network label `network` (as [`network_of`] writes it) meets any of
+/// `nets`. The log keeps only the /24 (or /48), so a venue listed by one address covers
+/// its label: a vote the writer counted from the venue is never held by the audit for
+/// where it came from. (The writer decides on the exact address; the audit only adds
+/// holds, so the wider match lets nothing through that the writer held.)
 pub fn network_allowed(nets: &[ipnet::IpNet], network: &str) -> bool {
-    network
-        .split('/')
-        .next()
-        .and_then(|a| a.parse::<IpAddr>().ok())
-        .is_some_and(|ip| nets.iter().any(|n| n.contains(&ip)))
+    let label = network.parse::<ipnet::IpNet>().ok().or_else(|| {
+        network
+            .split('/')
+            .next()
+            .and_then(|a| a.parse::<IpAddr>().ok())
+            .map(ipnet::IpNet::from)
+    });
+    label.is_some_and(|l| {
+        nets.iter()
+            .any(|n| n.contains(&l.network()) || l.contains(&n.network()))
+    })
 }
 
 /// Distinct values, in order of first appearance.
@@ -413,6 +445,7 @@ mod tests {
     const S: RuleSettings = RuleSettings {
         burst_per_minute: 3,
         new_account_minutes: 5,
+        new_accounts: NEW_HOLD,
         pattern_min_voters: 3,
     };
 
@@ -486,14 +519,45 @@ mod tests {
     #[test]
     fn single_vote_rules() {
         let mut f = fact(1, "v", "e", 0, "n");
-        assert_eq!(single_vote_rule(&f, &S), None);
+        assert_eq!(single_vote_rule(&f, &S, false), None);
         f.account_age_secs = 120;
-        assert_eq!(single_vote_rule(&f, &S), Some(RULE_NEW_ACCOUNT));
+        assert_eq!(single_vote_rule(&f, &S, false), Some(RULE_NEW_ACCOUNT));
         f.account_age_secs = 86_400;
         f.email_domain = "mailinator.com".into();
-        assert_eq!(single_vote_rule(&f, &S), Some(RULE_DISPOSABLE));
+        assert_eq!(single_vote_rule(&f, &S, false), Some(RULE_DISPOSABLE));
         f.email_domain = "gmai1.com".into();
-        assert_eq!(single_vote_rule(&f, &S), Some(RULE_LOOKALIKE));
+        assert_eq!(single_vote_rule(&f, &S, true), Some(RULE_LOOKALIKE));
+    }
+
+    #[test]
+    fn new_accounts_follow_the_round_policy() {
+        let mut f = fact(1, "v", "e", 0, "n");
+        f.account_age_secs = 60;
+        let with = |p| RuleSettings {
+            new_accounts: p,
+            ..S
+        };
+        // Hold: wherever it comes from.
+        assert_eq!(
+            single_vote_rule(&f, &with(NEW_HOLD), true),
+            Some(RULE_NEW_ACCOUNT)
+        );
+        // Count: never held for being new.
+        assert_eq!(single_vote_rule(&f, &with(NEW_COUNT), false), None);
+        // Venue: counted on the venue's network, held elsewhere.
+        assert_eq!(single_vote_rule(&f, &with(NEW_VENUE), true), None);
+        assert_eq!(
+            single_vote_rule(&f, &with(NEW_VENUE), false),
+            Some(RULE_NEW_ACCOUNT)
+        );
+        // A throwaway address is still held at the venue.
+        f.email_domain = "mailinator.com".into();
+        assert_eq!(
+            single_vote_rule(&f, &with(NEW_VENUE), true),
+            Some(RULE_DISPOSABLE)
+        );
+        assert_eq!(new_account_policy("venue"), Some(NEW_VENUE));
+        assert_eq!(new_account_policy("sometimes"), None);
     }
 
     #[test]
@@ -608,6 +672,10 @@ mod tests {
         assert!(allowed(&nets, "198.51.100.7".parse().ok()));
         assert!(!allowed(&nets, "198.51.100.8".parse().ok()));
         assert!(network_allowed(&nets, "203.0.113.0/24"));
+        // A venue listed by one address covers that address's /24 label in the log.
+        assert!(network_allowed(&nets, "198.51.100.0/24"));
+        assert!(!network_allowed(&nets, "198.51.101.0/24"));
+        assert!(!network_allowed(&nets, "unknown"));
         assert_eq!(
             parse_allowlist(&["nonsense".into()]),
             Err("nonsense".to_string())

@@ -5,6 +5,7 @@
 //! hash; live leaderboards over Server-Sent Events; public votes in the final results.
 
 pub mod domain;
+pub mod manage;
 pub mod model;
 pub mod pages;
 pub mod pow;
@@ -59,6 +60,8 @@ pub struct RoundInfo {
     pub entries: Vec<EntryInfo>,
     pub by_id: HashMap<String, usize>,
     pub allow: Vec<ipnet::IpNet>,
+    /// Entries of the round withdrawn or disqualified since: on no public surface.
+    pub withdrawn: HashSet<String>,
 }
 
 impl RoundInfo {

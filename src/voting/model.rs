@@ -33,6 +33,8 @@ pub struct VotingRoundRow {
     pub audited_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `venue`, `hold` or `count`: what happens to votes from new accounts.
+    pub new_accounts: String,
 }
 
 impl VotingRoundRow {
@@ -165,12 +167,50 @@ pub struct VotingRoundInput {
     /// Networks (CIDR) or addresses of a venue's shared network, exempt from the
     /// per-address and per-network limits and from the burst rule.
     pub allowlist: Option<Vec<String>>,
-    /// The entries in play; by default the final judging round's entries, or every
-    /// entry that may be judged.
+    /// The entries in play (only before the vote opens). On create, by default the
+    /// finalists: the entries the last decided judging round advanced. Without a decided
+    /// round there are no finalists and the entries must be chosen.
     pub entry_ids: Option<Vec<String>>,
     pub burst_per_minute: Option<i64>,
+    /// Accounts younger than this many minutes are new (see `new_accounts`).
     pub new_account_minutes: Option<i64>,
+    /// Votes from new accounts: `venue` (counted from the venue's networks, held
+    /// elsewhere; the default), `hold` (always held for review) or `count`.
+    pub new_accounts: Option<String>,
     pub pattern_min_voters: Option<i64>,
+}
+
+/// Songs put into or taken out of a vote before it opens, with the reason (kept in
+/// the audit log).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntriesChange {
+    #[serde(default)]
+    pub add: Vec<String>,
+    #[serde(default)]
+    pub remove: Vec<String>,
+    pub reason: String,
+}
+
+/// A song in a vote, or one that could be put in, as the organiser sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VotingEntryItem {
+    pub entry_id: String,
+    pub title: String,
+    pub musician: String,
+    pub category: Option<String>,
+    /// Whether the last decided judging round advanced it.
+    pub finalist: bool,
+}
+
+/// The songs of a vote for its organiser: those in play, and the others that could be.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct VotingEntries {
+    pub round_id: String,
+    /// True once the vote has opened: the songs can no longer change.
+    pub locked: bool,
+    pub entries: Vec<VotingEntryItem>,
+    pub candidates: Vec<VotingEntryItem>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -193,6 +233,7 @@ pub struct VotingRoundView {
     pub allowlist: Option<Vec<String>>,
     pub burst_per_minute: i32,
     pub new_account_minutes: i32,
+    pub new_accounts: String,
     pub pattern_min_voters: i32,
     pub entries: usize,
     pub server_time: DateTime<Utc>,
@@ -322,9 +363,14 @@ pub struct ReviewItem {
     pub rule: Option<String>,
 }
 
+/// Either `vote_ids`, or `rule`: every vote held for review by that rule.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 pub struct ReviewInput {
+    #[serde(default)]
     pub vote_ids: Vec<i64>,
+    /// Instead of ids: every held (quarantined) vote that this rule holds.
+    #[serde(default)]
+    pub rule: Option<String>,
     /// `restore`, `invalidate` or `quarantine`.
     pub action: String,
     pub reason: String,

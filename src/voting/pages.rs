@@ -54,6 +54,8 @@ struct GalleryPage {
     closes: String,
     config: String,
     sign_in: String,
+    url: String,
+    results_out: bool,
 }
 
 fn page_config(g: &Gallery, ctx: &PageCtx) -> String {
@@ -104,6 +106,8 @@ struct Viewed {
     fresh: bool,
     title: String,
     tz: String,
+    /// The competition's results are public (a closed vote links to them).
+    results_out: bool,
 }
 
 async fn gallery_for(
@@ -120,12 +124,15 @@ async fn gallery_for(
     }
     // Cached by the call above.
     let i = service::info(state, rid).await?;
+    let results_out = g.round.state == "closed"
+        && crate::judging::results::published(state, &i.competition.id).await?;
     Ok(Viewed {
         g,
         seed,
         fresh,
         title: i.competition.title.clone(),
         tz: i.competition.time_zone.clone(),
+        results_out,
     })
 }
 
@@ -144,6 +151,7 @@ async fn gallery(
         fresh,
         title: competition_title,
         tz,
+        results_out,
     } = gallery_for(&state, &req, who.as_ref(), &slug, &rid).await?;
     let ctx = match &who {
         Some(w) => ctx.signed_in(&w.user.display_name),
@@ -154,6 +162,8 @@ async fn gallery(
         closes: when(g.round.closes_at, &tz),
         config: page_config(&g, &ctx),
         sign_in: format!("/magic-link?next=/c/{slug}/vote/{rid}"),
+        url: format!("{}/c/{slug}/vote/{rid}", state.settings.base_url()),
+        results_out,
         competition_title,
         ctx,
         g,
@@ -168,9 +178,12 @@ struct EntryPage {
     g: Gallery,
     e: GalleryEntry,
     competition_title: String,
+    opens: String,
     closes: String,
     config: String,
     url: String,
+    audio_abs: String,
+    results_out: bool,
 }
 
 /// One entry's voting page: what a shared link or a QR code opens.
@@ -189,6 +202,7 @@ async fn entry(
         fresh,
         title: competition_title,
         tz,
+        results_out,
     } = gallery_for(&state, &req, who.as_ref(), &slug, &rid).await?;
     let e = g
         .entries
@@ -201,9 +215,12 @@ async fn entry(
         None => ctx,
     };
     let page = EntryPage {
+        opens: when(g.round.opens_at, &tz),
         closes: when(g.round.closes_at, &tz),
         config: page_config(&g, &ctx),
         url: e.share_url.clone(),
+        audio_abs: format!("{}{}", state.settings.base_url(), e.audio_url),
+        results_out,
         competition_title,
         ctx,
         e,
@@ -305,10 +322,17 @@ struct RoundForm {
     allowlist: String,
     burst_per_minute: String,
     new_account_minutes: String,
+    new_accounts: String,
     pattern_min_voters: String,
+    /// The songs ticked (the new-vote form).
+    entries: Vec<String>,
 }
 
 impl RoundForm {
+    fn policies(&self) -> [&'static str; 3] {
+        domain::NEW_ACCOUNT_POLICIES
+    }
+
     fn of(r: &VotingRoundView, tz: &str) -> RoundForm {
         RoundForm {
             title: r.title.clone(),
@@ -322,7 +346,9 @@ impl RoundForm {
             allowlist: r.allowlist.clone().unwrap_or_default().join("\n"),
             burst_per_minute: r.burst_per_minute.to_string(),
             new_account_minutes: r.new_account_minutes.to_string(),
+            new_accounts: r.new_accounts.clone(),
             pattern_min_voters: r.pattern_min_voters.to_string(),
+            entries: Vec::new(),
         }
     }
 
@@ -340,11 +366,15 @@ impl RoundForm {
             allowlist: String::new(),
             burst_per_minute: "60".into(),
             new_account_minutes: "5".into(),
+            new_accounts: domain::NEW_VENUE.into(),
             pattern_min_voters: "5".into(),
+            entries: Vec::new(),
         }
     }
 
-    fn from_pairs(p: &HashMap<String, String>) -> RoundForm {
+    fn from_body(body: &[u8]) -> RoundForm {
+        let all: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+        let p: HashMap<String, String> = all.iter().cloned().collect();
         let g = |k: &str| p.get(k).cloned().unwrap_or_default();
         RoundForm {
             title: g("title"),
@@ -358,7 +388,13 @@ impl RoundForm {
             allowlist: g("allowlist"),
             burst_per_minute: g("burst_per_minute"),
             new_account_minutes: g("new_account_minutes"),
+            new_accounts: g("new_accounts"),
             pattern_min_voters: g("pattern_min_voters"),
+            entries: all
+                .iter()
+                .filter(|(k, _)| k == "entry")
+                .map(|(_, v)| v.clone())
+                .collect(),
         }
     }
 
@@ -396,16 +432,14 @@ impl RoundForm {
                     .map(str::to_string)
                     .collect(),
             ),
-            entry_ids: None,
+            // Ticked songs (the new-vote form); none ticked: the finalists.
+            entry_ids: (!self.entries.is_empty()).then(|| self.entries.clone()),
             burst_per_minute: num(&self.burst_per_minute)?,
             new_account_minutes: num(&self.new_account_minutes)?,
+            new_accounts: Some(self.new_accounts.clone()).filter(|s| !s.is_empty()),
             pattern_min_voters: num(&self.pattern_min_voters)?,
         })
     }
-}
-
-fn pairs(body: &[u8]) -> HashMap<String, String> {
-    url::form_urlencoded::parse(body).into_owned().collect()
 }
 
 #[derive(Template)]
@@ -416,6 +450,19 @@ struct RoundsPage {
     rounds: Vec<(VotingRoundView, String, String)>,
     f: RoundForm,
     error: Option<String>,
+    /// Songs that can be put to a vote, finalists first; whether a round was decided.
+    candidates: Vec<VotingEntryItem>,
+    decided: bool,
+}
+
+impl RoundsPage {
+    fn ticked(&self, e: &VotingEntryItem) -> bool {
+        if self.f.entries.is_empty() {
+            e.finalist
+        } else {
+            self.f.entries.contains(&e.entry_id)
+        }
+    }
 }
 
 async fn rounds_page(
@@ -440,6 +487,7 @@ async fn rounds_page(
         })
         .collect();
     let f = f.unwrap_or_else(|| RoundForm::defaults(&c.time_zone));
+    let (candidates, decided) = super::manage::candidates(state, who, &c.id).await?;
     render_with_status(
         &RoundsPage {
             ctx: ctx.signed_in(&who.user.display_name),
@@ -447,6 +495,8 @@ async fn rounds_page(
             rounds,
             f,
             error,
+            candidates,
+            decided,
         },
         status,
     )
@@ -473,7 +523,7 @@ async fn rounds_create(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let f = RoundForm::from_pairs(&pairs(&body));
+    let f = RoundForm::from_body(&body);
     let c = competitions::managed_view(&state, &who, &id).await?;
     let result = match f.input(&c.time_zone) {
         Ok(input) => service::create_round(&state, &who, &id, input).await,
@@ -500,6 +550,9 @@ struct RoundPage {
     integrity: IntegritySummary,
     held: Vec<(ReviewItem, String)>,
     struck: Vec<(ReviewItem, String)>,
+    /// Held votes per rule, for "restore every vote this rule holds".
+    held_rules: Vec<(String, usize)>,
+    line_up: VotingEntries,
     error: Option<String>,
     notice: Option<String>,
     share_url: String,
@@ -526,17 +579,27 @@ async fn round_page(
         let t = when(x.cast_at, &tz);
         (x, t)
     };
-    let held = service::review_list(state, who, rid, domain::QUARANTINED)
-        .await?
-        .into_iter()
-        .map(label)
-        .collect();
+    let held: Vec<(ReviewItem, String)> =
+        service::review_list(state, who, rid, domain::QUARANTINED)
+            .await?
+            .into_iter()
+            .map(label)
+            .collect();
     let struck = service::review_list(state, who, rid, domain::INVALIDATED)
         .await?
         .into_iter()
         .map(label)
         .collect();
     let f = f.unwrap_or_else(|| RoundForm::of(&r, &tz));
+    let mut held_rules: Vec<(String, usize)> = Vec::new();
+    for (v, _) in &held {
+        let rule: String = v.rule.clone().unwrap_or_else(|| domain::RULE_MANUAL.into());
+        match held_rules.iter_mut().find(|(r, _)| *r == rule) {
+            Some((_, n)) => *n += 1,
+            None => held_rules.push((rule, 1)),
+        }
+    }
+    let line_up = super::manage::entries(state, who, rid).await?;
     render_with_status(
         &RoundPage {
             ctx: ctx.signed_in(&who.user.display_name),
@@ -553,6 +616,8 @@ async fn round_page(
             integrity,
             held,
             struck,
+            held_rules,
+            line_up,
             error,
             notice,
         },
@@ -601,7 +666,7 @@ async fn round_update(
     id: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let f = RoundForm::from_pairs(&pairs(&body));
+    let f = RoundForm::from_body(&body);
     let i = service::info(&state, &id).await?;
     let mut result = f.input(&i.competition.time_zone);
     if let Ok(input) = &mut result {
@@ -654,8 +719,10 @@ async fn round_review(
         .filter(|(k, _)| k == "vote")
         .filter_map(|(_, v)| v.parse().ok())
         .collect();
+    let rule = Some(get("rule")).filter(|r| !r.is_empty());
     let input = ReviewInput {
-        vote_ids: ids,
+        vote_ids: if rule.is_some() { Vec::new() } else { ids },
+        rule,
         action: get("action"),
         reason: get("reason"),
     };
@@ -670,6 +737,90 @@ async fn round_review(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Songs put into the vote or taken out (before it opens), with the reason.
+#[post("/organise/voting/{id}/line-up")]
+async fn round_line_up(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let all: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let of = |k: &str| -> Vec<String> {
+        all.iter()
+            .filter(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let input = EntriesChange {
+        add: of("add"),
+        remove: of("remove"),
+        reason: of("reason").into_iter().next().unwrap_or_default(),
+    };
+    match super::manage::change_entries(&state, &who, &id, input).await {
+        Ok(v) => {
+            let n = ctx.tf(
+                "voting.line_up_saved",
+                "count",
+                &v.entries.len().to_string(),
+            );
+            done(&state, ctx, &who, &id, n).await
+        }
+        Err(e) if form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            round_page(&state, ctx, &who, &id, None, (Some(msg), None), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// "Open now" / "Close now", then the round page with what was done.
+async fn open_close(
+    state: &AppState,
+    ctx: PageCtx,
+    who: &AuthUser,
+    id: &str,
+    open: bool,
+) -> Result<HttpResponse, AppError> {
+    match super::manage::open_or_close_now(state, who, id, open).await {
+        Ok(_) => {
+            let key = if open {
+                "voting.opened_now"
+            } else {
+                "voting.closed_now"
+            };
+            let n = ctx.t(key).to_string();
+            done(state, ctx, who, id, n).await
+        }
+        Err(e) if form_error(&e) => {
+            let (msg, status) = (e.message(ctx.l), e.status());
+            round_page(state, ctx, who, id, None, (Some(msg), None), status).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[post("/organise/voting/{id}/open-now")]
+async fn round_open_now(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    open_close(&state, ctx, &who, &id, true).await
+}
+
+#[post("/organise/voting/{id}/close-now")]
+async fn round_close_now(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    open_close(&state, ctx, &who, &id, false).await
 }
 
 #[post("/organise/voting/{id}/audit")]
@@ -709,6 +860,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(rounds_show)
         .service(rounds_create)
         .service(round_review)
+        .service(round_line_up)
+        .service(round_open_now)
+        .service(round_close_now)
         .service(round_audit)
         .service(round_recompute)
         .service(round_show)

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use bytes::Bytes;
 use serde::Deserialize;
 
@@ -13,7 +13,7 @@ use super::store;
 use crate::accounts::extract::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::startup::AppState;
-use crate::submissions::playback::{audio_response, bad_range_response, parse_range};
+use crate::submissions::playback::{Fetched, audio_response, bad_range_response};
 
 fn no_store(v: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok()
@@ -26,7 +26,7 @@ fn no_store(v: impl serde::Serialize) -> HttpResponse {
     params(("id" = String, Path, description = "Competition id")),
     responses((status = 201, description = "Created", body = VotingRoundView),
         (status = 404, description = "Not found or not yours", body = ErrorBody),
-        (status = 409, description = "No entries to vote on", body = ErrorBody),
+        (status = 409, description = "No finalists yet (choose the songs), or none to vote on", body = ErrorBody),
         (status = 422, description = "A setting is not valid", body = ErrorBody)),
     security(("bearer" = [])))]
 #[post("/api/v1/competitions/{id}/voting-rounds")]
@@ -71,12 +71,13 @@ pub async fn get_round(
     ))
 }
 
-/// Change a voting round (entries, opening time and caps are fixed once votes exist).
+/// Change a voting round (its songs are fixed once it opens; opening time and caps once
+/// votes exist).
 #[utoipa::path(patch, path = "/api/v1/voting-rounds/{id}", tag = "voting", request_body = VotingRoundInput,
     params(("id" = String, Path, description = "Voting round id")),
     responses((status = 200, description = "Saved", body = VotingRoundView),
         (status = 404, description = "Not found or not yours", body = ErrorBody),
-        (status = 409, description = "Votes exist", body = ErrorBody),
+        (status = 409, description = "Votes exist, or the vote has opened", body = ErrorBody),
         (status = 422, description = "A setting is not valid", body = ErrorBody)),
     security(("bearer" = [])))]
 #[actix_web::patch("/api/v1/voting-rounds/{id}")]
@@ -115,11 +116,14 @@ pub async fn gallery(
     ))
 }
 
-/// An entry's audio, for listening before voting (Range supported).
+/// An entry's audio, for listening before voting (Range supported): the clean public
+/// rendition (no tags, loudness-matched), never the musician's own file.
 #[utoipa::path(get, path = "/api/v1/voting-rounds/{id}/entries/{entry}/audio", tag = "voting",
     params(("id" = String, Path, description = "Voting round id"), ("entry" = String, Path, description = "Entry id")),
-    responses((status = 200, description = "Audio"), (status = 206, description = "Part of it"),
-        (status = 404, description = "Not found", body = ErrorBody)))]
+    responses((status = 200, description = "WAV audio", content_type = "audio/wav"), (status = 206, description = "Part of it"),
+        (status = 404, description = "Not found", body = ErrorBody),
+        (status = 409, description = "Still being prepared", body = ErrorBody),
+        (status = 416, description = "The range is outside the file")))]
 #[get("/api/v1/voting-rounds/{id}/entries/{entry}/audio")]
 pub async fn audio(
     state: web::Data<AppState>,
@@ -131,33 +135,86 @@ pub async fn audio(
     let (i, _) = service::visible(&state, who.as_ref(), &id).await?;
     let e = i.entry(&entry).ok_or(AppError::NotFound)?;
     let upload_id = e.upload_id.clone().ok_or(AppError::NotFound)?;
-    let title = e.title.clone();
-    let upload = state
-        .db
-        .run(move |conn| {
-            crate::submissions::service::find_upload(conn, &upload_id)?.ok_or(AppError::NotFound)
-        })
-        .await?;
-    let size = upload.size_bytes.unwrap_or(0) as u64;
-    let range = match parse_range(
-        req.headers()
-            .get(header::RANGE)
-            .and_then(|v| v.to_str().ok()),
-        size,
-    ) {
-        Ok(r) => r,
-        Err(_) => return Ok(bad_range_response(size)),
-    };
-    let object = state.storage.get(&upload.object_key, range).await?;
-    let ext = upload
-        .original_name
-        .rsplit_once('.')
-        .map(|(_, x)| x)
-        .unwrap_or("audio");
-    Ok(audio_response(
-        object,
-        &upload.content_type,
-        &format!("{title}.{ext}"),
+    let range = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok());
+    Ok(
+        match crate::submissions::public_audio::fetch(&state, &upload_id, &e.title, range).await? {
+            Fetched::Audio(a) => audio_response(a.object, &a.content_type, &a.file_name),
+            Fetched::BadRange(size) => bad_range_response(size),
+        },
+    )
+}
+
+/// The songs of a vote for its organiser: those in play, and those that could be added.
+#[utoipa::path(get, path = "/api/v1/voting-rounds/{id}/line-up", tag = "voting",
+    params(("id" = String, Path, description = "Voting round id")),
+    responses((status = 200, description = "The line-up", body = VotingEntries),
+        (status = 404, description = "Not found or not yours", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/voting-rounds/{id}/line-up")]
+pub async fn line_up(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(no_store(super::manage::entries(&state, &who, &id).await?))
+}
+
+/// Put songs into a vote or take them out, with a reason (audited); only before it opens.
+#[utoipa::path(patch, path = "/api/v1/voting-rounds/{id}/line-up", tag = "voting", request_body = EntriesChange,
+    params(("id" = String, Path, description = "Voting round id")),
+    responses((status = 200, description = "The new line-up", body = VotingEntries),
+        (status = 404, description = "Not found or not yours", body = ErrorBody),
+        (status = 409, description = "The vote has opened, or no song would be left", body = ErrorBody),
+        (status = 422, description = "No reason, or a song that cannot be voted on", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[patch("/api/v1/voting-rounds/{id}/line-up")]
+pub async fn change_line_up(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<EntriesChange>,
+) -> Result<HttpResponse, AppError> {
+    Ok(no_store(
+        super::manage::change_entries(&state, &who, &id, body.into_inner()).await?,
+    ))
+}
+
+/// Open an upcoming vote now.
+#[utoipa::path(post, path = "/api/v1/voting-rounds/{id}/open-now", tag = "voting",
+    params(("id" = String, Path, description = "Voting round id")),
+    responses((status = 200, description = "Opened", body = VotingRoundView),
+        (status = 404, description = "Not found or not yours", body = ErrorBody),
+        (status = 409, description = "Already open", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/voting-rounds/{id}/open-now")]
+pub async fn open_now(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(no_store(
+        super::manage::open_or_close_now(&state, &who, &id, true).await?,
+    ))
+}
+
+/// Close an open vote now.
+#[utoipa::path(post, path = "/api/v1/voting-rounds/{id}/close-now", tag = "voting",
+    params(("id" = String, Path, description = "Voting round id")),
+    responses((status = 200, description = "Closed", body = VotingRoundView),
+        (status = 404, description = "Not found or not yours", body = ErrorBody),
+        (status = 409, description = "Not open", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/voting-rounds/{id}/close-now")]
+pub async fn close_now(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(no_store(
+        super::manage::open_or_close_now(&state, &who, &id, false).await?,
     ))
 }
 
@@ -541,6 +598,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(review)
         .service(run_audit)
         .service(recompute)
+        .service(line_up)
+        .service(change_line_up)
+        .service(open_now)
+        .service(close_now)
         .service(get_round)
         .service(update_round);
 }

@@ -68,6 +68,7 @@ pub fn view(
         allowlist: organiser.then(|| r.allowlist()),
         burst_per_minute: r.burst_per_minute,
         new_account_minutes: r.new_account_minutes,
+        new_accounts: r.new_accounts.clone(),
         pattern_min_voters: r.pattern_min_voters,
         entries,
         server_time: utc(now),
@@ -141,20 +142,28 @@ fn apply(r: &mut VotingRoundRow, input: &VotingRoundInput) -> Result<(), AppErro
     if let Some(n) = bounded(input.pattern_min_voters, 2, 10_000, "vote.rule_invalid")? {
         r.pattern_min_voters = n;
     }
+    if let Some(p) = &input.new_accounts {
+        r.new_accounts = domain::new_account_policy(p.trim())
+            .ok_or_else(|| AppError::invalid("vote.new_accounts_invalid"))?
+            .into();
+    }
     Ok(())
 }
 
-/// The entries a new round puts in play by default: the last judging round's entries
-/// (the finalists), or every entry that may be judged.
+/// The entries a new round puts in play by default: the finalists (the entries the last
+/// decided judging round advanced) that may still be put to a vote. Without a decided
+/// round there are no finalists: the organiser chooses the songs (409 `vote.no_finalists`).
 fn default_entries(conn: &mut DbConnection, cid: &str) -> Result<Vec<String>, AppError> {
-    let ids = crate::judging::service::last_round_entries(conn, cid)?;
-    if !ids.is_empty() {
-        return Ok(ids);
-    }
-    Ok(submissions::judgeable_entries(conn, cid)?
+    let Some(ids) = crate::judging::service::finalists(conn, cid)? else {
+        return Err(AppError::Conflict {
+            code: "vote.no_finalists",
+        });
+    };
+    let eligible: HashSet<String> = submissions::judgeable_entries(conn, cid)?
         .into_iter()
         .map(|e| e.id)
-        .collect())
+        .collect();
+    Ok(ids.into_iter().filter(|e| eligible.contains(e)).collect())
 }
 
 fn check_entries(
@@ -209,6 +218,7 @@ pub async fn create_round(
                 audited_at: None,
                 created_at: now,
                 updated_at: now,
+                new_accounts: domain::NEW_VENUE.into(),
             };
             apply(&mut r, &input)?;
             let ids = match &input.entry_ids {
@@ -222,6 +232,7 @@ pub async fn create_round(
             }
             store::insert_round(conn, &r)?;
             store::set_entries(conn, &r.id, &ids)?;
+            submissions::request_public_audio(conn, &ids, now)?;
             accounts::audit(
                 conn,
                 Some(&who.user.id),
@@ -249,10 +260,13 @@ pub async fn update_round(
             let c = competitions::managed(conn, &who, &r.competition_id)?;
             let now = now();
             let started = store::has_votes(conn, &r.id)?;
-            // Once votes exist, the entries and caps stay as the voters found them.
+            // Once the vote opens, the songs stay as the voters found them.
+            if input.entry_ids.is_some() && now >= r.opens_at {
+                return Err(AppError::Conflict { code: "vote.entries_locked" });
+            }
+            // Once votes exist, the caps and the opening time too.
             if started
-                && (input.entry_ids.is_some()
-                    || input.votes_per_voter.is_some_and(|n| n != i64::from(r.votes_per_voter))
+                && (input.votes_per_voter.is_some_and(|n| n != i64::from(r.votes_per_voter))
                     || input.votes_per_entry.is_some_and(|n| n != i64::from(r.votes_per_entry))
                     || input.opens_at.is_some_and(|t| t.naive_utc() != r.opens_at))
             {
@@ -269,7 +283,11 @@ pub async fn update_round(
             store::update_round(conn, &r)?;
             if let Some(ids) = &input.entry_ids {
                 let ids = check_entries(conn, &c.id, ids)?;
+                let before: Vec<String> =
+                    store::entries_of(conn, &r.id)?.into_iter().map(|e| e.entry_id).collect();
                 store::set_entries(conn, &r.id, &ids)?;
+                submissions::request_public_audio(conn, &ids, now)?;
+                accounts::audit(conn, Some(&who.user.id), "voting.entries_changed", &r.id, &serde_json::json!({"from": before, "to": ids}), now)?;
             }
             if before != (r.opens_at, r.closes_at) {
                 accounts::audit(conn, Some(&who.user.id), "voting.window_changed", &r.id, &serde_json::json!({"from": [utc(before.0), utc(before.1)], "to": [utc(r.opens_at), utc(r.closes_at)]}), now)?;
@@ -298,8 +316,14 @@ fn load_info(conn: &mut DbConnection, id: &str) -> Result<RoundInfo, AppError> {
         .map(|c| (c.id, c.name))
         .collect();
     let mut entries = Vec::new();
+    let mut withdrawn = HashSet::new();
     for id in &ids {
         let Some(e) = rows.get(id) else { continue };
+        // Withdrawn or disqualified songs leave the vote at once.
+        if e.withdrawn_at.is_some() || e.review == "disqualified" {
+            withdrawn.insert(e.id.clone());
+            continue;
+        }
         entries.push(EntryInfo {
             id: e.id.clone(),
             title: e.title.clone(),
@@ -323,6 +347,7 @@ fn load_info(conn: &mut DbConnection, id: &str) -> Result<RoundInfo, AppError> {
         entries,
         by_id,
         allow,
+        withdrawn,
     })
 }
 
@@ -648,6 +673,11 @@ pub async fn cast(
             "vote.email_unverified",
         ));
     }
+    if i.withdrawn.contains(&input.entry_id) {
+        return Err(AppError::Conflict {
+            code: "vote.entry_withdrawn",
+        });
+    }
     let entry = i
         .entry(&input.entry_id)
         .ok_or_else(|| AppError::invalid("vote.entry_not_in_round"))?;
@@ -696,7 +726,7 @@ pub async fn cast(
         email_domain: v.email_domain.clone(),
     };
     let rules = rule_settings(&i.row);
-    let mut rule = domain::single_vote_rule(&fact, &rules);
+    let mut rule = domain::single_vote_rule(&fact, &rules, allowlisted);
     if rule.is_none()
         && !allowlisted
         && state
@@ -750,6 +780,7 @@ pub fn rule_settings(r: &VotingRoundRow) -> RuleSettings {
     RuleSettings {
         burst_per_minute: r.burst_per_minute.max(1) as u32,
         new_account_minutes: r.new_account_minutes.max(0) as u32,
+        new_accounts: domain::new_account_policy(&r.new_accounts).unwrap_or(domain::NEW_HOLD),
         pattern_min_voters: r.pattern_min_voters.max(2) as u32,
     }
 }
@@ -1207,14 +1238,33 @@ pub async fn review(
     if domain::status_after(&input.action).is_none() {
         return Err(AppError::invalid("vote.action_invalid"));
     }
-    if input.vote_ids.is_empty() || input.vote_ids.len() > 10_000 {
+    let by_rule = match input.rule.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(rule) => Some(
+            domain::RULES
+                .into_iter()
+                .find(|r| *r == rule)
+                .ok_or_else(|| AppError::invalid("vote.rule_unknown"))?,
+        ),
+    };
+    if by_rule.is_some() != input.vote_ids.is_empty() || input.vote_ids.len() > 10_000 {
         return Err(AppError::invalid("vote.selection_invalid"));
     }
     with_managed_round(state, who, id, move |conn, who, r, base, slug| {
+        // "Every held vote this rule holds": chosen inside the transaction, so votes
+        // held a moment ago are included and none is moved twice.
+        let ids = match by_rule {
+            Some(rule) => store::flags_by_status(conn, &r.id, domain::QUARANTINED)?
+                .into_iter()
+                .filter(|f| f.rule.as_deref() == Some(rule))
+                .map(|f| f.vote_id)
+                .collect(),
+            None => input.vote_ids.clone(),
+        };
         let changed = move_votes(
             conn,
             r,
-            &input.vote_ids,
+            &ids,
             &input.action,
             None,
             &reason,
@@ -1225,7 +1275,7 @@ pub async fn review(
             Some(&who.user.id),
             &format!("voting.{}", input.action),
             &r.id,
-            &serde_json::json!({"votes": input.vote_ids, "changed": changed, "reason": reason}),
+            &serde_json::json!({"votes": ids, "rule": by_rule, "changed": changed, "reason": reason}),
             now(),
         )?;
         Ok(ReviewOutcome {
@@ -1359,15 +1409,16 @@ pub fn audit_step(
     let new = facts_of(conn, rows)?;
     let t_read = t0.elapsed();
     let s = rule_settings(r);
+    let allow = domain::parse_allowlist(&r.allowlist()).unwrap_or_default();
     let mut flagged: Vec<(i64, &'static str)> = Vec::new();
     for f in &new {
-        if let Some(rule) = domain::single_vote_rule(f, &s) {
+        let on_venue = domain::network_allowed(&allow, &f.network);
+        if let Some(rule) = domain::single_vote_rule(f, &s, on_venue) {
             flagged.push((f.id, rule));
         }
     }
 
     // Bursts: the new votes and the minute before them, from the same networks.
-    let allow = domain::parse_allowlist(&r.allowlist()).unwrap_or_default();
     let networks: HashSet<&str> = new.iter().map(|f| f.network.as_str()).collect();
     let mut around: Vec<VoteFact> = Vec::new();
     if from > 0 {

@@ -16,6 +16,7 @@ mod invitations;
 mod jobs;
 mod judging;
 mod profile;
+mod public_vote;
 mod recovery;
 mod remix;
 mod schema;

@@ -39,10 +39,13 @@ pub async fn voter(app: &TestApp, email: &str) -> String {
     t["access_token"].as_str().unwrap().to_string()
 }
 
-/// A voting round over the setup's entries; `body` overrides the test defaults (open
-/// now for an hour, live counts, no new-account rule, loopback allowlisted).
+/// A voting round over the setup's entries (all of them, unless `body` names
+/// `entry_ids`, or sets it to null for the default: the finalists); `body` overrides
+/// the test defaults (open now for an hour, live counts, no new-account rule, loopback
+/// allowlisted). The public renditions are made before it returns.
 pub async fn voting_round(app: &TestApp, s: &Setup, body: Value) -> Value {
     let now = Utc::now();
+    let ids: Vec<&str> = s.entries.iter().map(|e| e.2.as_str()).collect();
     let mut b = json!({
         "title": "People's vote",
         "opens_at": now - Duration::seconds(5),
@@ -50,6 +53,7 @@ pub async fn voting_round(app: &TestApp, s: &Setup, body: Value) -> Value {
         "votes_per_voter": 3, "votes_per_entry": 2,
         "counts_visible": "live", "new_account_minutes": 0,
         "allowlist": ["127.0.0.0/8"],
+        "entry_ids": ids,
     });
     for (k, v) in body.as_object().unwrap() {
         b[k] = v.clone();
@@ -62,7 +66,9 @@ pub async fn voting_round(app: &TestApp, s: &Setup, body: Value) -> Value {
     )
     .await;
     assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
-    res.json().await.unwrap()
+    let round = res.json().await.unwrap();
+    app.run_pending_jobs().await;
+    round
 }
 
 /// A solved proof of work for `token` in `round`.

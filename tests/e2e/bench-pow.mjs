@@ -15,10 +15,11 @@ const server = await startCadenza();
 const browser = await launchBrowser();
 try {
   const { c, bearer } = await organiserWithCompetition(server, "org-pow@example.org", "pow-bench");
-  await analysedEntry(server, c, 0, { prefix: "pow" });
+  const entry = await analysedEntry(server, c, 0, { prefix: "pow" });
   const now = Date.now();
   const round = await api(server, `/api/v1/competitions/${c.id}/voting-rounds`, bearer, {
     title: "PoW", opens_at: new Date(now - 5000).toISOString(), closes_at: new Date(now + 3600_000).toISOString(),
+    entry_ids: [entry.id],
   });
   await fetch(server.url + "/api/v1/auth/magic-link", {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: "pow@example.org" }),

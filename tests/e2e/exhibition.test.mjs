@@ -39,6 +39,7 @@ test("a poster's QR code leads a phone to the song, which plays with one tap", a
     closes_at: new Date(now + 3_600_000).toISOString(),
     counts_visible: "live",
     new_account_minutes: 0,
+    entry_ids: [entry.id],
   });
 
   // The poster, in Chinese, printed from a desk.

@@ -40,6 +40,7 @@ test("a voter follows a shared link, signs in by email, listens, votes; the lead
     counts_visible: "live",
     min_listen_secs: 2,
     new_account_minutes: 0,
+    entry_ids: entries.map((e) => e.id),
   });
   const target = entries[1];
 

@@ -193,6 +193,7 @@ test("50 XSS payloads in every text field: nothing runs, no CSP violation", { ti
   for (const [i, p] of list.entries()) {
     const vr = await attempt(`/api/v1/competitions/${made[i].c.id}/voting-rounds`, org, {
       title: p, opens_at: new Date(now - 5000).toISOString(), closes_at: new Date(now + 3_600_000).toISOString(),
+      entry_ids: [made[i].e.id],
     });
     if (vr) stored += 1;
     else refused += 1;

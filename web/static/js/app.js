@@ -8,6 +8,7 @@ import { enhanceJudgePlayer } from "./judge-player.js";
 import { enhanceLanguageSwitch } from "./lang-switch.js";
 import { enhanceLeaderboard } from "./leaderboard.js";
 import { drawReport } from "./report-chart.js";
+import { enhanceSelectAll } from "./select-all.js";
 import { enhanceVoting } from "./vote.js";
 
 document.documentElement.classList.add("js");
@@ -20,3 +21,4 @@ enhanceJudgePlayer(document);
 enhanceVoting(document);
 enhanceLeaderboard(document);
 enhanceExhibition(document);
+enhanceSelectAll(document);

@@ -45,8 +45,10 @@ export function enhanceVoting(root) {
   if (!page || !config) return;
   const round = config.round;
   const text = config.text;
-  const status = page.querySelector("[data-vote-status]");
-  const say = (msg, kind) => {
+  // Each song has its own status line beside its Vote button, so the answer appears
+  // where the voter is looking (and is announced by screen readers).
+  const sayIn = (card) => (msg, kind) => {
+    const status = card.querySelector("[data-vote-status]") || page.querySelector("[data-vote-status]");
     if (!status) return;
     status.textContent = msg;
     status.dataset.kind = kind || "";
@@ -56,6 +58,7 @@ export function enhanceVoting(root) {
 
   for (const card of page.querySelectorAll("[data-entry]")) {
     const entry = card.dataset.entry;
+    const say = sayIn(card);
     const audio = card.querySelector("[data-vote-audio]");
     const button = card.querySelector("[data-vote-button]");
     if (audio) {

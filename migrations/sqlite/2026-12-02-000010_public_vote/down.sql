@@ -1,0 +1,2 @@
+DROP TABLE public_renditions;
+ALTER TABLE voting_rounds DROP COLUMN new_accounts;
