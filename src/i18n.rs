@@ -21,6 +21,8 @@ pub enum Locale {
 
 /// The cookie that remembers a browser's language.
 pub const LANG_COOKIE: &str = "lang";
+/// The language a poster's QR code chose, kept for the visit (a session cookie).
+pub const VISIT_LANG_COOKIE: &str = "visit-lang";
 
 type Catalog = HashMap<String, String>;
 

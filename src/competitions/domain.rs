@@ -143,6 +143,25 @@ pub fn local_label(t: NaiveDateTime, tz_name: &str) -> String {
     )
 }
 
+/// A UTC time shown in `tz` for a reader of `l`: the zone's name for English readers
+/// (`2026-12-01 09:00 (Asia/Shanghai)`), its offset for Chinese ones
+/// (`2026-12-01 09:00（UTC+8）`), whose pages carry no English words.
+pub fn local_label_in(t: NaiveDateTime, tz_name: &str, l: crate::i18n::Locale) -> String {
+    if l == crate::i18n::Locale::En {
+        return local_label(t, tz_name);
+    }
+    let tz: Tz = tz_name.parse().unwrap_or(chrono_tz::UTC);
+    let local = tz.from_utc_datetime(&t);
+    let secs = chrono::Offset::fix(local.offset()).local_minus_utc();
+    let (sign, secs) = if secs < 0 { ('-', -secs) } else { ('+', secs) };
+    let offset = match (secs / 3600, (secs % 3600) / 60) {
+        (0, 0) => String::new(),
+        (h, 0) => format!("{sign}{h}"),
+        (h, m) => format!("{sign}{h}:{m:02}"),
+    };
+    format!("{}（UTC{offset}）", local.format("%Y-%m-%d %H:%M"))
+}
+
 /// The value for an `<input type="datetime-local">` in `tz`.
 pub fn local_input(t: Option<NaiveDateTime>, tz_name: &str) -> String {
     let tz: Tz = tz_name.parse().unwrap_or(chrono_tz::UTC);
@@ -278,6 +297,28 @@ mod tests {
         assert!(parse_time_zone("Mars/Olympus").is_err());
         assert_eq!(
             local_label(t_utc("2026-12-01 01:00:00"), "Asia/Shanghai"),
+            "2026-12-01 09:00 (Asia/Shanghai)"
+        );
+        use crate::i18n::Locale;
+        let t = t_utc("2026-12-01 01:00:00");
+        assert_eq!(
+            local_label_in(t, "Asia/Shanghai", Locale::ZhCn),
+            "2026-12-01 09:00（UTC+8）"
+        );
+        assert_eq!(
+            local_label_in(t, "Asia/Kolkata", Locale::ZhCn),
+            "2026-12-01 06:30（UTC+5:30）"
+        );
+        assert_eq!(
+            local_label_in(t, "America/New_York", Locale::ZhCn),
+            "2026-11-30 20:00（UTC-5）"
+        );
+        assert_eq!(
+            local_label_in(t, "UTC", Locale::ZhCn),
+            "2026-12-01 01:00（UTC）"
+        );
+        assert_eq!(
+            local_label_in(t, "Asia/Shanghai", Locale::En),
             "2026-12-01 09:00 (Asia/Shanghai)"
         );
     }

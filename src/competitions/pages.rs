@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::domain::{CategoryInput, CompetitionInput, PromptInput, local_input, local_label};
+use super::domain::{CategoryInput, CompetitionInput, PromptInput, local_input, local_label_in};
 use super::model::{CompetitionSummary, CompetitionView, Phase};
 use super::service;
 use crate::accounts::extract::AuthUser;
@@ -114,8 +114,9 @@ async fn show(
     let results_out = crate::judging::results::published(&state, &c.id).await?;
     let base = state.settings.base_url();
     let tz = c.time_zone.clone();
-    let label =
-        |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| local_label(t.naive_utc(), &tz));
+    let label = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map(|t| local_label_in(t.naive_utc(), &tz, ctx.l))
+    };
     let page = ShowPage {
         canonical_url: format!("{base}/c/{}", c.slug),
         image_url: c.cover_url.as_ref().map(|u| format!("{base}{u}")),

@@ -111,7 +111,20 @@ async fn scan(
     code: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let to = service::scan(&state, &code).await?;
-    Ok(HttpResponse::SeeOther()
+    let mut res = HttpResponse::SeeOther();
+    // The poster's language stays for the visit (sign-in and the gallery included).
+    let lang = to.split_once('?').and_then(|(_, q)| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| crate::i18n::Locale::parse(&v))
+    });
+    if let Some(l) = lang {
+        res.cookie(crate::web::visit_language_cookie(
+            l,
+            state.settings.is_https(),
+        ));
+    }
+    Ok(res
         .insert_header((header::LOCATION, to))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())

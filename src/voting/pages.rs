@@ -14,7 +14,7 @@ use super::domain;
 use super::model::*;
 use super::service;
 use crate::accounts::extract::AuthUser;
-use crate::competitions::domain::{local_input, local_label, parse_time};
+use crate::competitions::domain::{local_input, local_label_in, parse_time};
 use crate::competitions::service as competitions;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -24,8 +24,8 @@ use crate::web::{
 
 const SEED_COOKIE: &str = "cadenza-seed";
 
-fn when(t: chrono::DateTime<chrono::Utc>, tz: &str) -> String {
-    local_label(t.naive_utc(), tz)
+fn when(t: chrono::DateTime<chrono::Utc>, tz: &str, l: crate::i18n::Locale) -> String {
+    local_label_in(t.naive_utc(), tz, l)
 }
 
 /// The voting round open now (or the next, or the last) of a competition.
@@ -158,8 +158,8 @@ async fn gallery(
         None => ctx,
     };
     let page = GalleryPage {
-        opens: when(g.round.opens_at, &tz),
-        closes: when(g.round.closes_at, &tz),
+        opens: when(g.round.opens_at, &tz, ctx.l),
+        closes: when(g.round.closes_at, &tz, ctx.l),
         config: page_config(&g, &ctx),
         sign_in: format!("/magic-link?next=/c/{slug}/vote/{rid}"),
         url: format!("{}/c/{slug}/vote/{rid}", state.settings.base_url()),
@@ -215,8 +215,8 @@ async fn entry(
         None => ctx,
     };
     let page = EntryPage {
-        opens: when(g.round.opens_at, &tz),
-        closes: when(g.round.closes_at, &tz),
+        opens: when(g.round.opens_at, &tz, ctx.l),
+        closes: when(g.round.closes_at, &tz, ctx.l),
         config: page_config(&g, &ctx),
         url: e.share_url.clone(),
         audio_abs: format!("{}{}", state.settings.base_url(), e.audio_url),
@@ -295,6 +295,7 @@ async fn leaderboard(
         closes: when(
             crate::voting::model::utc(i.row.closes_at),
             &i.competition.time_zone,
+            ctx.l,
         ),
         competition_title: i.competition.title.clone(),
         slug,
@@ -480,8 +481,8 @@ async fn rounds_page(
         .into_iter()
         .map(|r| {
             let (o, cl) = (
-                when(r.opens_at, &c.time_zone),
-                when(r.closes_at, &c.time_zone),
+                when(r.opens_at, &c.time_zone, ctx.l),
+                when(r.closes_at, &c.time_zone, ctx.l),
             );
             (r, o, cl)
         })
@@ -576,7 +577,7 @@ async fn round_page(
     let board = service::leaderboard(state, Some(who), rid, None).await?;
     let integrity = service::integrity(state, Some(who), rid).await?;
     let label = |x: ReviewItem| {
-        let t = when(x.cast_at, &tz);
+        let t = when(x.cast_at, &tz, ctx.l);
         (x, t)
     };
     let held: Vec<(ReviewItem, String)> =

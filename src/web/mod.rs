@@ -16,11 +16,12 @@ use serde::Deserialize;
 
 use crate::error::AppError;
 use crate::http::security::CspNonce;
-use crate::i18n::{LANG_COOKIE, Locale};
+use crate::i18n::{LANG_COOKIE, Locale, VISIT_LANG_COOKIE};
 use crate::startup::AppState;
 
 /// The reader's language: `?lang=` in the address (a poster's QR code opens its page in
-/// the poster's language), else the `lang` cookie, else `Accept-Language`, else English.
+/// the poster's language), else the language the scanned QR code chose for this visit,
+/// else the `lang` cookie, else `Accept-Language`, else English.
 pub fn locale_of(req: &HttpRequest) -> Locale {
     if let Some(l) = url::form_urlencoded::parse(req.query_string().as_bytes())
         .find(|(k, _)| k == "lang")
@@ -28,11 +29,10 @@ pub fn locale_of(req: &HttpRequest) -> Locale {
     {
         return l;
     }
-    if let Some(l) = req
-        .cookie(LANG_COOKIE)
-        .and_then(|c| Locale::parse(c.value()))
-    {
-        return l;
+    for name in [VISIT_LANG_COOKIE, LANG_COOKIE] {
+        if let Some(l) = req.cookie(name).and_then(|c| Locale::parse(c.value())) {
+            return l;
+        }
     }
     req.headers()
         .get(header::ACCEPT_LANGUAGE)
@@ -238,10 +238,24 @@ async fn switch_language(
         .secure(state.settings.is_https())
         .http_only(true)
         .finish();
+    // A choice made here outranks the language a scanned poster chose for the visit.
+    let mut visit = Cookie::build(VISIT_LANG_COOKIE, "").path("/").finish();
+    visit.make_removal();
     Ok(HttpResponse::SeeOther()
         .cookie(cookie)
+        .cookie(visit)
         .insert_header((header::LOCATION, safe_return_path(form.next.as_deref())))
         .finish())
+}
+
+/// The session cookie that keeps a scanned poster's language for the rest of the visit.
+pub fn visit_language_cookie(locale: Locale, https: bool) -> Cookie<'static> {
+    Cookie::build(VISIT_LANG_COOKIE, locale.tag())
+        .path("/")
+        .same_site(SameSite::Lax)
+        .secure(https)
+        .http_only(true)
+        .finish()
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

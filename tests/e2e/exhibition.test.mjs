@@ -12,6 +12,7 @@ import {
   api,
   launchBrowser,
   organiserWithCompetition,
+  publicAudioReady,
   startCadenza,
   watchProblems,
 } from "./helpers.mjs";
@@ -41,6 +42,7 @@ test("a poster's QR code leads a phone to the song, which plays with one tap", a
     new_account_minutes: 0,
     entry_ids: [entry.id],
   });
+  await publicAudioReady(server, round.id, [entry.id]);
 
   // The poster, in Chinese, printed from a desk.
   const desk = await (await browser.newContext({ locale: "en-US" })).newPage();

@@ -327,3 +327,16 @@ export async function analysedEntry(server, c, i, { prefix = "m", name = "Musici
   });
   return { token, id: e.id, title: `${title} ${i}` };
 }
+
+/** Wait until the clean public renditions of these entries can be played in voting
+ * round `roundId` (the workers make them after the vote is created). */
+export async function publicAudioReady(server, roundId, entryIds) {
+  await until("the public renditions", async () => {
+    for (const id of entryIds) {
+      const res = await fetch(`${server.url}/api/v1/voting-rounds/${roundId}/entries/${id}/audio`, { headers: { Range: "bytes=0-0" } });
+      await res.arrayBuffer();
+      if (res.status !== 206) return false;
+    }
+    return true;
+  });
+}

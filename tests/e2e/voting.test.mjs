@@ -9,6 +9,7 @@ import {
   api,
   launchBrowser,
   organiserWithCompetition,
+  publicAudioReady,
   startCadenza,
   waitForLink,
   watchProblems,
@@ -42,6 +43,7 @@ test("a voter follows a shared link, signs in by email, listens, votes; the lead
     new_account_minutes: 0,
     entry_ids: entries.map((e) => e.id),
   });
+  await publicAudioReady(server, round.id, entries.map((e) => e.id));
   const target = entries[1];
 
   // Someone watches the leaderboard.
