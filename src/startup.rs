@@ -39,6 +39,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Public voting's writer, limiters and caches.
     pub voting: Arc<crate::voting::Runtime>,
+    /// Sessions and accounts that ended, for paths that cache who is signed in.
+    pub revoked: Arc<crate::accounts::revocations::Revocations>,
     /// Cancelled when the process starts to stop: long-lived responses (event streams)
     /// end so the drain does not wait for them.
     pub shutdown: CancellationToken,
@@ -80,6 +82,9 @@ impl AppState {
             jwt,
             metrics: Metrics::new(),
             voting,
+            revoked: Arc::new(crate::accounts::revocations::Revocations::new(
+                std::time::Duration::from_secs(24 * 3600),
+            )),
             shutdown: CancellationToken::new(),
         })
     }
@@ -214,6 +219,8 @@ impl Application {
         );
         let heartbeat =
             crate::processes::spawn_heartbeat(&self.state, "serve", self.shutdown.clone());
+        let _revocations =
+            crate::accounts::revocations::spawn_watch(&self.state, self.shutdown.clone());
         let mut server = tokio::spawn(self.server);
         let shutdown = self.shutdown.clone();
         let signals = self.handle_signals;

@@ -508,6 +508,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<Tokens, Ap
 }
 
 pub async fn sign_out(state: &AppState, session_id: &str) -> Result<(), AppError> {
+    state.revoked.revoke_session(session_id);
     let id = session_id.to_string();
     state
         .db
@@ -516,6 +517,7 @@ pub async fn sign_out(state: &AppState, session_id: &str) -> Result<(), AppError
 }
 
 pub async fn sign_out_everywhere(state: &AppState, user_id: &str) -> Result<(), AppError> {
+    state.revoked.revoke_user(user_id);
     let id = user_id.to_string();
     state
         .db

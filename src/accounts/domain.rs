@@ -28,6 +28,11 @@ impl EmailAddress {
         if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
             return Err(bad());
         }
+        // Only addresses the mailer can send to: an account whose confirmation email
+        // can never leave would never be confirmed (`🎵@example.org`).
+        if s.parse::<lettre::Address>().is_err() {
+            return Err(bad());
+        }
         Ok(EmailAddress(s))
     }
 
@@ -94,10 +99,19 @@ mod tests {
             "<a@b.org>",
             "a@b.\norg",
             "a@b@c.org",
+            "🎵@example.org",
+            "l\u{202e}in@example.org",
         ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
         }
         assert!(EmailAddress::parse(&format!("{}@example.org", "a".repeat(65))).is_err());
+        for good in [
+            "lin.yue+vote@example.org",
+            "o'brien@museum.ie",
+            "a_b@sub.example.cn",
+        ] {
+            assert!(EmailAddress::parse(good).is_ok(), "{good:?}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod password;
 pub mod profile;
 pub mod recovery;
 pub mod recovery_pages;
+pub mod revocations;
 pub mod routes;
 pub mod service;
 pub mod store;

@@ -294,6 +294,7 @@ pub async fn delete_account(
     }
     let id = who.user.id.clone();
     let avatar = who.user.avatar_key.clone();
+    state.revoked.revoke_user(&id);
     state
         .db
         .transaction(move |conn| {

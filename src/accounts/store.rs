@@ -291,6 +291,18 @@ pub fn revoke_session(
     Ok(())
 }
 
+/// Sessions revoked at or after `since` (the revocation watch of other processes).
+pub fn sessions_revoked_since(
+    conn: &mut DbConnection,
+    since: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
+    Ok(sessions::table
+        .filter(sessions::revoked_at.ge(since))
+        .select(sessions::id)
+        .limit(100_000)
+        .load(conn)?)
+}
+
 pub fn revoke_all_sessions(
     conn: &mut DbConnection,
     user_id: &str,

@@ -73,9 +73,12 @@ pub fn run(file: &Path, json: bool, policy: Option<&Path>, options: Options, loc
                     report: Some(report),
                     error: None,
                 };
-                println!("{}", serde_json::to_string(&out).unwrap_or_default());
+                emit(&format!(
+                    "{}\n",
+                    serde_json::to_string(&out).unwrap_or_default()
+                ));
             } else {
-                print!("{}", text_report(file, &report, policy.as_ref(), locale));
+                emit(&text_report(file, &report, policy.as_ref(), locale));
             }
             code
         }
@@ -90,10 +93,17 @@ pub fn run(file: &Path, json: bool, policy: Option<&Path>, options: Options, loc
                         detail: e,
                     }),
                 };
-                println!("{}", serde_json::to_string(&out).unwrap_or_default());
+                emit(&format!(
+                    "{}\n",
+                    serde_json::to_string(&out).unwrap_or_default()
+                ));
             } else {
-                println!("{}: {}", file.display(), e.message(locale));
-                println!("({})", e.code());
+                emit(&format!(
+                    "{}: {}\n({})\n",
+                    file.display(),
+                    e.message(locale),
+                    e.code()
+                ));
             }
             EXIT_UNREADABLE
         }
@@ -212,4 +222,12 @@ pub fn text_report(file: &Path, r: &Report, policy: Option<&Policy>, l: Locale) 
         }
     }
     s
+}
+
+/// Write to standard output; a reader that went away (`cadenza analyze … | head`) ends
+/// the output quietly instead of a panic.
+fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

@@ -65,6 +65,8 @@ pub struct Source {
     limits: Limits,
     planes: Vec<Vec<f32>>,
     pub decoded_frames: u64,
+    /// Float samples that were NaN or infinite, replaced by silence.
+    pub invalid_samples: u64,
     pub warnings: Vec<DecodeWarning>,
 }
 
@@ -282,6 +284,7 @@ impl Source {
             limits,
             planes: Vec::new(),
             decoded_frames: 0,
+            invalid_samples: 0,
             warnings: Vec::new(),
         })
     }
@@ -378,8 +381,25 @@ impl Source {
                 });
             }
             buf.copy_to_vecs_planar::<f32>(&mut self.planes);
+            if self.info.float_samples {
+                // A damaged float file can hold NaN or infinities: they are measured as
+                // silence and counted, so the report says what is wrong (never a crash).
+                for p in self.planes.iter_mut() {
+                    for x in p[..frames].iter_mut().filter(|x| !x.is_finite()) {
+                        *x = 0.0;
+                        self.invalid_samples += 1;
+                    }
+                }
+            }
             let views: Vec<&[f32]> = self.planes.iter().map(|p| &p[..frames]).collect();
             sink(&views);
+        }
+        if self.invalid_samples > 0 {
+            let n = self.invalid_samples;
+            self.warn(
+                "invalid_samples",
+                format!("{n} samples were not numbers and were read as silence"),
+            );
         }
         if decode_errors > 0 {
             let n = decode_errors;

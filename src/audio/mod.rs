@@ -276,6 +276,7 @@ pub fn analyze_file(path: &Path, options: &Options) -> Result<Report, AnalysisEr
             frames: m.frames,
             bitrate_kbps: bitrate,
             file_size_bytes: info.file_size,
+            invalid_samples: source.invalid_samples,
         },
         loudness: m.loudness,
         peaks: m.peaks,

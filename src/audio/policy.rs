@@ -415,6 +415,17 @@ impl Policy {
             ),
         }
 
+        // Damaged samples are never only a warning: the audio is not what was made.
+        if r.format.invalid_samples > 0 {
+            push(
+                "samples",
+                Some("audio.invalid_samples"),
+                Severity::Reject,
+                r.format.invalid_samples.to_string(),
+                "0".into(),
+            );
+        }
+
         if let Some(tp) = r.peaks.true_peak_dbtp {
             push(
                 "true_peak",
@@ -426,7 +437,11 @@ impl Policy {
         }
 
         if !r.silence.all_silent {
-            if r.silence.leading_secs > self.silence.max_leading_secs {
+            // Each end is its own finding: a track too quiet at both ends says so once,
+            // so the musician trims both before uploading again.
+            let start = r.silence.leading_secs > self.silence.max_leading_secs;
+            let end = r.silence.trailing_secs > self.silence.max_trailing_secs;
+            if start {
                 push(
                     "silence",
                     Some("audio.leading_silence_too_long"),
@@ -434,7 +449,8 @@ impl Policy {
                     trim(r.silence.leading_secs),
                     trim(self.silence.max_leading_secs),
                 );
-            } else if r.silence.trailing_secs > self.silence.max_trailing_secs {
+            }
+            if end {
                 push(
                     "silence",
                     Some("audio.trailing_silence_too_long"),
@@ -442,7 +458,8 @@ impl Policy {
                     trim(r.silence.trailing_secs),
                     trim(self.silence.max_trailing_secs),
                 );
-            } else {
+            }
+            if !start && !end {
                 push(
                     "silence",
                     None,
@@ -511,6 +528,7 @@ mod tests {
                 frames: 8_820_000,
                 bitrate_kbps: Some(2117.0),
                 file_size_bytes: 52_920_044,
+                invalid_samples: 0,
             },
             loudness: Loudness {
                 integrated_lufs: Some(-14.0),
@@ -684,6 +702,35 @@ mod tests {
                 Outcome::Warn,
             ),
         ];
+        // Samples that are not numbers: refused, with the count.
+        let mut r = sample_report();
+        r.format.invalid_samples = 16;
+        let v = p.evaluate(&r);
+        let bad = rule(&v, "samples");
+        assert_eq!(
+            (bad.code.as_str(), bad.outcome),
+            ("audio.invalid_samples", Outcome::Reject)
+        );
+        assert_eq!(v.outcome, Outcome::Reject);
+        assert!(bad.message(Locale::ZhCn).contains("16"));
+        // Silence at both ends: both are reported.
+        let mut r = sample_report();
+        r.silence.leading_secs = 12.0;
+        r.silence.trailing_secs = 21.0;
+        let v = p.evaluate(&r);
+        let codes: Vec<&str> = v
+            .rules
+            .iter()
+            .filter(|x| x.rule == "silence")
+            .map(|x| x.code.as_str())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "audio.leading_silence_too_long",
+                "audio.trailing_silence_too_long"
+            ]
+        );
         for (change, name, code, outcome) in cases {
             let mut r = sample_report();
             change(&mut r);

@@ -52,6 +52,10 @@ pub struct FormatInfo {
     /// Average bitrate of the file (size × 8 / duration), in kbit/s.
     pub bitrate_kbps: Option<f64>,
     pub file_size_bytes: u64,
+    /// Samples that were not numbers (NaN or infinite: a damaged float file). They are
+    /// measured as silence, and the policy refuses the file.
+    #[serde(default)]
+    pub invalid_samples: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

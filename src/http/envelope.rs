@@ -98,6 +98,13 @@ impl Reader {
         {
             res.headers_mut().insert(header::RETRY_AFTER, v);
         }
+        // RFC 9110: a 401 names the scheme that would work.
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"cadenza\""),
+            );
+        }
         self.stamp(res.headers_mut());
         res
     }

@@ -61,6 +61,24 @@ pub fn clean_text(raw: &str, max: usize, code: &'static str) -> Result<String, A
     Ok(t)
 }
 
+/// Bidirectional override and isolate marks: they make a name read backwards on screen
+/// ("song\u{202e}3pm.exe" shows as "songexe.mp3").
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Text for one line (a title): [`clean_text`], and no line breaks, tabs or direction
+/// marks (else `entry.title_one_line`).
+pub fn clean_line(raw: &str, max: usize, code: &'static str) -> Result<String, AppError> {
+    let t = clean_text(raw, max, code)?;
+    if t.chars()
+        .any(|c| c == '\n' || c == '\t' || is_bidi_control(c))
+    {
+        return Err(AppError::invalid("entry.title_one_line"));
+    }
+    Ok(t)
+}
+
 /// Apply a musician's changes to `row`, checking prompt and category belong to the competition.
 fn apply(
     conn: &mut DbConnection,
@@ -69,7 +87,7 @@ fn apply(
     input: &EntryInput,
 ) -> Result<(), AppError> {
     if let Some(t) = &input.title {
-        let t = clean_text(t, MAX_TITLE, "entry.title_invalid")?;
+        let t = clean_line(t, MAX_TITLE, "entry.title_invalid")?;
         if t.is_empty() {
             return Err(AppError::invalid_with(
                 "entry.title_invalid",

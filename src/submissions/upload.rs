@@ -34,7 +34,11 @@ pub fn sanitise_file_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':'))
+        .filter(|c| {
+            !c.is_control()
+                && !super::service::is_bidi_control(*c)
+                && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':')
+        })
         .take(200)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_string();
@@ -489,6 +493,8 @@ mod tests {
         assert_eq!(sanitise_file_name("../../etc/passwd"), "passwd");
         assert_eq!(sanitise_file_name("a\u{0}b<script>.mp3"), "abscript.mp3");
         assert_eq!(sanitise_file_name(".hidden"), "hidden");
+        // A right-to-left override cannot make a name read backwards.
+        assert_eq!(sanitise_file_name("song\u{202e}3pm.exe"), "song3pm.exe");
         assert_eq!(sanitise_file_name(""), "audio");
         assert_eq!(sanitise_file_name(&"x".repeat(500)).len(), 200);
     }

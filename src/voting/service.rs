@@ -563,6 +563,10 @@ pub async fn voter(state: &AppState, req: &HttpRequest) -> Result<Arc<VoterFacts
         .jwt
         .verify(&token, Utc::now())
         .map_err(|_| AppError::Unauthorized)?;
+    if state.revoked.is_revoked(&claims.sid, &claims.sub) {
+        state.voting.voters.invalidate(&claims.sid);
+        return Err(AppError::Unauthorized);
+    }
     if let Some(f) = state.voting.voters.get(&claims.sid)
         && f.user_id == claims.sub
     {

@@ -12,6 +12,7 @@ mod errors;
 mod exhibition;
 mod health;
 mod helpers;
+mod hostile;
 mod invitations;
 mod jobs;
 mod judging;

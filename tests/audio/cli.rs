@@ -140,3 +140,24 @@ fn a_broken_policy_file_is_exit_1_naming_the_key() {
     assert_eq!(code, 1);
     assert!(err.contains("true_peek"), "{err}");
 }
+
+#[test]
+fn a_closed_output_pipe_ends_quietly() {
+    // `cadenza analyze track.wav | head -1`: the reader goes away after one line.
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let file = good_master(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cadenza"))
+        .arg("analyze")
+        .arg(&file)
+        .arg("--no-fingerprint")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}

@@ -1,2 +1,3 @@
+DROP INDEX sessions_revoked;
 DROP TABLE public_renditions;
 ALTER TABLE voting_rounds DROP COLUMN new_accounts;

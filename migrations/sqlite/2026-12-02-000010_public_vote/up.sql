@@ -1,4 +1,4 @@
--- The public vote as the story needs it:
+-- The public vote as the story needs it, and revocations seen at once:
 --  * how a round treats votes from accounts made minutes ago (`hold`, `count`, or
 --    `venue`: counted when cast from the venue's network, held elsewhere). Rounds that
 --    existed before keep holding them, as they did;
@@ -15,3 +15,7 @@ CREATE TABLE public_renditions (
     gain_cdb    INTEGER NOT NULL,
     created_at  TIMESTAMP NOT NULL
 );
+
+-- Serve processes read the sessions revoked in the last seconds (a sign-out is seen by
+-- the vote path of every process within a second).
+CREATE INDEX sessions_revoked ON sessions (revoked_at);
