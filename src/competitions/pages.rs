@@ -40,10 +40,28 @@ fn policy_lines(ctx: &PageCtx, c: &CompetitionView) -> Vec<String> {
     use crate::audio::policy::Severity;
     let p = &c.audio_policy;
     let l = ctx.l;
-    let mut out = vec![l.tf(
-        "comp.rule_formats",
-        &[("formats", &p.formats.allowed.join(", "))],
-    )];
+    let names: Vec<&str> = p
+        .formats
+        .allowed
+        .iter()
+        .map(|f| match f.as_str() {
+            "pcm" => "WAV",
+            "flac" => "FLAC",
+            "mp3" => "MP3",
+            "aac" => "AAC",
+            "alac" => "ALAC",
+            "vorbis" => "Ogg Vorbis",
+            other => other,
+        })
+        .collect();
+    let formats = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => l.tf(
+            "comp.list_or",
+            &[("list", &rest.join(", ")), ("last", last)],
+        ),
+        _ => names.join(""),
+    };
+    let mut out = vec![l.tf("comp.rule_formats", &[("formats", &formats)])];
     if p.duration.severity != Severity::Off {
         let min = p
             .duration
@@ -78,10 +96,14 @@ fn policy_lines(ctx: &PageCtx, c: &CompetitionView) -> Vec<String> {
             &[("min", &format!("{}", p.sample_rate.min))],
         ));
     }
-    out.push(l.tf(
-        "comp.rule_quota",
-        &[("n", &c.entries_per_musician.to_string())],
-    ));
+    out.push(if c.entries_per_musician == 1 {
+        l.t("comp.rule_quota_one").to_string()
+    } else {
+        l.tf(
+            "comp.rule_quota",
+            &[("n", &c.entries_per_musician.to_string())],
+        )
+    });
     if c.min_age.is_some() || c.max_age.is_some() {
         let a = |x: Option<i32>| x.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
         out.push(l.tf(

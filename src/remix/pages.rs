@@ -519,7 +519,28 @@ pub async fn entry_panel(
     organiser: bool,
     editable: bool,
 ) -> Result<String, AppError> {
-    let lineage = service::lineage(state, Some(who), &v.id).await?;
+    let mut lineage = service::lineage(state, Some(who), &v.id).await?;
+    // Remix panels only in a remix competition (packs or sources required), for a remix,
+    // for a song that others remixed, or once results are out (the permission).
+    let results_out = crate::judging::results::published(state, &v.competition_id).await?;
+    let has_packs = !service::packs(state, Some(who), &v.competition_id)
+        .await?
+        .is_empty();
+    let required = service::settings_view(state, Some(who), &v.competition_id)
+        .await
+        .map(|s| s.sources_required)
+        .unwrap_or(false);
+    if !results_out {
+        lineage.permission = None;
+    }
+    let relevant = has_packs
+        || required
+        || results_out
+        || lineage.remix_of.is_some()
+        || !lineage.remixed_by.is_empty();
+    if !relevant {
+        return Ok(String::new());
+    }
     let choices = if editable && !organiser {
         Some(
             service::packs(state, Some(who), &v.competition_id)

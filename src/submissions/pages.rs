@@ -213,7 +213,10 @@ struct EntryPage {
     v: EntryView,
     fc: Option<CompetitionView>,
     f: EntryForm,
-    status_label: &'static str,
+    /// The audio check in plain words, and its kind (`none`, `running`, `pass`, `warn`,
+    /// `reject`, `withdrawn`): not to be read as the organisers' decision.
+    check_label: &'static str,
+    check_kind: &'static str,
     review_label: &'static str,
     in_progress: bool,
     organiser: bool,
@@ -246,12 +249,7 @@ fn facts(ctx: &PageCtx, r: &serde_json::Value) -> Vec<Fact> {
     vec![
         Fact {
             label: ctx.t("entry.fact_format"),
-            value: format!(
-                "{} · {} Hz · {} ch",
-                s(&["format", "codec_long"]),
-                s(&["format", "sample_rate"]),
-                s(&["format", "channels"])
-            ),
+            value: plain_format(ctx, r),
         },
         Fact {
             label: ctx.t("entry.fact_duration"),
@@ -288,6 +286,46 @@ fn facts(ctx: &PageCtx, r: &serde_json::Value) -> Vec<Fact> {
     ]
 }
 
+/// The format in the words a musician's software uses: "WAV · 16-bit · 44.1 kHz ·
+/// stereo", not the decoder's "PCM Signed 16-bit Little-Endian Interleaved".
+fn plain_format(ctx: &PageCtx, r: &serde_json::Value) -> String {
+    let text = |path: &[&str]| report_value(r, path).and_then(|x| x.as_str()).unwrap_or("");
+    let num = |path: &[&str]| report_value(r, path).and_then(|x| x.as_f64());
+    let mut parts = vec![
+        match (text(&["format", "codec"]), text(&["format", "container"])) {
+            ("pcm", _) => "WAV".to_string(),
+            ("flac", _) => "FLAC".into(),
+            ("mp3", _) => "MP3".into(),
+            ("aac", "adts") => "AAC".into(),
+            ("aac", _) => "AAC (M4A)".into(),
+            ("alac", _) => "ALAC".into(),
+            ("vorbis", _) => "Ogg Vorbis".into(),
+            (other, _) => other.to_uppercase(),
+        },
+    ];
+    if report_value(r, &["format", "float_samples"]).and_then(|x| x.as_bool()) == Some(true) {
+        parts.push(ctx.t("entry.format_float").to_string());
+    } else if let Some(b) = num(&["format", "bit_depth"]) {
+        parts.push(ctx.tf("entry.format_bits", "bits", &format!("{b:.0}")));
+    }
+    if let Some(hz) = num(&["format", "sample_rate"]) {
+        let khz = hz / 1000.0;
+        parts.push(if (khz - khz.round()).abs() < 1e-9 {
+            format!("{khz:.0} kHz")
+        } else {
+            format!("{khz:.1} kHz")
+        });
+    }
+    parts.push(match num(&["format", "channels"]).map(|c| c as u32) {
+        Some(1) => ctx.t("entry.channels_mono").to_string(),
+        Some(2) => ctx.t("entry.channels_stereo").to_string(),
+        Some(n) => ctx.tf("entry.channels_n", "count", &n.to_string()),
+        None => String::new(),
+    });
+    parts.retain(|p| !p.is_empty());
+    parts.join(" · ")
+}
+
 /// The chart data as JSON that cannot end the `<script>` element it sits in.
 fn chart_json(r: Option<&serde_json::Value>) -> String {
     let Some(r) = r else { return "null".into() };
@@ -316,7 +354,23 @@ async fn entry_page(
     let c = competitions::public_view(state, Some(who), &v.competition_id)
         .await
         .ok();
-    let status_label = ctx.t(&format!("entry.status_{}", serde_plain(&v.status)));
+    use crate::submissions::model::Status;
+    let check_kind = match v.status {
+        Status::Draft => "none",
+        Status::Uploading | Status::Uploaded | Status::Analysing => "running",
+        Status::Accepted => "pass",
+        Status::NeedsAttention => "warn",
+        Status::Rejected => "reject",
+        Status::Withdrawn => "withdrawn",
+    };
+    let check_label = ctx.tk("entry.check_", check_kind);
+    // What needs fixing first: rejections, then warnings, then what passed.
+    let mut v = v;
+    v.rules.sort_by_key(|r| match r.outcome.as_str() {
+        "reject" => 0,
+        "warn" => 1,
+        _ => 2,
+    });
     let review_label = ctx.t(&format!("entry.review_{}", serde_plain(&v.review)));
     let max_bytes = state.settings.uploads.max_bytes;
     let outcome = if organiser {
@@ -374,7 +428,8 @@ async fn entry_page(
         chart_json: chart_json(v.report.as_ref()),
         f: form.unwrap_or_else(|| EntryForm::of(&v)),
         in_progress: v.status.in_progress(),
-        status_label,
+        check_label,
+        check_kind,
         review_label,
         organiser,
         error,

@@ -107,9 +107,11 @@ async fn posters_lead_from_the_wall_to_the_song_and_count_scans() {
     assert!(page.contains(p["scan_url"].as_str().unwrap()));
     assert!(page.contains("扫码收听并投票"));
 
-    // The prompt's poster opens the prompt's page; the competition's, its page.
+    // The prompt's poster opens the prompt's page; the competition's, its page. (This
+    // client scanned a Chinese poster, whose language it keeps for the visit: the
+    // English poster is asked for by name.)
     let pp = json_of(
-        app.get(&format!("/api/v1/posters/prompt/{}", s.call.prompt))
+        app.get(&format!("/api/v1/posters/prompt/{}?lang=en", s.call.prompt))
             .await,
     )
     .await;

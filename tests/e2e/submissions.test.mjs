@@ -63,6 +63,13 @@ test("a musician uploads, watches progress, reads the report; the organiser requ
   await page.check('input[name="originality_declared"]');
   await Promise.all([page.waitForURL(/\/entries\//), page.click("[data-save-entry]")]);
   const entryUrl = page.url();
+  // A new draft: the upload comes first; no remix panels in a competition that is not a
+  // remix round and has no results; the audio check is not the organisers' decision.
+  const panels = await page.locator("main > section.panel").evaluateAll((els) => els.map((e) => Object.keys(e.dataset)[0]));
+  assert.equal(panels[1], "uploadPanel", `panels in order: ${panels}`);
+  assert.equal(await page.locator("[data-lineage], [data-permission-form], [data-source-form]").count(), 0);
+  assert.equal(await page.getAttribute("[data-audio-check]", "data-audio-check"), "none");
+  assert.match(await page.textContent("[data-review]"), /Not reviewed yet/);
 
   // Upload: the bar shows, the page moves on to analysing, then to the report.
   await page.setInputFiles("#audio-file", { name: "river.wav", mimeType: "audio/wav", buffer: makeWav(8) });
@@ -72,6 +79,15 @@ test("a musician uploads, watches progress, reads the report; the organiser requ
   assert.ok(Number(await page.getAttribute("[data-loudness-curve]", "data-drawn")) > 3, "loudness curve drawn");
   assert.ok((await page.locator("[data-verdicts] li").count()) >= 5);
   assert.equal(await page.getAttribute('[data-rule="duration"]', "data-outcome"), "pass");
+  // What needs fixing is listed first.
+  const outcomes = await page.locator("[data-verdicts] li").evaluateAll((els) => els.map((e) => e.dataset.outcome));
+  const rank = { reject: 0, warn: 1, pass: 2 };
+  assert.deepEqual([...outcomes].sort((a, b) => rank[a] - rank[b]), outcomes, `verdict order: ${outcomes}`);
+  // The format in plain words, not the decoder's.
+  const facts = await page.textContent(".facts-table");
+  assert.match(facts, /WAV · 16-bit · 44\.1 kHz · (mono|stereo)/);
+  assert.ok(!facts.includes("Little-Endian"), facts);
+  assert.ok(["pass", "warn", "reject"].includes(await page.getAttribute("[data-audio-check]", "data-audio-check")));
   assert.ok(await page.isVisible("[data-player] audio"));
   await waitForMail(server.dir, "mei@example.org", "River at dawn");
   assert.deepEqual(problems, []);

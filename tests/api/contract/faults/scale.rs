@@ -161,17 +161,18 @@ async fn two_servers_and_two_workers_behind_a_proxy_share_work_and_limits() {
     );
     // One more heartbeat, so each server has shared out the limits.
     tokio::time::sleep(cadenza::processes::BEAT + Duration::from_secs(1)).await;
+    let ids: Vec<&str> = entries.iter().map(|e| e.1.as_str()).collect();
     let vr = voting_round(
         &app,
         &setup,
-        json!({ "votes_per_voter": 100, "votes_per_entry": 2 }),
+        json!({ "votes_per_voter": 100, "votes_per_entry": 2, "entry_ids": ids }),
     )
     .await;
     let vid = vr["id"].as_str().unwrap().to_string();
     let vr = voting_round(
         &app,
         &setup,
-        json!({ "title": "Quick fingers", "votes_per_voter": 100, "votes_per_entry": 100 }),
+        json!({ "title": "Quick fingers", "votes_per_voter": 100, "votes_per_entry": 100, "entry_ids": ids }),
     )
     .await;
     let quick = vr["id"].as_str().unwrap().to_string();
