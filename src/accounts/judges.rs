@@ -48,7 +48,7 @@ pub async fn invite(
                 &hash,
                 now + Duration::days(INVITE_DAYS),
                 now,
-                &serde_json::json!({ "competition_id": c.id, "email": email.as_str() }),
+                &serde_json::json!({ "competition_id": c.id, "email": email.as_str(), "language": locale.tag() }),
             )?;
             let l = invitee
                 .as_ref()
@@ -151,6 +151,11 @@ pub async fn accept(
                     let (name, phc) = new_account
                         .ok_or_else(|| AppError::invalid("account.judge_needs_profile"))?;
                     let id = uuid::Uuid::now_v7().to_string();
+                    // The judge was invited in a language: later emails come in it too.
+                    let locale = data["language"]
+                        .as_str()
+                        .and_then(Locale::parse)
+                        .unwrap_or_default();
                     store::insert_user(
                         conn,
                         &NewUser {
@@ -158,7 +163,7 @@ pub async fn accept(
                             email: &email,
                             display_name: name.as_str(),
                             password_hash: Some(&phc),
-                            locale: "en",
+                            locale: locale.tag(),
                             date_of_birth: None,
                             country: "",
                             guardian_email: None,

@@ -321,6 +321,20 @@ pub fn add_listening(map: &str, duration: f64, from: f64, to: f64) -> (String, i
 
 pub use crate::audio::gain::{REFERENCE_LUFS, playback_gain};
 
+/// A weighted total (0–100) on the scale the judge marked with: `7.5 / 10` when every
+/// criterion shares one scale (1–10 marks), else `75 / 100`.
+pub fn on_judge_scale(total: f64, rubric: &[super::scoring::Criterion]) -> String {
+    let scales: std::collections::HashSet<(i32, i32)> =
+        rubric.iter().map(|c| (c.min, c.max)).collect();
+    match scales.into_iter().collect::<Vec<_>>().as_slice() {
+        [(min, max)] if max > min && *max != 100 => {
+            let v = f64::from(*min) + total / 100.0 * f64::from(max - min);
+            format!("{v:.1} / {max}")
+        }
+        _ => format!("{total:.0} / 100"),
+    }
+}
+
 /// A short code for an entry in a round, e.g. `K7F3Q` (no 0/O, 1/I).
 pub fn new_code() -> String {
     use rand::Rng;
@@ -446,6 +460,24 @@ mod tests {
         assert_eq!(p, 0);
         let (_, p) = add_listening("", 0.0, 0.0, 10.0);
         assert_eq!(p, 0);
+    }
+
+    #[test]
+    fn totals_are_shown_on_the_scale_the_judge_used() {
+        use super::super::scoring::Criterion;
+        let c = |min, max| Criterion {
+            key: "k".into(),
+            name: "n".into(),
+            description: String::new(),
+            weight: 50,
+            min,
+            max,
+        };
+        // Marks of 1–10: a total of 50 is 5.5 out of 10, not "50.0".
+        assert_eq!(on_judge_scale(50.0, &[c(1, 10), c(1, 10)]), "5.5 / 10");
+        assert_eq!(on_judge_scale(100.0, &[c(0, 5)]), "5.0 / 5");
+        // Mixed scales: the weighted total out of 100.
+        assert_eq!(on_judge_scale(62.4, &[c(1, 10), c(0, 5)]), "62 / 100");
     }
 
     #[test]

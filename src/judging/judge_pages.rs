@@ -51,6 +51,13 @@ struct QueuePage {
     closes: String,
 }
 
+impl QueuePage {
+    /// A total on the scale the judge marked with.
+    fn scale(&self, t: f64) -> String {
+        super::domain::on_judge_scale(t, &self.q.round.rubric)
+    }
+}
+
 #[get("/judge/rounds/{id}")]
 async fn queue_page(
     state: web::Data<AppState>,
@@ -94,6 +101,20 @@ struct ScorePage {
     saved: bool,
     closes: String,
     gain_label: String,
+    /// The judge's total on the scale they marked with.
+    my_score: Option<String>,
+    /// A comment the server refused, kept so nothing typed is lost.
+    draft: CommentForm,
+}
+
+/// What the score page shows besides the assignment: the marks and comment as sent (after
+/// a refusal, so nothing typed is lost), the refusal, and whether a score was just saved.
+#[derive(Default)]
+struct Shown {
+    form: Option<HashMap<String, String>>,
+    err: Option<AppError>,
+    saved: bool,
+    draft: Option<CommentForm>,
 }
 
 async fn score_page(
@@ -101,10 +122,14 @@ async fn score_page(
     ctx: PageCtx,
     who: &AuthUser,
     alias: &str,
-    form: Option<HashMap<String, String>>,
-    err: Option<AppError>,
-    saved: bool,
+    shown: Shown,
 ) -> Result<HttpResponse, AppError> {
+    let Shown {
+        form,
+        err,
+        saved,
+        draft,
+    } = shown;
     let (error, status) = match err {
         Some(e) => (Some(e.message(ctx.l)), e.status()),
         None => (None, StatusCode::OK),
@@ -142,8 +167,14 @@ async fn score_page(
     }));
     let closes = when(v.round.closes_at, &v.round.time_zone);
     let gain_label = format!("{:+.1}", v.audio.gain_db);
+    let my_score = v
+        .score
+        .as_ref()
+        .map(|s| super::domain::on_judge_scale(s.total, &v.round.rubric));
     render_with_status(
         &ScorePage {
+            my_score,
+            draft: draft.unwrap_or_default(),
             ctx: ctx.signed_in(&who.user.display_name),
             v,
             values,
@@ -174,7 +205,11 @@ async fn score_show(
     let Some(who) = who else {
         return Ok(to_sign_in(&format!("/judge/a/{alias}")));
     };
-    score_page(&state, ctx, &who, &alias, None, None, q.saved.is_some()).await
+    let shown = Shown {
+        saved: q.saved.is_some(),
+        ..Default::default()
+    };
+    score_page(&state, ctx, &who, &alias, shown).await
 }
 
 #[post("/judge/a/{alias}/score")]
@@ -200,7 +235,18 @@ async fn score_submit(
                     criteria.insert(key.to_string(), n);
                 }
                 Err(e) => {
-                    return score_page(&state, ctx, &who, &alias, Some(form), Some(e), false).await;
+                    return score_page(
+                        &state,
+                        ctx,
+                        &who,
+                        &alias,
+                        Shown {
+                            form: Some(form),
+                            err: Some(e),
+                            ..Default::default()
+                        },
+                    )
+                    .await;
                 }
             }
         }
@@ -215,13 +261,24 @@ async fn score_submit(
             }
         }
         Err(e) if form_error(&e) => {
-            score_page(&state, ctx, &who, &alias, Some(form), Some(e), false).await
+            score_page(
+                &state,
+                ctx,
+                &who,
+                &alias,
+                Shown {
+                    form: Some(form),
+                    err: Some(e),
+                    ..Default::default()
+                },
+            )
+            .await
         }
         Err(e) => Err(e),
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default, Clone)]
 struct CommentForm {
     body: String,
     #[serde(default)]
@@ -239,13 +296,26 @@ async fn comment_submit(
     form: web::Form<CommentForm>,
 ) -> Result<HttpResponse, AppError> {
     let f = form.into_inner();
+    let draft = f.clone();
     let at_secs = match f.at_secs.trim() {
         "" => None,
         s => match parse_clock(s) {
             Some(x) => Some(x),
             None => {
-                let e = AppError::invalid("judging.comment_time_invalid");
-                return score_page(&state, ctx, &who, &alias, None, Some(e), false).await;
+                // Say what is wrong with the time, and keep everything typed.
+                let e = AppError::invalid("judging.comment_time_unreadable");
+                return score_page(
+                    &state,
+                    ctx,
+                    &who,
+                    &alias,
+                    Shown {
+                        err: Some(e),
+                        draft: Some(draft),
+                        ..Default::default()
+                    },
+                )
+                .await;
             }
         },
     };
@@ -261,7 +331,18 @@ async fn comment_submit(
     match judge::comment(&state, &who, &alias, input).await {
         Ok(_) => Ok(see_other(&format!("/judge/a/{alias}#comments"))),
         Err(e) if form_error(&e) => {
-            score_page(&state, ctx, &who, &alias, None, Some(e), false).await
+            score_page(
+                &state,
+                ctx,
+                &who,
+                &alias,
+                Shown {
+                    err: Some(e),
+                    draft: Some(draft),
+                    ..Default::default()
+                },
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -304,7 +385,17 @@ async fn conflict_submit(
     {
         Ok(()) => Ok(see_other(&format!("/judge/rounds/{round}"))),
         Err(e) if form_error(&e) => {
-            score_page(&state, ctx, &who, &alias, None, Some(e), false).await
+            score_page(
+                &state,
+                ctx,
+                &who,
+                &alias,
+                Shown {
+                    err: Some(e),
+                    ..Default::default()
+                },
+            )
+            .await
         }
         Err(e) => Err(e),
     }

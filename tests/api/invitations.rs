@@ -219,3 +219,40 @@ async fn only_the_competitions_organiser_may_invite() {
     assert!(!app.emails().iter().any(|e| e.to == "j@example.org"));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_judge_invited_in_chinese_gets_a_chinese_account() {
+    let app = spawn_app().await;
+    let (org_id, org) = organiser(&app, "org-zh@example.org").await;
+    let c = competition(&app, &org_id, "zh-judge").await;
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/competitions/{c}/judges/invitations")))
+        .bearer_auth(&org)
+        .json(&json!({ "email": "zhang@example.org", "language": "zh-CN" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let token = app
+        .token_from_email("zhang@example.org", "/judge-invitation")
+        .await;
+    let ok = app
+        .post_json(
+            "/api/v1/judge-invitations/accept",
+            &json!({ "token": token, "stage_name": "张老师", "password": "erhu at dawn 1958" }),
+        )
+        .await;
+    assert_eq!(ok.status(), 200);
+    let t: Value = ok.json().await.unwrap();
+    let me: Value = app
+        .get_with("/api/v1/me", t["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me["language"], "zh-CN",
+        "later emails come in the invitation's language"
+    );
+}

@@ -116,7 +116,32 @@ test("a judge scores with the keyboard and the player; the organiser advances th
     assert.equal(await page.inputValue("#c_c2"), marks[n][1]);
     await Promise.all([page.waitForNavigation(), page.keyboard.press("s")]);
     assert.ok(await page.isVisible("[data-saved]"));
-    assert.match(await page.textContent("[data-my-total]"), /\d/);
+    // On the scale the judge marked with (1–10), not out of 100.
+    assert.match(await page.textContent("[data-my-total]"), /\d\.\d \/ 10/);
+    if (n === 0) {
+      // The pin field takes "0:20" as typed (nothing is put into it on focus); a comment
+      // the server refuses keeps every word, and the error names the real problem.
+      await page.click("[data-pin-time]");
+      await page.keyboard.type("0:20");
+      assert.equal(await page.inputValue("[data-pin-time]"), "0:20");
+      await page.fill("[data-pin-time]", "half past");
+      const long = "The second verse lifts beautifully; the bass is a little loud under the vocal.";
+      await page.fill("#body", long);
+      await page.selectOption("#visibility", "musician");
+      const before = problems.length;
+      await Promise.all([page.waitForNavigation(), page.click("[data-add-comment]")]);
+      // The refusal itself (a 422 page) is expected; nothing else went wrong.
+      assert.ok(problems.splice(before).every((p) => /422/.test(p)));
+      assert.match(await page.textContent("[data-error]"), /1:23/);
+      assert.equal(await page.inputValue("#body"), long);
+      assert.equal(await page.inputValue("#visibility"), "musician");
+      assert.equal(await page.inputValue("[data-pin-time]"), "half past");
+      // "Use the current time" fills the field with the playhead, and it is accepted.
+      await page.click("[data-pin-now]");
+      assert.match(await page.inputValue("[data-pin-time]"), /^\d+:\d\d$/);
+      await Promise.all([page.waitForNavigation(), page.click("[data-add-comment]")]);
+      assert.equal(await page.locator("[data-comment]").count(), 1);
+    }
     if (n < 2) {
       // N moves on to the next entry.
       await Promise.all([page.waitForNavigation(), page.keyboard.press("n")]);

@@ -196,9 +196,16 @@ export function enhanceJudgePlayer(root) {
       audio.currentTime = Number(a.dataset.seek) || 0;
     }),
   );
-  pin?.addEventListener("focus", () => {
-    if (!pin.value && audio.currentTime > 0) pin.value = fmt(audio.currentTime);
-  });
+  // The pin field is the judge's own: nothing is typed into it for them (a time put in
+  // on focus fought with typing: "0:20" became "0:020:20"). A button offers the playhead.
+  const pinNow = root.querySelector("[data-pin-now]");
+  if (pin && pinNow) {
+    pinNow.hidden = false;
+    pinNow.addEventListener("click", () => {
+      pin.value = fmt(audio.currentTime || 0);
+      pin.focus();
+    });
+  }
 
   // Keyboard: not while typing in a field (except the score inputs, where digits score).
   let active = Math.max(0, inputs.findIndex((i) => !i.value));
