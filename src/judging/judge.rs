@@ -269,10 +269,7 @@ fn audio_of(conn: &mut DbConnection, ctx: &Ctx) -> Result<JudgeAudio, AppError> 
         url: format!("/api/v1/judging/assignments/{}/audio", ctx.a.alias),
         ready,
         duration_secs: num(&["format", "duration_secs"]),
-        gain_db: domain::playback_gain(
-            num(&["loudness", "integrated_lufs"]),
-            num(&["peaks", "true_peak_dbtp"]),
-        ),
+        gain_db: crate::submissions::public_audio::gain_of(&ctx.e),
         reference_lufs: domain::REFERENCE_LUFS,
         waveform,
     })

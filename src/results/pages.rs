@@ -12,7 +12,6 @@ use crate::judging::model::{ResultsView, Standing};
 use crate::judging::results;
 use crate::judging::scoring::TieBreak;
 use crate::startup::AppState;
-use crate::submissions::playback::{Fetched, audio_response, bad_range_response};
 use crate::web::{PageCtx, render};
 
 /// One line of the results, with what the page needs beside the standing.
@@ -167,12 +166,9 @@ pub async fn song_audio(
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
-    Ok(
-        match crate::submissions::public_audio::fetch(&state, &upload_id, &title, range).await? {
-            Fetched::Audio(a) => audio_response(a.object, &a.content_type, &a.file_name),
-            Fetched::BadRange(size) => bad_range_response(size),
-        },
-    )
+    Ok(crate::submissions::playback::response(
+        crate::submissions::public_audio::fetch(&state, &upload_id, &title, range).await?,
+    ))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

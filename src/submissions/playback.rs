@@ -121,6 +121,14 @@ pub fn audio_response(
     res.streaming(object.body)
 }
 
+/// The response for what [`fetch`] (or `public_audio::fetch`) found.
+pub fn response(f: Fetched) -> actix_web::HttpResponse {
+    match f {
+        Fetched::Audio(a) => audio_response(a.object, &a.content_type, &a.file_name),
+        Fetched::BadRange(size) => bad_range_response(size),
+    }
+}
+
 /// 416 for a range outside an object of `size` bytes.
 pub fn bad_range_response(size: u64) -> actix_web::HttpResponse {
     actix_web::HttpResponse::RangeNotSatisfiable()

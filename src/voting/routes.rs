@@ -13,7 +13,6 @@ use super::store;
 use crate::accounts::extract::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::startup::AppState;
-use crate::submissions::playback::{Fetched, audio_response, bad_range_response};
 
 fn no_store(v: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok()
@@ -139,12 +138,9 @@ pub async fn audio(
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
-    Ok(
-        match crate::submissions::public_audio::fetch(&state, &upload_id, &e.title, range).await? {
-            Fetched::Audio(a) => audio_response(a.object, &a.content_type, &a.file_name),
-            Fetched::BadRange(size) => bad_range_response(size),
-        },
-    )
+    Ok(crate::submissions::playback::response(
+        crate::submissions::public_audio::fetch(&state, &upload_id, &e.title, range).await?,
+    ))
 }
 
 /// The songs of a vote for its organiser: those in play, and those that could be added.
