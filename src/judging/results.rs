@@ -379,7 +379,10 @@ pub async fn public_song(state: &AppState, entry_id: &str) -> Result<(String, St
         .run(move |conn| {
             let e = submissions::find_entry(conn, &id)?.ok_or(AppError::NotFound)?;
             let c = competitions::find(conn, &e.competition_id)?.ok_or(AppError::NotFound)?;
-            if !c.is_published() || e.withdrawn_at.is_some() || e.review == "disqualified" {
+            if !c.is_published()
+                || e.withdrawn_at.is_some()
+                || e.review == crate::submissions::model::Review::Disqualified.as_str()
+            {
                 return Err(AppError::NotFound);
             }
             let row = store::find_results(conn, &c.id)?;

@@ -320,7 +320,9 @@ fn load_info(conn: &mut DbConnection, id: &str) -> Result<RoundInfo, AppError> {
     for id in &ids {
         let Some(e) = rows.get(id) else { continue };
         // Withdrawn or disqualified songs leave the vote at once.
-        if e.withdrawn_at.is_some() || e.review == "disqualified" {
+        if e.withdrawn_at.is_some()
+            || e.review == crate::submissions::model::Review::Disqualified.as_str()
+        {
             withdrawn.insert(e.id.clone());
             continue;
         }
