@@ -56,6 +56,10 @@ enum Command {
         /// Only decode (the benchmark's floor); prints the number of frames.
         #[arg(long, hide = true)]
         decode_only: bool,
+        /// Only read the header: print its rate, channels and length as JSON (the
+        /// workers estimate an analysis's cost from it).
+        #[arg(long)]
+        probe: bool,
         /// Write a clean 16-bit WAV rendition (no tags) of the file here, instead of a
         /// report; prints the number of frames. The judging workers use it.
         #[arg(long, value_name = "OUT")]
@@ -64,6 +68,10 @@ enum Command {
         /// public renditions are loudness-matched this way).
         #[arg(long, default_value_t = 0.0, allow_hyphen_values = true)]
         render_gain_db: f64,
+        /// With --render: the largest rendition written, in bytes (the audio is cut
+        /// there). Renditions are also at most stereo and 48 kHz.
+        #[arg(long, default_value_t = 256 * 1024 * 1024)]
+        render_max_bytes: u64,
     },
     /// Administration tasks.
     Admin {
@@ -134,8 +142,10 @@ pub fn run() -> ExitCode {
         max_duration,
         lang,
         decode_only,
+        probe,
         render,
         render_gain_db,
+        render_max_bytes,
     }) = &cli.command
     {
         let Some(locale) = Locale::parse(lang) else {
@@ -150,12 +160,34 @@ pub fn run() -> ExitCode {
             fingerprint: !no_fingerprint,
         };
         if let Some(out) = render {
-            return match crate::audio::render_wav(file, out, options.limits, *render_gain_db) {
+            return match crate::audio::render_wav(
+                file,
+                out,
+                options.limits,
+                *render_gain_db,
+                crate::audio::RenditionCaps {
+                    max_bytes: *render_max_bytes,
+                },
+            ) {
                 Ok(frames) => {
                     println!("{frames}");
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
+                    eprintln!("{}: {}", file.display(), e.message(locale));
+                    ExitCode::from(crate::audio::cli::EXIT_UNREADABLE)
+                }
+            };
+        }
+        if *probe {
+            return match crate::audio::probe(file, options.limits) {
+                Ok(p) => {
+                    println!("{}", serde_json::to_string(&p).unwrap_or_default());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    // The typed error, for the worker to keep.
+                    println!("{}", serde_json::to_string(&e).unwrap_or_default());
                     eprintln!("{}: {}", file.display(), e.message(locale));
                     ExitCode::from(crate::audio::cli::EXIT_UNREADABLE)
                 }

@@ -185,6 +185,9 @@ pub struct JobSettings {
     pub backoff_max_secs: u64,
     /// Seconds a worker waits for the job in hand after SIGTERM before releasing it.
     pub shutdown_grace_secs: u64,
+    /// Expensive analyses (the `heavy` lane) running at once across all workers; the
+    /// other workers stay free for ordinary jobs. 0 stops the heavy lane.
+    pub heavy_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -219,6 +222,16 @@ pub struct AnalysisSettings {
     pub max_duration_secs: f64,
     /// Shortest matching stretch, in seconds, that flags two entries as the same recording.
     pub duplicate_min_secs: f64,
+    /// Samples (seconds × rate × channels, from the file's header) above which an
+    /// analysis runs in the `heavy` lane. Default: 10 minutes of 48 kHz stereo.
+    pub heavy_samples: u64,
+    /// Samples above which a file is refused without being analysed (with a message
+    /// saying what to send instead). Default: 60 minutes of 96 kHz stereo.
+    pub max_samples: u64,
+    /// The storage budget of each rendition (the judges' copy and the public copy of an
+    /// entry), MiB. Renditions are 16-bit WAV, at most stereo and 48 kHz: 256 MiB holds
+    /// 23 minutes.
+    pub rendition_max_mib: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -493,6 +506,7 @@ impl Default for JobSettings {
             backoff_base_secs: 5,
             backoff_max_secs: 3600,
             shutdown_grace_secs: 20,
+            heavy_concurrency: 1,
         }
     }
 }
@@ -519,6 +533,9 @@ impl Default for AnalysisSettings {
             wall_secs: 180,
             max_duration_secs: 3600.0,
             duplicate_min_secs: 10.0,
+            heavy_samples: 10 * 60 * 48_000 * 2,
+            max_samples: 60 * 60 * 96_000 * 2,
+            rendition_max_mib: 256,
         }
     }
 }

@@ -221,8 +221,15 @@ impl ResponseError for AppError {
     /// with one in the reader's language that carries the request id.
     fn error_response(&self) -> HttpResponse {
         let mut res = HttpResponse::build(self.status());
-        if let AppError::RateLimited { retry_after } = self {
-            res.insert_header(("Retry-After", retry_after.to_string()));
+        match self {
+            AppError::RateLimited { retry_after } => {
+                res.insert_header(("Retry-After", retry_after.to_string()));
+            }
+            // Busy or away for a moment: a client (or a proxy) may come back shortly.
+            AppError::Unavailable(_) => {
+                res.insert_header(("Retry-After", "2"));
+            }
+            _ => {}
         }
         res.json(self.body(Locale::En, None))
     }
@@ -246,10 +253,15 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
-/// PostgreSQL's messages for a statement or lock timeout, a server that is shutting down
-/// or starting, and a lost connection (diesel reports these without a kind of their own).
+/// PostgreSQL's messages for a statement or lock timeout, a deadlock, a server that is
+/// shutting down or starting, and a lost connection; SQLite's for a write lock held
+/// longer than the busy timeout (diesel reports these without a kind of their own).
 fn is_transient(message: &str) -> bool {
-    const TRANSIENT: [&str; 7] = [
+    const TRANSIENT: [&str; 11] = [
+        "database is locked",
+        "database table is locked",
+        "database is busy",
+        "deadlock detected",
         "canceling statement due to statement timeout",
         "canceling statement due to lock timeout",
         "terminating connection due to administrator command",
@@ -350,6 +362,55 @@ mod tests {
         assert!(!body.contains("hunter2"));
         assert!(body.contains("\"code\":\"internal\""));
         assert!(body.contains("r1"));
+    }
+
+    #[test]
+    fn a_busy_database_is_unavailable_not_internal() {
+        struct Info(&'static str);
+        impl diesel::result::DatabaseErrorInformation for Info {
+            fn message(&self) -> &str {
+                self.0
+            }
+            fn details(&self) -> Option<&str> {
+                None
+            }
+            fn hint(&self) -> Option<&str> {
+                None
+            }
+            fn table_name(&self) -> Option<&str> {
+                None
+            }
+            fn column_name(&self) -> Option<&str> {
+                None
+            }
+            fn constraint_name(&self) -> Option<&str> {
+                None
+            }
+            fn statement_position(&self) -> Option<i32> {
+                None
+            }
+        }
+        for m in [
+            "database is locked",
+            "deadlock detected",
+            "database table is locked",
+        ] {
+            let e: AppError = diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::Unknown,
+                Box::new(Info(m)),
+            )
+            .into();
+            assert_eq!(e.status().as_u16(), 503, "{m}");
+            assert_eq!(e.code(), "service.unavailable");
+            let res = e.error_response();
+            assert_eq!(res.headers().get("Retry-After").unwrap(), "2");
+        }
+        let other: AppError = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new(Info("no such column: x")),
+        )
+        .into();
+        assert_eq!(other.status().as_u16(), 500);
     }
 
     #[test]

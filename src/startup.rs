@@ -63,6 +63,20 @@ impl AppState {
         for m in &applied {
             tracing::info!(migration = %m, backend = db.backend().name(), "applied migration");
         }
+        if applied
+            .iter()
+            .any(|m| m.replace(['-', '_'], "").starts_with("20261202000011"))
+        {
+            // Entries analysed before the duplicate index existed join it once.
+            let n = db
+                .run(crate::submissions::duplicates::index_backlog)
+                .await
+                .map_err(|e| anyhow::anyhow!("indexing fingerprints: {e}"))?;
+            tracing::info!(
+                entries = n,
+                "indexed earlier fingerprints for duplicate checks"
+            );
+        }
         let storage = ObjectStore::from_settings(&settings.storage)
             .await
             .map_err(|e| anyhow::anyhow!("object store: {e}"))?;

@@ -5,9 +5,26 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, LogSettings};
 
+/// Requests the HTTP parser refuses (a malformed request line or header) are a client's
+/// doing: actix-http answers them with a bare 400 and logs each at ERROR, which would let
+/// anyone fill the log. Unless the level names that target itself, it is silenced.
+pub const PARSER_ERRORS: &str = "actix_http::h1::dispatcher=off";
+
+/// The filter for `level` (a `tracing` directive list such as `info` or
+/// `info,cadenza=debug`), with the parser's per-request errors silenced.
+pub fn filter_for(level: &str) -> EnvFilter {
+    if level.contains("actix_http") {
+        EnvFilter::new(level)
+    } else {
+        EnvFilter::new(format!("{level},{PARSER_ERRORS}"))
+    }
+}
+
 pub fn init(settings: &LogSettings) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.level));
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(level) if !level.trim().is_empty() => filter_for(&level),
+        _ => filter_for(&settings.level),
+    };
     // Colours only on a terminal: logs sent to a file or a collector stay plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -61,5 +78,22 @@ impl tracing_actix_web::RootSpanBuilder for RootSpan {
         outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
     ) {
         tracing_actix_web::DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn parser_errors_are_silenced_unless_asked_for() {
+        assert!(
+            super::filter_for("info")
+                .to_string()
+                .contains("actix_http::h1::dispatcher=off")
+        );
+        assert!(
+            !super::filter_for("info,actix_http=debug")
+                .to_string()
+                .contains("=off")
+        );
     }
 }

@@ -116,6 +116,7 @@ pub async fn export(state: web::Data<AppState>, who: AuthUser) -> Result<HttpRes
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeleteBody {
     /// The password; accounts without one type their email.
     pub confirmation: String,
@@ -138,6 +139,7 @@ pub async fn delete_me(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct InviteBody {
     pub email: String,
     /// Language of the invitation email for someone without an account: `en` or `zh-CN`.

@@ -79,6 +79,7 @@ pub async fn register(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TokenBody {
     pub token: String,
 }
@@ -96,6 +97,7 @@ pub async fn verify_email(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConsentBody {
     pub token: String,
     /// The guardian's full name, as a record of who consented.
@@ -115,6 +117,7 @@ pub async fn guardian_consent(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignInBody {
     pub email: String,
     pub password: String,
@@ -145,6 +148,7 @@ pub async fn sign_in(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshBody {
     /// Absent for browsers, which send the refresh cookie.
     pub refresh_token: Option<String>,
@@ -245,6 +249,7 @@ pub async fn me(state: web::Data<AppState>, who: AuthUser) -> Result<HttpRespons
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EmailBody {
     pub email: String,
     /// `en` or `zh-CN` (magic links to new voters).
@@ -279,6 +284,7 @@ pub async fn password_reset(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetBody {
     pub token: String,
     pub password: String,
@@ -297,6 +303,7 @@ pub async fn password_reset_confirm(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordChangeBody {
     pub current_password: String,
     pub new_password: String,
@@ -317,6 +324,7 @@ pub async fn change_password(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EmailChangeBody {
     pub new_email: String,
     pub password: String,

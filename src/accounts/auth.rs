@@ -16,6 +16,7 @@ use crate::mail::{self, MailAction, MailContent};
 use crate::startup::AppState;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterInput {
     pub email: String,
     pub password: String,

@@ -106,6 +106,7 @@ pub async fn invitation(state: &AppState, token: &str) -> Result<(String, String
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AcceptInput {
     pub token: String,
     /// For a new account: the name shown to the panel.

@@ -18,6 +18,7 @@ pub const MAX_LINKS: usize = 5;
 pub const MAX_AVATAR_BYTES: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProfileInput {
     pub stage_name: String,
     #[serde(default)]
@@ -295,22 +296,27 @@ pub async fn delete_account(
     let id = who.user.id.clone();
     let avatar = who.user.avatar_key.clone();
     state.revoked.revoke_user(&id);
-    state
+    let keys = state
         .db
         .transaction(move |conn| {
-            store::erase_user(conn, &id)?;
+            let now = Utc::now().naive_utc();
+            let mut keys = crate::submissions::service::erase_musician(conn, &id, now)?;
+            store::erase_user(conn, &id, now)?;
             store::audit(
                 conn,
                 None,
                 "account.erased",
                 "erased",
                 &serde_json::json!({}),
-                Utc::now().naive_utc(),
-            )
+                now,
+            )?;
+            keys.extend(avatar);
+            Ok(keys)
         })
         .await?;
-    if let Some(key) = avatar {
-        // A failed delete leaves an object without a row, which the sweeper removes.
+    // The audio, renditions and picture. A failed delete leaves an object without a
+    // row, which the sweeper removes.
+    for key in keys {
         let _ = state.storage.delete(&key).await;
     }
     Ok(())

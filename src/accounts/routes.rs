@@ -87,6 +87,7 @@ async fn set_password_submit(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordSetup {
     /// The token from the set-up link.
     pub token: String,

@@ -516,16 +516,64 @@ pub fn audit_of(
         .load(conn)?)
 }
 
-/// Erase a person: the row and everything hanging off it (sessions, refresh tokens,
-/// one-time tokens, roles) go; audit entries stay but lose the link to them.
-pub fn erase_user(conn: &mut DbConnection, user_id: &str) -> Result<(), AppError> {
+/// Erase a person. What identifies them goes: their sessions, refresh tokens, one-time
+/// tokens, roles, affiliations and idempotency keys; the account row becomes an
+/// anonymous tombstone (no email, name, password, birth date, guardian, profile or
+/// picture; `erased_at` set), so that a former judge's scores and a former musician's
+/// withdrawn entries keep rounds and results honest. Audit entries stay but lose the
+/// link to them.
+pub fn erase_user(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    use crate::db::schema::{affiliations, idempotency_keys};
     diesel::update(audit_log::table.filter(audit_log::actor_id.eq(user_id)))
         .set(audit_log::actor_id.eq(None::<String>))
         .execute(conn)?;
     diesel::update(audit_log::table.filter(audit_log::subject.eq(user_id)))
         .set(audit_log::subject.eq("erased"))
         .execute(conn)?;
-    diesel::delete(users::table.find(user_id)).execute(conn)?;
+    let theirs: Vec<String> = sessions::table
+        .filter(sessions::user_id.eq(user_id))
+        .select(sessions::id)
+        .load(conn)?;
+    for chunk in theirs.chunks(500) {
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::session_id.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    // Revoked rather than deleted: other processes see the revocation within a second.
+    diesel::update(sessions::table.filter(sessions::user_id.eq(user_id)))
+        .filter(sessions::revoked_at.is_null())
+        .set(sessions::revoked_at.eq(Some(now)))
+        .execute(conn)?;
+    diesel::delete(account_tokens::table.filter(account_tokens::user_id.eq(user_id)))
+        .execute(conn)?;
+    diesel::delete(user_roles::table.filter(user_roles::user_id.eq(user_id))).execute(conn)?;
+    diesel::delete(affiliations::table.filter(affiliations::user_id.eq(user_id))).execute(conn)?;
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::user_id.eq(user_id)))
+        .execute(conn)?;
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::email.eq(format!("erased-{user_id}@erased.invalid")),
+            users::display_name.eq(""),
+            users::password_hash.eq(None::<String>),
+            users::date_of_birth.eq(None::<String>),
+            users::country.eq(""),
+            users::bio.eq(""),
+            users::links.eq("[]"),
+            users::avatar_key.eq(None::<String>),
+            users::email_verified_at.eq(None::<NaiveDateTime>),
+            users::guardian_email.eq(None::<String>),
+            users::guardian_consent_at.eq(None::<NaiveDateTime>),
+            users::guardian_consent_by.eq(None::<String>),
+            users::guardian_consent_method.eq(None::<String>),
+            users::login_blocked.eq(true),
+            users::tokens_valid_after.eq(Some(now)),
+            users::erased_at.eq(Some(now)),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     Ok(())
 }
 

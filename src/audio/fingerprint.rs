@@ -65,14 +65,11 @@ pub fn decode(fp: &Fingerprint) -> Option<Vec<u32>> {
     )
 }
 
-/// Matching segments between two fingerprints, as `(start_a_secs, start_b_secs, length_secs)`.
-pub fn matches(a: &Fingerprint, b: &Fingerprint) -> Vec<(f64, f64, f64)> {
-    let (Some(fa), Some(fb)) = (decode(a), decode(b)) else {
-        return Vec::new();
-    };
+/// Matching segments between two fingerprints' sub-fingerprints, as `(start_a_secs,
+/// start_b_secs, length_secs)`, with `step` seconds per item.
+pub fn match_items(a: &[u32], b: &[u32], step: f64) -> Vec<(f64, f64, f64)> {
     let config = Configuration::preset_test2();
-    let step = config.item_duration_in_seconds() as f64;
-    rusty_chromaprint::match_fingerprints(&fa, &fb, &config)
+    rusty_chromaprint::match_fingerprints(a, b, &config)
         .map(|segs| {
             segs.into_iter()
                 .map(|s| {

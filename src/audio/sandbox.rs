@@ -60,6 +60,8 @@ pub struct SandboxConfig {
     pub wall_secs: u64,
     pub limits: Limits,
     pub fingerprint: bool,
+    /// The largest rendition written (the storage budget of one entry's copy).
+    pub rendition_max_bytes: u64,
 }
 
 impl SandboxConfig {
@@ -71,6 +73,7 @@ impl SandboxConfig {
             wall_secs: 90,
             limits: Limits::default(),
             fingerprint: true,
+            rendition_max_bytes: super::RenditionCaps::default().max_bytes,
         }
     }
 }
@@ -127,6 +130,7 @@ pub async fn render_isolated(
     cmd.arg("--render")
         .arg(out)
         .arg(format!("--render-gain-db={gain_db}"))
+        .arg(format!("--render-max-bytes={}", cfg.rendition_max_bytes))
         .arg("--")
         .arg(file);
     let child = cmd
@@ -154,6 +158,47 @@ pub async fn render_isolated(
         .trim()
         .parse()
         .map_err(|_| AnalysisError::Crashed("the renderer printed no frame count".into()))
+}
+
+/// Read the header of `file` in a limited child process (a few milliseconds).
+pub async fn probe_isolated(
+    cfg: &SandboxConfig,
+    file: &Path,
+) -> Result<super::Probe, AnalysisError> {
+    let mut cmd = limited_command(cfg);
+    cmd.arg("--probe").arg("--").arg(file);
+    let child = cmd
+        .spawn()
+        .map_err(|e| AnalysisError::Crashed(format!("cannot start the analyser: {e}")))?;
+    let output = match tokio::time::timeout(
+        Duration::from_secs(cfg.wall_secs.min(30)),
+        child.wait_with_output(),
+    )
+    .await
+    {
+        Ok(r) => r.map_err(|e| AnalysisError::Crashed(format!("waiting for the analyser: {e}")))?,
+        Err(_) => return Err(AnalysisError::Timeout),
+    };
+    if let Some(sig) = output.status.signal() {
+        return Err(AnalysisError::ResourceLimit(format!(
+            "killed by signal {sig}"
+        )));
+    }
+    if output.status.success() {
+        serde_json::from_slice(&output.stdout)
+            .map_err(|_| AnalysisError::Crashed("the probe printed no header".into()))
+    } else {
+        Err(
+            serde_json::from_slice::<AnalysisError>(&output.stdout).unwrap_or_else(|_| {
+                AnalysisError::Corrupt(
+                    String::from_utf8_lossy(&output.stderr)
+                        .chars()
+                        .take(300)
+                        .collect(),
+                )
+            }),
+        )
+    }
 }
 
 /// Analyse `file` in a limited child process.

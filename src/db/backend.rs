@@ -8,11 +8,19 @@ use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 use super::DbConnection;
 use super::schema::jobs;
 
+/// The lane of analyses whose header says they are expensive: at most
+/// `jobs.heavy_concurrency` run at once, so ordinary jobs always find a worker.
+pub const HEAVY_LANE: &str = "heavy";
+
 /// Atomically lease the next runnable job (due and queued, or running with an
-/// expired lease) and return its id.
+/// expired lease) and return its id. Jobs outside a lane come first; a `heavy` job
+/// is taken only while fewer than `heavy_limit` heavy jobs run; a job with a
+/// concurrency key is taken only while no other job with that key runs (one
+/// musician's analyses run one at a time).
 ///
 /// PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED` then `UPDATE` in one transaction,
-/// so concurrent workers never wait on each other or take the same job.
+/// so concurrent workers never wait on each other or take the same job (two workers
+/// claiming at the same instant may each start one job of the same key).
 /// SQLite: one `UPDATE … WHERE id = (SELECT …) RETURNING id`; SQLite runs a write
 /// statement under the database write lock, so it is atomic.
 pub fn claim_job_id(
@@ -20,23 +28,54 @@ pub fn claim_job_id(
     now: NaiveDateTime,
     lease_until: NaiveDateTime,
     worker: &str,
+    heavy_limit: i64,
 ) -> QueryResult<Option<i64>> {
-    let claimable = jobs::status
-        .eq("queued")
-        .and(jobs::run_at.le(now))
-        .or(jobs::status.eq("running").and(jobs::locked_until.lt(now)));
+    if let Some(id) = claim_in(conn, now, lease_until, worker, None)? {
+        return Ok(Some(id));
+    }
+    if heavy_limit > 0 {
+        return claim_in(conn, now, lease_until, worker, Some(heavy_limit));
+    }
+    Ok(None)
+}
+
+/// One claim: outside any lane (`heavy_limit` None) or in the heavy lane.
+fn claim_in(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    worker: &str,
+    heavy_limit: Option<i64>,
+) -> QueryResult<Option<i64>> {
+    let lane = if heavy_limit.is_some() {
+        "j.lane = 'heavy' AND (SELECT COUNT(*) FROM jobs h WHERE h.lane = 'heavy' \
+           AND h.status = 'running' AND h.locked_until >= $3 AND h.id <> j.id) < $4"
+    } else {
+        "j.lane IS NULL AND CAST($4 AS BIGINT) >= 0"
+    };
+    let pick = format!(
+        "SELECT j.id FROM jobs j \
+         WHERE ((j.status = 'queued' AND j.run_at <= $1) OR (j.status = 'running' AND j.locked_until < $2)) \
+           AND {lane} \
+           AND (j.concurrency_key IS NULL OR NOT EXISTS (SELECT 1 FROM jobs r \
+                WHERE r.concurrency_key = j.concurrency_key AND r.status = 'running' \
+                  AND r.locked_until >= $3 AND r.id <> j.id)) \
+         ORDER BY j.run_at, j.id LIMIT 1"
+    );
+    let limit = heavy_limit.unwrap_or(0);
     match conn {
         DbConnection::Pg(c) => c.transaction(|c| {
-            let id: Option<i64> = jobs::table
-                .select(jobs::id)
-                .filter(claimable)
-                .order((jobs::run_at.asc(), jobs::id.asc()))
-                .limit(1)
-                .for_update()
-                .skip_locked()
-                .first(c)
-                .optional()?;
-            let Some(id) = id else { return Ok(None) };
+            let row: Option<ClaimedId> =
+                diesel::sql_query(format!("{pick} FOR UPDATE OF j SKIP LOCKED"))
+                    .bind::<Timestamp, _>(now)
+                    .bind::<Timestamp, _>(now)
+                    .bind::<Timestamp, _>(now)
+                    .bind::<BigInt, _>(limit)
+                    .get_result(c)
+                    .optional()?;
+            let Some(id) = row.map(|r| r.id) else {
+                return Ok(None);
+            };
             diesel::update(jobs::table.find(id))
                 .set((
                     jobs::status.eq("running"),
@@ -49,21 +88,36 @@ pub fn claim_job_id(
             Ok(Some(id))
         }),
         DbConnection::Sqlite(c) => {
-            let row: Option<ClaimedId> = diesel::sql_query(
-                "UPDATE jobs SET status = 'running', locked_by = ?, locked_until = ?, \
-                 attempts = attempts + 1, updated_at = ? \
-                 WHERE id = (SELECT id FROM jobs \
-                   WHERE (status = 'queued' AND run_at <= ?) OR (status = 'running' AND locked_until < ?) \
-                   ORDER BY run_at, id LIMIT 1) \
-                 RETURNING id",
-            )
-            .bind::<Text, _>(worker)
-            .bind::<Timestamp, _>(lease_until)
-            .bind::<Timestamp, _>(now)
-            .bind::<Timestamp, _>(now)
-            .bind::<Timestamp, _>(now)
-            .get_result(c)
-            .optional()?;
+            // SQLite reads `$5` as a named parameter (numbered by first appearance):
+            // plain `?` placeholders instead, bound in the order they appear.
+            let sql = format!(
+                "UPDATE jobs SET status = 'running', locked_by = $5, locked_until = $6, \
+                 attempts = attempts + 1, updated_at = $7 \
+                 WHERE id = ({pick}) RETURNING id"
+            );
+            let mut text = String::with_capacity(sql.len());
+            let mut order = Vec::new();
+            let mut chars = sql.chars().peekable();
+            while let Some(ch) = chars.next() {
+                match (ch, chars.peek().copied()) {
+                    ('$', Some(d)) if d.is_ascii_digit() => {
+                        order.push(d);
+                        chars.next();
+                        text.push('?');
+                    }
+                    _ => text.push(ch),
+                }
+            }
+            let mut q = diesel::sql_query(text).into_boxed::<diesel::sqlite::Sqlite>();
+            for n in order {
+                q = match n {
+                    '4' => q.bind::<BigInt, _>(limit),
+                    '5' => q.bind::<Text, _>(worker.to_string()),
+                    '6' => q.bind::<Timestamp, _>(lease_until),
+                    _ => q.bind::<Timestamp, _>(now),
+                };
+            }
+            let row: Option<ClaimedId> = q.get_result(c).optional()?;
             Ok(row.map(|r| r.id))
         }
     }
@@ -144,6 +198,26 @@ pub fn describe_schema(
 #[cfg(test)]
 mod tests {
     use super::type_class;
+
+    #[test]
+    fn the_claim_takes_queued_jobs_on_sqlite() {
+        use diesel::Connection;
+        let mut conn = super::DbConnection::establish(":memory:").unwrap();
+        super::super::run_migrations(&mut conn).unwrap();
+        let now = chrono::Utc::now().naive_utc();
+        let id =
+            crate::jobs::store::enqueue(&mut conn, "x", &serde_json::json!({}), now, None).unwrap();
+        let later = now + chrono::Duration::seconds(1);
+        let got = super::claim_job_id(
+            &mut conn,
+            later,
+            later + chrono::Duration::minutes(5),
+            "w",
+            1,
+        )
+        .unwrap();
+        assert_eq!(got, Some(id));
+    }
 
     #[test]
     fn type_classes_fold_backend_spellings() {

@@ -24,6 +24,7 @@ diesel::table! {
         throttled_until -> Nullable<Timestamp>,
         login_blocked -> Bool,
         tokens_valid_after -> Nullable<Timestamp>,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 
@@ -101,6 +102,13 @@ diesel::table! {
         updated_at -> Timestamp,
         analysed_at -> Nullable<Timestamp>,
         withdrawn_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    fingerprint_keys (key, entry_id) {
+        key -> Integer,
+        entry_id -> Text,
     }
 }
 
@@ -210,6 +218,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         finished_at -> Nullable<Timestamp>,
+        lane -> Nullable<Text>,
+        concurrency_key -> Nullable<Text>,
     }
 }
 
@@ -445,6 +455,7 @@ diesel::joinable!(categories -> competitions (competition_id));
 diesel::joinable!(entries -> competitions (competition_id));
 diesel::joinable!(entries -> users (musician_id));
 diesel::joinable!(uploads -> entries (entry_id));
+diesel::joinable!(fingerprint_keys -> entries (entry_id));
 diesel::joinable!(rounds -> competitions (competition_id));
 diesel::joinable!(round_entries -> rounds (round_id));
 diesel::joinable!(round_entries -> entries (entry_id));
@@ -584,6 +595,7 @@ diesel::table! {
 diesel::joinable!(stem_files -> stem_packs (pack_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    fingerprint_keys,
     server_processes,
     remix_settings,
     stem_packs,

@@ -114,9 +114,10 @@ impl Worker {
     pub async fn claim(&self) -> Result<Option<JobRow>, crate::error::AppError> {
         let worker = self.id.clone();
         let lease = self.lease();
+        let heavy = self.state.settings.jobs.heavy_concurrency as i64;
         self.state
             .db
-            .run(move |conn| store::claim(conn, &worker, Utc::now().naive_utc(), lease))
+            .run(move |conn| store::claim(conn, &worker, Utc::now().naive_utc(), lease, heavy))
             .await
     }
 

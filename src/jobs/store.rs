@@ -25,12 +25,31 @@ pub struct JobRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub finished_at: Option<NaiveDateTime>,
+    pub lane: Option<String>,
+    pub concurrency_key: Option<String>,
 }
 
 pub const QUEUED: &str = "queued";
 pub const RUNNING: &str = "running";
 pub const DONE: &str = "done";
 pub const DEAD: &str = "dead";
+
+/// Put a queued job in a lane (`heavy`) and/or give it a concurrency key (jobs with the
+/// same key run one at a time).
+pub fn set_lane(
+    conn: &mut DbConnection,
+    id: i64,
+    lane: Option<&str>,
+    concurrency_key: Option<&str>,
+) -> Result<(), AppError> {
+    diesel::update(jobs::table.find(id))
+        .set((
+            jobs::lane.eq(lane),
+            jobs::concurrency_key.eq(concurrency_key),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
 
 /// Default attempts for a job enqueued without its own limit.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 10;
@@ -94,8 +113,9 @@ pub fn claim(
     worker: &str,
     now: NaiveDateTime,
     lease: Duration,
+    heavy_limit: i64,
 ) -> Result<Option<JobRow>, AppError> {
-    let Some(id) = claim_job_id(conn, now, now + lease, worker)? else {
+    let Some(id) = claim_job_id(conn, now, now + lease, worker, heavy_limit)? else {
         return Ok(None);
     };
     find(conn, id)

@@ -196,6 +196,7 @@ pub struct ResultsRow {
 // ---------------------------------------------------------------- inputs
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CriterionInput {
     pub key: Option<String>,
     pub name: String,
@@ -233,12 +234,14 @@ pub struct RoundInput {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ScoreInput {
     /// Criterion key → a whole number on that criterion's scale.
     pub criteria: BTreeMap<String, i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CommentInput {
     pub body: String,
     /// `panel` (default) or `musician`.
@@ -248,12 +251,14 @@ pub struct CommentInput {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConflictInput {
     #[serde(default)]
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ListenInput {
     pub from_secs: f64,
     pub to_secs: f64,
@@ -266,6 +271,7 @@ pub struct ManualAssignInput {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct OrganiserConflictInput {
     pub judge_id: String,
     pub entry_id: String,
@@ -274,6 +280,7 @@ pub struct OrganiserConflictInput {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AdvanceInput {
     /// The entries that go on. Omitted: those the round's rule picks.
     pub entries: Option<Vec<String>>,
@@ -320,6 +327,7 @@ impl Default for ResultsSettings {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResultsInput {
     pub method: Option<Method>,
     pub jury_weight: Option<i64>,

@@ -302,6 +302,16 @@ pub fn insert_rendition(conn: &mut DbConnection, row: &RenditionRow) -> Result<(
     Ok(())
 }
 
+/// Remove the judges' rendition of an upload; its object key, if there was one.
+pub fn delete_rendition(
+    conn: &mut DbConnection,
+    upload_id: &str,
+) -> Result<Option<String>, AppError> {
+    let key = find_rendition(conn, upload_id)?.map(|r| r.object_key);
+    diesel::delete(renditions::table.find(upload_id)).execute(conn)?;
+    Ok(key)
+}
+
 pub fn rendition_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
     Ok(renditions::table
         .select(renditions::object_key)

@@ -8,13 +8,15 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use super::model::{AnalysisFailure, Flag, MatchRange, Status};
+use super::duplicates;
+use super::model::{AnalysisFailure, Flag, Status};
 use super::service::now;
 use super::store;
 use crate::audio::policy::{Outcome, Verdict};
 use crate::audio::report::Fingerprint;
-use crate::audio::sandbox::{SandboxConfig, analyze_isolated};
+use crate::audio::sandbox::{SandboxConfig, analyze_isolated, probe_isolated};
 use crate::audio::{AnalysisError, fingerprint};
+use crate::db::backend::HEAVY_LANE;
 use crate::i18n::Locale;
 use crate::jobs::{JobError, JobRow};
 use crate::mail::{self, MailAction, MailContent};
@@ -42,6 +44,7 @@ pub fn sandbox_config(state: &AppState) -> SandboxConfig {
     cfg.cpu_secs = a.cpu_secs;
     cfg.wall_secs = a.wall_secs;
     cfg.limits.max_decoded_secs = a.max_duration_secs;
+    cfg.rendition_max_bytes = a.rendition_max_mib.max(1) * 1024 * 1024;
     cfg
 }
 
@@ -93,18 +96,48 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
             }
             e.status = Status::Analysing.as_str().into();
             store::save_entry(conn, &e)?;
-            store::find_upload(conn, &uid)
+            // The competition's longest accepted recording, when longer ones are refused.
+            let max_secs = crate::competitions::service::find(conn, &e.competition_id)?
+                .map(|c| c.policy().duration)
+                .filter(|d| d.severity == crate::audio::policy::Severity::Reject)
+                .and_then(|d| d.max_secs);
+            Ok(store::find_upload(conn, &uid)?.map(|u| (u, max_secs)))
         })
         .await
         .map_err(retry("loading the entry"))?;
-    let Some(upload) = upload else {
+    let Some((upload, max_secs)) = upload else {
         tracing::info!(entry = %p.entry_id, "analysis skipped: the audio was replaced or withdrawn");
         return Ok(());
     };
 
     // Copy the object to a private temporary file for the child to read.
     let tmp = copy_to_temp(&state, &upload.object_key).await?;
-    let result = analyze_isolated(&sandbox_config(&state), tmp.path()).await;
+    let cfg = sandbox_config(&state);
+    let result = match probe_isolated(&cfg, tmp.path()).await {
+        Ok(probe) => match cost_decision(&state, &job, &probe, max_secs) {
+            Cost::Refuse(e) => Err(e),
+            Cost::Heavy => {
+                requeue_heavy(&state, &job).await?;
+                tracing::info!(
+                    entry = %p.entry_id,
+                    samples = probe.samples(),
+                    "analysis moved to the heavy lane"
+                );
+                return Ok(());
+            }
+            Cost::Run => {
+                // Stopped at once if the audio is replaced or the entry withdrawn meanwhile.
+                tokio::select! {
+                    r = analyze_isolated(&cfg, tmp.path()) => r,
+                    () = superseded(&state, &p.entry_id, &p.upload_id) => {
+                        tracing::info!(entry = %p.entry_id, "analysis stopped: the audio was replaced or withdrawn");
+                        return Ok(());
+                    }
+                }
+            }
+        },
+        Err(e) => Err(e),
+    };
     drop(tmp);
     if let Err(AnalysisError::Crashed(m)) = &result
         && m.starts_with("cannot start the analyser")
@@ -112,6 +145,12 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
         return Err(JobError::Retry(m.clone()));
     }
     let min_match = state.settings.analysis.duplicate_min_secs;
+    let (dup_flags, dup_keys) = match &result {
+        Ok(report) => {
+            find_duplicates(&state, &p.entry_id, report.fingerprint.as_ref(), min_match).await?
+        }
+        Err(_) => (Vec::new(), Vec::new()),
+    };
     let st = state.clone();
     let done = state
         .db
@@ -144,9 +183,9 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
                         &e.id,
                         landmarks.as_ref().map(|l| l.data.as_str()),
                     )?;
-                    e.flags =
-                        serde_json::to_string(&duplicates(conn, &e.id, fp.as_ref(), min_match)?)
-                            .map_err(crate::error::AppError::internal)?;
+                    duplicates::index(conn, &e.id, &dup_keys)?;
+                    e.flags = serde_json::to_string(&dup_flags)
+                        .map_err(crate::error::AppError::internal)?;
                     e.fingerprint = fp.map(|f| f.data);
                     e.report = Some(
                         serde_json::to_string(&stored).map_err(crate::error::AppError::internal)?,
@@ -159,6 +198,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
                     verdict_made = Some(verdict);
                 }
                 Err(err) => {
+                    duplicates::unindex(conn, &e.id)?;
                     e.status = Status::Rejected.as_str().into();
                     let failure = AnalysisFailure {
                         code: err.code().into(),
@@ -217,40 +257,115 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
     Ok(())
 }
 
-/// Other entries (any competition) whose recording matches this one for at least
-/// `min_secs` in total.
-fn duplicates(
-    conn: &mut crate::db::DbConnection,
+enum Cost {
+    Run,
+    /// Expensive: run it in the heavy lane.
+    Heavy,
+    /// Refused from the header alone.
+    Refuse(AnalysisError),
+}
+
+/// What a file's header says its analysis will cost, against the configured bounds and
+/// the competition's longest accepted recording.
+fn cost_decision(
+    state: &AppState,
+    job: &JobRow,
+    probe: &crate::audio::Probe,
+    max_secs: Option<f64>,
+) -> Cost {
+    let a = &state.settings.analysis;
+    if probe.samples() > a.max_samples {
+        return Cost::Refuse(AnalysisError::TooCostly {
+            minutes: probe.secs() / 60.0,
+            rate: probe.sample_rate,
+            channels: probe.channels,
+        });
+    }
+    if let Some(max) = max_secs
+        && probe.declared
+        && probe.secs() > max + 1.0
+    {
+        return Cost::Refuse(AnalysisError::LongerThanAllowed {
+            minutes: probe.secs() / 60.0,
+            limit_minutes: max / 60.0,
+        });
+    }
+    if probe.samples() > a.heavy_samples && job.lane.as_deref() != Some(HEAVY_LANE) {
+        return Cost::Heavy;
+    }
+    Cost::Run
+}
+
+/// Queue the same analysis again in the heavy lane (this job then ends).
+async fn requeue_heavy(state: &AppState, job: &JobRow) -> Result<(), JobError> {
+    let payload: serde_json::Value = serde_json::from_str(&job.payload)
+        .map_err(|e| JobError::Fatal(format!("bad analysis payload: {e}")))?;
+    let key = job.concurrency_key.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let id = crate::jobs::store::enqueue(
+                conn,
+                super::upload::ANALYSE_JOB,
+                &payload,
+                now(),
+                None,
+            )?;
+            crate::jobs::store::set_lane(conn, id, Some(HEAVY_LANE), key.as_deref())
+        })
+        .await
+        .map_err(retry("queueing the analysis"))
+}
+
+/// Resolves once the entry no longer has this audio in force (replaced, withdrawn or
+/// deleted): checked every second, from any process.
+async fn superseded(state: &AppState, entry_id: &str, upload_id: &str) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let (eid, uid) = (entry_id.to_string(), upload_id.to_string());
+        let current = state
+            .db
+            .run(move |conn| {
+                Ok(store::find_entry(conn, &eid)?.is_some_and(|e| {
+                    e.upload_id.as_deref() == Some(uid.as_str()) && e.withdrawn_at.is_none()
+                }))
+            })
+            .await;
+        if let Ok(false) = current {
+            return;
+        }
+    }
+}
+
+/// The duplicate flags of a freshly analysed recording and its index keys: candidates
+/// from the index on a read connection, compared on the blocking pool, no write lock
+/// held (see [`super::duplicates`]).
+async fn find_duplicates(
+    state: &AppState,
     entry_id: &str,
     fp: Option<&Fingerprint>,
     min_secs: f64,
-) -> Result<Vec<Flag>, crate::error::AppError> {
-    let Some(fp) = fp else { return Ok(Vec::new()) };
-    let mut flags = Vec::new();
-    for (id, competition, title, data) in store::fingerprints_except(conn, entry_id)? {
-        let other = Fingerprint {
-            algorithm: fp.algorithm.clone(),
-            data,
-            item_secs: fp.item_secs,
-        };
-        let segs = fingerprint::matches(fp, &other);
-        let total: f64 = segs.iter().map(|s| s.2).sum();
-        if total >= min_secs {
-            flags.push(Flag {
-                kind: "duplicate_audio".into(),
-                other_entry_id: id,
-                other_title: title,
-                other_competition_id: competition,
-                ranges: segs
-                    .into_iter()
-                    .map(|(a, b, len)| MatchRange {
-                        start_secs: (a * 10.0).round() / 10.0,
-                        other_start_secs: (b * 10.0).round() / 10.0,
-                        length_secs: (len * 10.0).round() / 10.0,
-                    })
-                    .collect(),
-            });
-        }
+) -> Result<(Vec<Flag>, Vec<i32>), JobError> {
+    let Some(fp) = fp else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let Some(raw) = fingerprint::decode(fp) else {
+        return Ok((Vec::new(), Vec::new()));
+    };
+    let me = duplicates::prepare_items(&raw, fp.item_secs);
+    if !duplicates::comparable(&me, min_secs) {
+        // Silence, or too little music to ever match: nothing to index or compare.
+        return Ok((Vec::new(), Vec::new()));
     }
-    Ok(flags)
+    let keys = duplicates::keys(&raw);
+    let (id, k) = (entry_id.to_string(), keys.clone());
+    let candidates = state
+        .db
+        .run(move |conn| duplicates::candidates(conn, &id, &k))
+        .await
+        .map_err(retry("looking for duplicates"))?;
+    let flags = tokio::task::spawn_blocking(move || duplicates::flags(&me, &candidates, min_secs))
+        .await
+        .map_err(|e| JobError::Retry(format!("comparing fingerprints: {e}")))?;
+    Ok((flags, keys))
 }

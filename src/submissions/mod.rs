@@ -3,6 +3,7 @@
 //! loudness-matched public renditions) and the orphan sweeper.
 
 pub mod analysis;
+pub mod duplicates;
 pub mod model;
 pub mod moderation;
 pub mod pages;

@@ -560,3 +560,43 @@ pub fn find_entries(
         .map(|e| (e.id.clone(), e))
         .collect())
 }
+
+/// A musician's account is erased: each of their entries is withdrawn (it leaves every
+/// public surface and its votes are set aside) and anonymised — title, description,
+/// lyrics, credits, samples, fingerprint and report cleared; its audio, renditions and
+/// landmarks removed. The entry row stays, so rounds, scores and results that counted
+/// it stay honest. Returns the object keys to delete once the transaction commits.
+pub fn erase_musician(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
+    let mut keys = Vec::new();
+    for mut e in store::entries_of_musician(conn, user_id)? {
+        e.upload_id = None;
+        store::save_entry(conn, &e)?;
+        for u in store::uploads_of_entry(conn, &e.id)? {
+            keys.extend(store::delete_public_rendition(conn, &u.id)?);
+            keys.extend(crate::judging::store::delete_rendition(conn, &u.id)?);
+            store::delete_upload(conn, &u.id)?;
+            keys.push(u.object_key);
+        }
+        super::duplicates::unindex(conn, &e.id)?;
+        crate::remix::store::delete_landmarks(conn, &e.id)?;
+        e.title = String::new();
+        e.description = String::new();
+        e.lyrics = String::new();
+        e.credits = String::new();
+        e.samples = "[]".into();
+        e.fingerprint = None;
+        e.flags = "[]".into();
+        e.report = None;
+        e.verdict = None;
+        e.analysis_error = None;
+        e.withdrawn_at = e.withdrawn_at.or(Some(now));
+        e.status = Status::Withdrawn.as_str().into();
+        e.updated_at = now;
+        store::save_entry(conn, &e)?;
+    }
+    Ok(keys)
+}

@@ -175,24 +175,6 @@ pub fn upload_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
     Ok(uploads::table.select(uploads::object_key).load(conn)?)
 }
 
-/// Analysed entries with fingerprints, other than `entry_id`: (id, competition, title, fingerprint).
-pub fn fingerprints_except(
-    conn: &mut DbConnection,
-    entry_id: &str,
-) -> Result<Vec<(String, String, String, String)>, AppError> {
-    Ok(entries::table
-        .filter(entries::id.ne(entry_id))
-        .filter(entries::fingerprint.is_not_null())
-        .filter(entries::withdrawn_at.is_null())
-        .select((
-            entries::id,
-            entries::competition_id,
-            entries::title,
-            entries::fingerprint.assume_not_null(),
-        ))
-        .load(conn)?)
-}
-
 /// Entries by id (any number; queried in chunks).
 pub fn entries_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<EntryRow>, AppError> {
     let mut out = Vec::with_capacity(ids.len());
@@ -205,6 +187,38 @@ pub fn entries_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<Ent
         );
     }
     Ok(out)
+}
+
+/// Every upload of an entry (the one in force and any unfinished).
+pub fn uploads_of_entry(
+    conn: &mut DbConnection,
+    entry_id: &str,
+) -> Result<Vec<UploadRow>, AppError> {
+    Ok(uploads::table
+        .filter(uploads::entry_id.eq(entry_id))
+        .select(UploadRow::as_select())
+        .load(conn)?)
+}
+
+/// Remove the public rendition of an upload; its object key, if there was one.
+pub fn delete_public_rendition(
+    conn: &mut DbConnection,
+    upload_id: &str,
+) -> Result<Option<String>, AppError> {
+    let key = find_public_rendition(conn, upload_id)?.map(|r| r.object_key);
+    diesel::delete(public_renditions::table.find(upload_id)).execute(conn)?;
+    Ok(key)
+}
+
+/// A musician's entries, every state.
+pub fn entries_of_musician(
+    conn: &mut DbConnection,
+    musician_id: &str,
+) -> Result<Vec<EntryRow>, AppError> {
+    Ok(entries::table
+        .filter(entries::musician_id.eq(musician_id))
+        .select(EntryRow::as_select())
+        .load(conn)?)
 }
 
 pub fn find_public_rendition(

@@ -315,6 +315,7 @@ async fn finalize(
             e.verdict = None;
             e.analysis_error = None;
             e.fingerprint = None;
+            super::duplicates::unindex(conn, &e.id)?;
             e.flags = "[]".into();
             e.analysed_at = None;
             if e.review == Review::ChangesRequested.as_str()
@@ -325,12 +326,20 @@ async fn finalize(
             }
             e.updated_at = now;
             store::save_entry(conn, &e)?;
-            crate::jobs::store::enqueue(
+            let job = crate::jobs::store::enqueue(
                 conn,
                 ANALYSE_JOB,
                 &serde_json::json!({ "entry_id": e.id, "upload_id": row.id }),
                 now,
                 None,
+            )?;
+            // One running analysis per musician: a burst of uploads from one account
+            // cannot take every worker.
+            crate::jobs::store::set_lane(
+                conn,
+                job,
+                None,
+                Some(&format!("analysis:{}", e.musician_id)),
             )?;
             let body = json(&view(conn, &e, Viewer::Musician, locale)?)?;
             idempotency::finish(conn, &uid, &k, 201, &body)?;

@@ -149,6 +149,7 @@ pub struct NewReview {
 /// A voting round's settings. On create, unset fields take their defaults; on update,
 /// unset fields stay as they are.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VotingRoundInput {
     pub title: Option<String>,
     /// RFC 3339 (server clock).
@@ -273,6 +274,7 @@ pub struct MyVoting {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VoteInput {
     pub entry_id: String,
     /// The solved proof of work: base64 of the ALTCHA payload (`{challenge, solution}`).
@@ -295,6 +297,7 @@ pub struct VoteReceipt {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ListenInput {
     pub entry_id: String,
 }
@@ -342,6 +345,11 @@ pub struct IntegritySummary {
     pub invalidated: u64,
     /// Votes not counted (quarantined or invalidated), by the rule that holds them.
     pub by_rule: BTreeMap<String, u64>,
+    /// Counted votes for songs that have left the vote since: kept in the log and the
+    /// tally hash, left off the leaderboard (whose total is `counted − set_aside`).
+    pub set_aside: u64,
+    /// `set_aside` by reason: `withdrawn`, `disqualified` or `erased`.
+    pub set_aside_by_reason: BTreeMap<String, u64>,
     /// SHA-256 of the tally text (`entry_id,count` lines, sorted); recompute it from the
     /// exported log (docs/voting.md).
     pub tally_hash: String,

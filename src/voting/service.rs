@@ -976,6 +976,34 @@ fn integrity_of(
                 .or_default() += 1;
         }
     }
+    // Votes for songs that left the vote (withdrawn, disqualified, or their musician's
+    // account erased) stay in the log and the tally hash, and are set aside from the
+    // leaderboard, with the reason.
+    let ids: Vec<String> = tallies.iter().map(|t| t.entry_id.clone()).collect();
+    let rows = submissions::find_entries(conn, &ids)?;
+    let gone: Vec<String> = rows
+        .values()
+        .filter(|e| e.withdrawn_at.is_some())
+        .map(|e| e.musician_id.clone())
+        .collect();
+    let erased = accounts::erased_among(conn, &gone)?;
+    let mut set_aside_by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    for t in &tallies {
+        let reason = match rows.get(&t.entry_id) {
+            None => Some("erased"),
+            Some(e) if erased.contains(&e.musician_id) => Some("erased"),
+            Some(e) if e.review == crate::submissions::model::Review::Disqualified.as_str() => {
+                Some("disqualified")
+            }
+            Some(e) if e.withdrawn_at.is_some() => Some("withdrawn"),
+            Some(_) => None,
+        };
+        if let Some(reason) = reason
+            && t.counted > 0
+        {
+            *set_aside_by_reason.entry(reason.into()).or_default() += t.counted as u64;
+        }
+    }
     let sum = |f: fn(&TallyRow) -> i64| tallies.iter().map(|t| f(t).max(0) as u64).sum::<u64>();
     let (c, q, inv) = (
         sum(|t| t.counted),
@@ -990,6 +1018,8 @@ fn integrity_of(
         quarantined: q,
         invalidated: inv,
         by_rule,
+        set_aside: set_aside_by_reason.values().sum(),
+        set_aside_by_reason,
         tally_hash: domain::tally_hash(&counted),
         log_url: format!("{base}/api/v1/voting-rounds/{}/log.csv?c={slug}", r.id),
     })

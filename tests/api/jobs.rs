@@ -177,7 +177,7 @@ async fn an_expired_lease_is_reclaimed() {
     let claimed = app
         .state
         .db
-        .run(|c| store::claim(c, "dead-worker", now(), chrono::Duration::minutes(-5)))
+        .run(|c| store::claim(c, "dead-worker", now(), chrono::Duration::minutes(-5), 1))
         .await
         .unwrap()
         .expect("claimed");
@@ -196,12 +196,71 @@ async fn a_live_lease_is_not_taken() {
     let id = enqueue(&app, "test.ok", None).await;
     app.state
         .db
-        .run(|c| store::claim(c, "busy-worker", now(), chrono::Duration::minutes(5)))
+        .run(|c| store::claim(c, "busy-worker", now(), chrono::Duration::minutes(5), 1))
         .await
         .unwrap()
         .expect("claimed");
     assert_eq!(app.run_pending_jobs().await, 0);
     assert_eq!(job(&app, id).await.status, "running");
+    app.shutdown().await;
+}
+
+async fn laned(app: &TestApp, lane: Option<&'static str>, key: Option<&'static str>) -> i64 {
+    let id = enqueue(app, "test.ok", None).await;
+    app.state
+        .db
+        .run(move |c| store::set_lane(c, id, lane, key))
+        .await
+        .unwrap();
+    id
+}
+
+async fn claim_one(app: &TestApp, worker: &'static str, heavy: i64) -> Option<i64> {
+    app.state
+        .db
+        .run(move |c| store::claim(c, worker, now(), chrono::Duration::minutes(5), heavy))
+        .await
+        .unwrap()
+        .map(|j| j.id)
+}
+
+#[tokio::test]
+async fn one_musicians_analyses_run_one_at_a_time_and_heavy_ones_leave_room() {
+    let (app, _) = app_with_test_jobs().await;
+    // Four expensive files from one account, then an ordinary one from another.
+    let mut bombs = Vec::new();
+    for _ in 0..4 {
+        bombs.push(laned(&app, Some("heavy"), Some("analysis:mallory")).await);
+    }
+    let ordinary = laned(&app, None, Some("analysis:ana")).await;
+    let second_of_ana = laned(&app, None, Some("analysis:ana")).await;
+    // The ordinary job goes first although it was queued last.
+    assert_eq!(claim_one(&app, "w1", 1).await, Some(ordinary));
+    // Ana's next waits for her first; one bomb may run.
+    assert_eq!(claim_one(&app, "w2", 1).await, Some(bombs[0]));
+    // Nothing else: the heavy lane is full and Ana's key is busy.
+    assert_eq!(claim_one(&app, "w3", 1).await, None);
+    // With room for two heavy jobs, Mallory's key still holds the rest back.
+    assert_eq!(claim_one(&app, "w3", 2).await, None);
+    let id = ordinary;
+    app.state
+        .db
+        .run(move |c| store::complete(c, id, "w1", now()).map(|_| ()))
+        .await
+        .unwrap();
+    assert_eq!(claim_one(&app, "w1", 1).await, Some(second_of_ana));
+    // An unkeyed job in no lane is never held back.
+    let plain = enqueue(&app, "test.ok", None).await;
+    assert_eq!(claim_one(&app, "w4", 1).await, Some(plain));
+    // With the heavy lane stopped, bombs wait.
+    let id = bombs[0];
+    app.state
+        .db
+        .run(move |c| store::complete(c, id, "w2", now()).map(|_| ()))
+        .await
+        .unwrap();
+    assert_eq!(claim_one(&app, "w2", 0).await, None);
+    assert_eq!(claim_one(&app, "w2", 1).await, Some(bombs[1]));
     app.shutdown().await;
 }
 
@@ -220,7 +279,7 @@ async fn concurrent_workers_never_claim_the_same_job() {
             loop {
                 let worker = format!("w{w}");
                 let got = db
-                    .run(move |c| store::claim(c, &worker, now(), chrono::Duration::minutes(5)))
+                    .run(move |c| store::claim(c, &worker, now(), chrono::Duration::minutes(5), 1))
                     .await
                     .expect("claim never errors");
                 match got {

@@ -483,9 +483,13 @@ async fn walk_up_voters_at_the_venue_count_while_a_burst_elsewhere_is_held() {
 async fn a_withdrawn_finalist_leaves_the_vote_at_once() {
     let app = app().await;
     let s = setup(&app, "pv-withdrawn", 2, 0).await;
-    let v = voting_round(&app, &s, json!({})).await;
+    let v = voting_round(&app, &s, json!({ "new_accounts": "count" })).await;
     let vid = v["id"].as_str().unwrap().to_string();
     let (gone, stays) = (&s.entries[0], &s.entries[1]);
+    // A fan voted for the song before it was withdrawn.
+    let early = voter(&app, "early-fan@example.org").await;
+    let r = vote_from(&app, &early, &vid, &gone.2, "192.0.2.10").await;
+    assert_eq!(r["status"], "counted", "{r}");
     let res = post(
         &app,
         &gone.0,
@@ -530,6 +534,21 @@ async fn a_withdrawn_finalist_leaves_the_vote_at_once() {
         .get(&format!("/c/{}/vote/{vid}/{}", s.call.slug, gone.2))
         .await;
     assert_eq!(page.status(), 404);
+    // Its vote is set aside in the tally, with the reason; the log keeps it.
+    let i: Value = app
+        .client
+        .get(app.url(&format!("/api/v1/voting-rounds/{vid}/integrity")))
+        .bearer_auth(&s.call.org)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(i["counted"], 1, "{i}");
+    assert_eq!(i["set_aside"], 1, "{i}");
+    assert_eq!(i["set_aside_by_reason"]["withdrawn"], 1, "{i}");
+    assert_eq!(board["total_votes"], 0, "{board}");
 }
 
 /// The RIFF chunk ids of a WAV file.
@@ -618,4 +637,99 @@ async fn public_audio_is_a_clean_rendition_at_the_reference_loudness() {
         .unwrap();
     assert_eq!(part.status(), 206);
     assert_eq!(part.bytes().await.unwrap().len(), 100);
+}
+
+async fn delete_me(app: &TestApp, token: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/v1/me/delete"))
+        .bearer_auth(token)
+        .json(&json!({ "confirmation": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn deleting_accounts_always_works_and_keeps_the_vote_and_the_scores_honest() {
+    let app = app().await;
+    let s = setup(&app, "pv-erase", 3, 1).await;
+    let rid = decided_screening(&app, &s).await;
+    let v = voting_round(&app, &s, json!({ "new_accounts": "count" })).await;
+    let vid = v["id"].as_str().unwrap().to_string();
+    let finalist = &s.entries[0];
+    let fan = voter(&app, "loyal-fan@example.org").await;
+    let r = vote_from(&app, &fan, &vid, &finalist.2, "192.0.2.11").await;
+    assert_eq!(r["status"], "counted", "{r}");
+
+    // The musician of a song in the public vote can delete her account.
+    let res = delete_me(&app, &finalist.0, "violin sunrise 1987").await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    app.state.voting.rounds.invalidate(&vid);
+    let g: Value = app
+        .get(&format!("/api/v1/voting-rounds/{vid}/entries"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!ids(&g["entries"]).contains(&finalist.2), "{g}");
+    let audio = app
+        .get(&format!(
+            "/api/v1/voting-rounds/{vid}/entries/{}/audio",
+            finalist.2
+        ))
+        .await;
+    assert_eq!(audio.status(), 404);
+    let i: Value = app
+        .get_with(
+            &format!("/api/v1/voting-rounds/{vid}/integrity"),
+            &s.call.org,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(i["set_aside_by_reason"]["erased"], 1, "{i}");
+    // The entry is withdrawn and holds nothing of hers any more.
+    let e: Value = app
+        .get_with(&format!("/api/v1/entries/{}", finalist.2), &s.call.org)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(e["status"], "withdrawn", "{e}");
+    assert_eq!(e["title"], "", "{e}");
+    assert_eq!(e["lyrics"], "", "{e}");
+    assert!(e["audio"].is_null(), "{e}");
+
+    // A judge who scored the closed round deletes theirs: the scores stay, by "a former judge".
+    let before: Value = app
+        .get_with(&format!("/api/v1/rounds/{rid}/progress"), &s.call.org)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let j = &s.judges[0];
+    let res = delete_me(&app, &j.token, "oboe at midnight 7").await;
+    assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
+    let after: Value = app
+        .get_with(&format!("/api/v1/rounds/{rid}/progress"), &s.call.org)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let row = |p: &Value| {
+        p["judges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["judge_id"] == j.id.as_str())
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(row(&after)["scored"], row(&before)["scored"], "{after}");
+    assert_eq!(row(&after)["name"], "", "{after}");
+    let ranking = app
+        .get_with(&format!("/api/v1/rounds/{rid}/ranking"), &s.call.org)
+        .await;
+    assert_eq!(ranking.status(), 200);
 }

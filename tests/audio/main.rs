@@ -6,6 +6,7 @@ mod cli;
 mod ebu;
 mod ffmpeg;
 mod formats;
+mod renditions;
 mod robustness;
 mod sandbox;
 mod signals;
