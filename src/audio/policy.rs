@@ -86,6 +86,45 @@ pub struct SilenceRule {
     pub severity: Severity,
 }
 
+/// Loudness range (EBU R 128 LRA), in LU: how far the quiet and loud parts are apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RangeRule {
+    /// Below this the master is squashed flat (no default: many styles are).
+    pub min_lu: Option<f64>,
+    /// Above this the quiet parts get lost on a phone at the venue.
+    pub max_lu: Option<f64>,
+    pub severity: Severity,
+}
+
+impl Default for RangeRule {
+    fn default() -> Self {
+        RangeRule {
+            min_lu: None,
+            max_lu: Some(20.0),
+            severity: Severity::Warn,
+        }
+    }
+}
+
+/// Stereo phase: a mix whose channels cancel (correlation below `min_correlation`)
+/// sounds hollow in stereo and loses its centre on a mono speaker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PhaseRule {
+    pub min_correlation: f64,
+    pub severity: Severity,
+}
+
+impl Default for PhaseRule {
+    fn default() -> Self {
+        PhaseRule {
+            min_correlation: 0.0,
+            severity: Severity::Warn,
+        }
+    }
+}
+
 /// The rules. Every section has defaults; `severity = "off"` disables one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -106,6 +145,10 @@ pub struct Policy {
     pub silence: SilenceRule,
     /// Maximum number of clipping runs.
     pub clipping: MaxRule,
+    pub loudness_range: RangeRule,
+    /// Largest DC offset of any channel, as a fraction of full scale.
+    pub dc_offset: MaxRule,
+    pub phase: PhaseRule,
 }
 
 impl Default for FormatRule {
@@ -198,6 +241,12 @@ impl Default for Policy {
                 max: 0.0,
                 severity: Severity::Warn,
             },
+            loudness_range: RangeRule::default(),
+            dc_offset: MaxRule {
+                max: 0.01,
+                severity: Severity::Warn,
+            },
+            phase: PhaseRule::default(),
         }
     }
 }
@@ -486,6 +535,62 @@ impl Policy {
             format!("{}", self.clipping.max as u64),
         );
 
+        if let Some(lra) = r.loudness.range_lu {
+            let lr = &self.loudness_range;
+            let broken = if lr.max_lu.is_some_and(|m| lra > m) {
+                Some("audio.range_too_wide")
+            } else if lr.min_lu.is_some_and(|m| lra < m) {
+                Some("audio.range_too_narrow")
+            } else {
+                None
+            };
+            let limit = match (lr.min_lu, lr.max_lu) {
+                (Some(a), Some(b)) => format!("{a:.0}–{b:.0}"),
+                (Some(a), None) => format!("≥ {a:.0}"),
+                (None, Some(b)) => format!("≤ {b:.0}"),
+                (None, None) => "–".into(),
+            };
+            let limit = match broken {
+                Some("audio.range_too_wide") => format!("{:.0}", lr.max_lu.unwrap_or_default()),
+                Some(_) => format!("{:.0}", lr.min_lu.unwrap_or_default()),
+                None => limit,
+            };
+            push(
+                "loudness_range",
+                broken,
+                lr.severity,
+                format!("{lra:.1}"),
+                limit,
+            );
+        }
+
+        if let Some(dc) = r
+            .dc_offset
+            .iter()
+            .map(|d| d.abs())
+            .fold(None, |m: Option<f64>, d| Some(m.map_or(d, |m| m.max(d))))
+        {
+            push(
+                "dc_offset",
+                (dc > self.dc_offset.max).then_some("audio.dc_offset"),
+                self.dc_offset.severity,
+                format!("{:.1}", dc * 100.0),
+                format!("{:.1}", self.dc_offset.max * 100.0),
+            );
+        }
+
+        if f.channels >= 2
+            && let Some(c) = r.stereo.as_ref().and_then(|st| st.correlation)
+        {
+            push(
+                "phase",
+                (c < self.phase.min_correlation).then_some("audio.phase_cancels"),
+                self.phase.severity,
+                format!("{c:+.2}"),
+                format!("{:+.2}", self.phase.min_correlation),
+            );
+        }
+
         let outcome = rules
             .iter()
             .map(|v| v.outcome)
@@ -511,6 +616,65 @@ fn format_label(codec: &str) -> String {
 mod tests {
     use super::*;
     use crate::audio::report::*;
+
+    #[test]
+    fn loudness_range_dc_offset_and_phase_have_verdicts() {
+        let p = Policy::default();
+        let mut r = sample_report();
+        r.dc_offset = vec![0.0001, 0.0];
+        r.stereo = Some(Stereo {
+            correlation: Some(0.8),
+            min_window_correlation: Some(0.5),
+            negative_secs: 0.0,
+        });
+        let rule = |v: &Verdict, name: &str| {
+            v.rules
+                .iter()
+                .find(|x| x.rule == name)
+                .cloned()
+                .unwrap_or_else(|| panic!("no {name} rule"))
+        };
+        let v = p.evaluate(&r);
+        for name in ["loudness_range", "dc_offset", "phase"] {
+            assert_eq!(rule(&v, name).outcome, Outcome::Pass, "{name}");
+        }
+        r.loudness.range_lu = Some(24.5);
+        r.dc_offset = vec![0.001, -0.03];
+        r.stereo = Some(Stereo {
+            correlation: Some(-0.4),
+            min_window_correlation: Some(-0.5),
+            negative_secs: 100.0,
+        });
+        let v = p.evaluate(&r);
+        let lra = rule(&v, "loudness_range");
+        assert_eq!(
+            (lra.outcome, lra.code.as_str()),
+            (Outcome::Warn, "audio.range_too_wide")
+        );
+        assert_eq!((lra.measured.as_str(), lra.limit.as_str()), ("24.5", "20"));
+        let dc = rule(&v, "dc_offset");
+        assert_eq!(
+            (dc.code.as_str(), dc.measured.as_str()),
+            ("audio.dc_offset", "3.0")
+        );
+        let ph = rule(&v, "phase");
+        assert_eq!(
+            (ph.code.as_str(), ph.measured.as_str()),
+            ("audio.phase_cancels", "-0.40")
+        );
+        for l in Locale::ALL {
+            for x in [&lra, &dc, &ph] {
+                let m = x.message(l);
+                assert!(!m.contains('{') && !m.starts_with("error."), "{m}");
+            }
+        }
+        // A squashed master only when the competition asks.
+        let mut strict = Policy::default();
+        strict.loudness_range.min_lu = Some(3.0);
+        r.loudness.range_lu = Some(1.2);
+        let v = strict.evaluate(&r);
+        assert_eq!(rule(&v, "loudness_range").code, "audio.range_too_narrow");
+    }
 
     pub fn sample_report() -> Report {
         Report {

@@ -36,7 +36,7 @@ struct ShowPage {
 }
 
 /// The audio policy in plain words.
-fn policy_lines(ctx: &PageCtx, c: &CompetitionView) -> Vec<String> {
+fn policy_lines(ctx: &PageCtx, c: &CompetitionView, consent_age: u32) -> Vec<String> {
     use crate::audio::policy::Severity;
     let p = &c.audio_policy;
     let l = ctx.l;
@@ -96,6 +96,14 @@ fn policy_lines(ctx: &PageCtx, c: &CompetitionView) -> Vec<String> {
             &[("min", &format!("{}", p.sample_rate.min))],
         ));
     }
+    // What judges and listeners hear: the renditions' bounds.
+    out.push(l.tf(
+        "comp.rule_playback",
+        &[(
+            "khz",
+            &format!("{}", crate::audio::RENDITION_MAX_RATE / 1000),
+        )],
+    ));
     out.push(if c.entries_per_musician == 1 {
         l.t("comp.rule_quota_one").to_string()
     } else {
@@ -108,7 +116,11 @@ fn policy_lines(ctx: &PageCtx, c: &CompetitionView) -> Vec<String> {
         let a = |x: Option<i32>| x.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
         out.push(l.tf(
             "comp.rule_ages",
-            &[("min", &a(c.min_age)), ("max", &a(c.max_age))],
+            &[
+                ("min", &a(c.min_age)),
+                ("max", &a(c.max_age)),
+                ("consent", &consent_age.to_string()),
+            ],
         ));
     }
     out
@@ -154,7 +166,7 @@ async fn show(
         }),
         opens: label(c.submissions_open_at),
         closes: label(c.submissions_close_at),
-        rules: policy_lines(&ctx, &c),
+        rules: policy_lines(&ctx, &c, state.settings.auth.age_of_digital_consent),
         can_manage,
         vote,
         results_out,

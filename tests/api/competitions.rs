@@ -106,3 +106,31 @@ async fn a_broken_cursor_is_a_clear_422() {
     assert_eq!(res.status(), 422);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_public_rules_give_the_consent_age_the_server_applies_and_what_listeners_hear() {
+    let mut env = crate::helpers::TestEnv::new();
+    env.replace_in_config("[auth]\n", "[auth]\nage_of_digital_consent = 16\n");
+    let app = crate::helpers::spawn_app_with(env, |b| b).await;
+    let call = crate::submissions::open_call(
+        &app,
+        "rules-ages",
+        serde_json::json!({ "min_age": 13, "max_age": 19 }),
+    )
+    .await;
+    let page = |q: &'static str| {
+        let url = app.url(&format!("/c/{}{q}", call.slug));
+        let client = app.client.clone();
+        async move { client.get(url).send().await.unwrap().text().await.unwrap() }
+    };
+    let html = page("").await;
+    assert!(
+        html.contains("musicians under 16 need a parent’s or guardian’s consent"),
+        "{html}"
+    );
+    assert!(!html.contains("under-14s"));
+    assert!(html.contains("in stereo at up to 48 kHz"), "{html}");
+    let zh = page("?lang=zh-CN").await;
+    assert!(zh.contains("未满 16 岁需要父母或监护人同意"), "{zh}");
+    app.shutdown().await;
+}

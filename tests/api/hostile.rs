@@ -196,19 +196,7 @@ fn tune(secs: f64, seed: u64, silence: f64) -> Vec<u8> {
         pcm.extend_from_slice(&v.to_le_bytes());
     }
     pcm.extend(std::iter::repeat_n(0u8, quiet * 4));
-    let mut out = Vec::with_capacity(44 + pcm.len());
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + pcm.len() as u32).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&rate.to_le_bytes());
-    out.extend_from_slice(&(rate * 4).to_le_bytes());
-    out.extend_from_slice(&4u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&(pcm.len() as u32).to_le_bytes());
+    let mut out = crate::submissions::wav_header_16_stereo(pcm.len() as u32);
     out.extend(pcm);
     out
 }

@@ -571,3 +571,90 @@ async fn prompts_and_categories_follow_the_submitted_list() {
     assert_eq!(res.status(), 404);
     app.shutdown().await;
 }
+
+/// The 44-byte header of a 16-bit PCM stereo WAV at 44.1 kHz holding `data_len` bytes.
+pub fn wav_header_16_stereo(data_len: u32) -> Vec<u8> {
+    let rate = 44_100u32;
+    let mut out = Vec::with_capacity(44 + data_len as usize);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 4).to_le_bytes());
+    out.extend_from_slice(&4u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    out
+}
+
+/// A stereo WAV whose right channel is the left one upside down, with a DC offset.
+fn inverted_wav(secs: f64) -> Vec<u8> {
+    let rate = 44_100u32;
+    let frames = (secs * rate as f64) as u32;
+    let mut out = wav_header_16_stereo(frames * 4);
+    for i in 0..frames {
+        let t = i as f64 / rate as f64;
+        let x = 0.3 * (2.0 * PI * 330.0 * t).sin() + 0.1 * (2.0 * PI * 495.0 * t).sin();
+        let l = ((x + 0.05) * 32767.0) as i16;
+        let r = ((-x + 0.05) * 32767.0) as i16;
+        out.extend_from_slice(&l.to_le_bytes());
+        out.extend_from_slice(&r.to_le_bytes());
+    }
+    out
+}
+
+#[tokio::test]
+async fn phase_dc_offset_and_loudness_range_have_verdicts_on_the_entry() {
+    let app = spawn_app().await;
+    let call = open_call(&app, "rules-phase", json!({})).await;
+    let t = musician(&app, "phase@example.org").await;
+    let id = entry_id(&app, &t, &call, "Inside out").await;
+    assert_eq!(
+        put_audio(&app, &t, &id, inverted_wav(8.0), "k-ph")
+            .await
+            .status(),
+        201
+    );
+    app.run_pending_jobs().await;
+    let (_, v) = get_json(&app, &t, &format!("/api/v1/entries/{id}")).await;
+    assert_eq!(v["status"], "needs_attention", "{v}");
+    let rule = |name: &str| {
+        v["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["rule"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} rule in {v}"))
+    };
+    assert_eq!(rule("phase")["code"], "audio.phase_cancels");
+    assert!(
+        rule("phase")["message"]
+            .as_str()
+            .unwrap()
+            .contains("mono speaker")
+    );
+    assert_eq!(rule("dc_offset")["code"], "audio.dc_offset");
+    assert_eq!(rule("loudness_range")["outcome"], "pass");
+    // The entry page shows them, the ones to fix first.
+    let html = app
+        .client
+        .get(app.url(&format!("/entries/{id}")))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let phase = html.find("data-rule=\"phase\"").expect("phase on the page");
+    let fine = html
+        .find("data-rule=\"formats\"")
+        .expect("formats on the page");
+    assert!(phase < fine, "what needs fixing comes first");
+    app.shutdown().await;
+}
