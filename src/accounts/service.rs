@@ -251,19 +251,7 @@ pub fn erased_among(
     conn: &mut crate::db::DbConnection,
     ids: &[String],
 ) -> Result<std::collections::HashSet<String>, AppError> {
-    use crate::db::schema::users;
-    use diesel::prelude::*;
-    let mut out = std::collections::HashSet::new();
-    for chunk in ids.chunks(500) {
-        out.extend(
-            users::table
-                .filter(users::id.eq_any(chunk))
-                .filter(users::erased_at.is_not_null())
-                .select(users::id)
-                .load::<String>(conn)?,
-        );
-    }
-    Ok(out)
+    store::erased_among(conn, ids)
 }
 
 /// Whether the audit log has an `action` about `subject` (for jobs that must run once).

@@ -577,6 +577,24 @@ pub fn erase_user(
     Ok(())
 }
 
+/// Which of these accounts have been erased (`erased_at` set).
+pub fn erased_among(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, AppError> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            users::table
+                .filter(users::id.eq_any(chunk))
+                .filter(users::erased_at.is_not_null())
+                .select(users::id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
 /// Grant a role for one competition; granting one already held changes nothing.
 pub fn grant_competition_role(
     conn: &mut DbConnection,

@@ -54,8 +54,13 @@ impl FingerprintBuilder {
 
 /// The sub-fingerprints of a report's fingerprint.
 pub fn decode(fp: &Fingerprint) -> Option<Vec<u32>> {
+    decode_data(&fp.data)
+}
+
+/// The sub-fingerprints of a stored fingerprint (base64 of little-endian u32s).
+pub fn decode_data(data: &str) -> Option<Vec<u32>> {
     let bytes = base64::engine::general_purpose::STANDARD
-        .decode(&fp.data)
+        .decode(data)
         .ok()?;
     Some(
         bytes

@@ -1368,3 +1368,12 @@ pub async fn scores_csv(
         String::from_utf8(bytes).map_err(AppError::internal)?,
     ))
 }
+
+/// Remove the judges' rendition of an upload (its musician's account is erased); its
+/// object key, if there was one.
+pub fn forget_rendition(
+    conn: &mut DbConnection,
+    upload_id: &str,
+) -> Result<Option<String>, AppError> {
+    store::delete_rendition(conn, upload_id)
+}

@@ -983,3 +983,8 @@ pub async fn public_song(
 pub fn file_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
     store::file_keys(conn)
 }
+
+/// Remove the landmarks kept for an entry whose audio is gone.
+pub fn forget_landmarks(conn: &mut DbConnection, entry_id: &str) -> Result<(), AppError> {
+    store::delete_landmarks(conn, entry_id)
+}

@@ -19,13 +19,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use diesel::prelude::*;
-
 use super::model::{Flag, MatchRange};
+use super::store;
 use crate::audio::fingerprint;
-use crate::audio::report::Fingerprint;
 use crate::db::DbConnection;
-use crate::db::schema::{entries, fingerprint_keys};
 use crate::error::AppError;
 
 /// Bits of a sub-fingerprint that make its index key (chromaprint's first classifiers).
@@ -101,10 +98,6 @@ pub fn prepare_items(raw: &[u32], item_secs: f64) -> Prepared {
     }
 }
 
-pub fn prepare(fp: &Fingerprint) -> Option<Prepared> {
-    Some(prepare_items(&fingerprint::decode(fp)?, fp.item_secs))
-}
-
 /// The index keys of a fingerprint's informative items (distinct, sampled by value).
 pub fn keys(raw: &[u32]) -> Vec<i32> {
     let flat = flat_items(raw);
@@ -140,15 +133,8 @@ pub fn candidates(
     keys: &[i32],
 ) -> Result<Vec<Candidate>, AppError> {
     let mut shared: HashMap<String, usize> = HashMap::new();
-    for chunk in keys.chunks(500) {
-        let ids: Vec<String> = fingerprint_keys::table
-            .filter(fingerprint_keys::key.eq_any(chunk))
-            .filter(fingerprint_keys::entry_id.ne(entry_id))
-            .select(fingerprint_keys::entry_id)
-            .load(conn)?;
-        for id in ids {
-            *shared.entry(id).or_default() += 1;
-        }
+    for id in store::entries_sharing_keys(conn, entry_id, keys)? {
+        *shared.entry(id).or_default() += 1;
     }
     let mut ranked: Vec<(String, usize)> = shared
         .into_iter()
@@ -157,25 +143,14 @@ pub fn candidates(
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranked.truncate(MAX_CANDIDATES);
     let ids: Vec<String> = ranked.into_iter().map(|(id, _)| id).collect();
-    let rows: Vec<(String, String, String, Option<String>)> = entries::table
-        .filter(entries::id.eq_any(&ids))
-        .filter(entries::withdrawn_at.is_null())
-        .select((
-            entries::id,
-            entries::competition_id,
-            entries::title,
-            entries::fingerprint,
-        ))
-        .load(conn)?;
+    let rows = store::fingerprints_of(conn, &ids)?;
     let mut out: Vec<Candidate> = rows
         .into_iter()
-        .filter_map(|(id, competition_id, title, fp)| {
-            Some(Candidate {
-                id,
-                competition_id,
-                title,
-                fingerprint: fp?,
-            })
+        .map(|(id, competition_id, title, fingerprint)| Candidate {
+            id,
+            competition_id,
+            title,
+            fingerprint,
         })
         .collect();
     out.sort_by(|a, b| a.id.cmp(&b.id));
@@ -192,13 +167,10 @@ pub fn matches(a: &Prepared, b: &Prepared) -> Vec<(f64, f64, f64)> {
 pub fn flags(me: &Prepared, candidates: &[Candidate], min_secs: f64) -> Vec<Flag> {
     let mut out = Vec::new();
     for c in candidates {
-        let Some(other) = prepare(&Fingerprint {
-            algorithm: String::new(),
-            data: c.fingerprint.clone(),
-            item_secs: me.item_secs,
-        }) else {
+        let Some(raw) = fingerprint::decode_data(&c.fingerprint) else {
             continue;
         };
+        let other = prepare_items(&raw, me.item_secs);
         if !comparable(&other, min_secs) {
             continue;
         }
@@ -226,54 +198,21 @@ pub fn flags(me: &Prepared, candidates: &[Candidate], min_secs: f64) -> Vec<Flag
 
 /// Replace an entry's index rows with `keys` (in the caller's transaction).
 pub fn index(conn: &mut DbConnection, entry_id: &str, keys: &[i32]) -> Result<(), AppError> {
-    unindex(conn, entry_id)?;
-    for chunk in keys.chunks(1000) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|k| {
-                (
-                    fingerprint_keys::key.eq(*k),
-                    fingerprint_keys::entry_id.eq(entry_id),
-                )
-            })
-            .collect();
-        // A batch insert is written per backend (MultiConnection has no batch insert).
-        let q = diesel::insert_into(fingerprint_keys::table).values(rows);
-        match conn {
-            DbConnection::Pg(c) => q.execute(c)?,
-            DbConnection::Sqlite(c) => q.execute(c)?,
-        };
-    }
-    Ok(())
+    store::replace_fingerprint_keys(conn, entry_id, keys)
 }
 
 /// Remove an entry from the index (its audio was replaced, withdrawn or erased).
 pub fn unindex(conn: &mut DbConnection, entry_id: &str) -> Result<(), AppError> {
-    diesel::delete(fingerprint_keys::table.filter(fingerprint_keys::entry_id.eq(entry_id)))
-        .execute(conn)?;
-    Ok(())
+    store::replace_fingerprint_keys(conn, entry_id, &[])
 }
 
 /// Index entries analysed before the index existed (run once, when the migration that
 /// made the index is applied). Returns how many were indexed.
 pub fn index_backlog(conn: &mut DbConnection) -> Result<usize, AppError> {
-    let indexed = fingerprint_keys::table
-        .select(fingerprint_keys::entry_id)
-        .distinct();
-    let rows: Vec<(String, String)> = entries::table
-        .filter(entries::fingerprint.is_not_null())
-        .filter(entries::withdrawn_at.is_null())
-        .filter(entries::id.ne_all(indexed))
-        .select((entries::id, entries::fingerprint.assume_not_null()))
-        .load(conn)?;
+    let rows = store::unindexed_fingerprints(conn)?;
     let mut n = 0;
     for (id, data) in rows {
-        let fp = Fingerprint {
-            algorithm: String::new(),
-            data,
-            item_secs: 0.0,
-        };
-        let Some(raw) = fingerprint::decode(&fp) else {
+        let Some(raw) = fingerprint::decode_data(&data) else {
             continue;
         };
         let k = keys(&raw);

@@ -577,12 +577,12 @@ pub fn erase_musician(
         store::save_entry(conn, &e)?;
         for u in store::uploads_of_entry(conn, &e.id)? {
             keys.extend(store::delete_public_rendition(conn, &u.id)?);
-            keys.extend(crate::judging::store::delete_rendition(conn, &u.id)?);
+            keys.extend(crate::judging::service::forget_rendition(conn, &u.id)?);
             store::delete_upload(conn, &u.id)?;
             keys.push(u.object_key);
         }
         super::duplicates::unindex(conn, &e.id)?;
-        crate::remix::store::delete_landmarks(conn, &e.id)?;
+        crate::remix::service::forget_landmarks(conn, &e.id)?;
         e.title = String::new();
         e.description = String::new();
         e.lyrics = String::new();

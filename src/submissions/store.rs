@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use super::model::{EntryRow, PENDING, PublicRenditionRow, STORED, UploadRow};
 use crate::db::DbConnection;
-use crate::db::schema::{entries, public_renditions, uploads};
+use crate::db::schema::{entries, fingerprint_keys, public_renditions, uploads};
 use crate::error::AppError;
 
 pub fn insert_entry(conn: &mut DbConnection, row: &EntryRow) -> Result<(), AppError> {
@@ -245,5 +245,85 @@ pub fn insert_public_rendition(
 pub fn public_rendition_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
     Ok(public_renditions::table
         .select(public_renditions::object_key)
+        .load(conn)?)
+}
+
+/// The entries (other than `entry_id`) holding each of `keys` in the duplicate index:
+/// one id per shared key.
+pub fn entries_sharing_keys(
+    conn: &mut DbConnection,
+    entry_id: &str,
+    keys: &[i32],
+) -> Result<Vec<String>, AppError> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        out.extend(
+            fingerprint_keys::table
+                .filter(fingerprint_keys::key.eq_any(chunk))
+                .filter(fingerprint_keys::entry_id.ne(entry_id))
+                .select(fingerprint_keys::entry_id)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// (id, competition, title, fingerprint) of the entries among `ids` that are analysed
+/// and not withdrawn.
+pub fn fingerprints_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<Vec<(String, String, String, String)>, AppError> {
+    Ok(entries::table
+        .filter(entries::id.eq_any(ids))
+        .filter(entries::withdrawn_at.is_null())
+        .filter(entries::fingerprint.is_not_null())
+        .select((
+            entries::id,
+            entries::competition_id,
+            entries::title,
+            entries::fingerprint.assume_not_null(),
+        ))
+        .load(conn)?)
+}
+
+/// Replace an entry's rows in the duplicate index (none: it leaves the index).
+pub fn replace_fingerprint_keys(
+    conn: &mut DbConnection,
+    entry_id: &str,
+    keys: &[i32],
+) -> Result<(), AppError> {
+    diesel::delete(fingerprint_keys::table.filter(fingerprint_keys::entry_id.eq(entry_id)))
+        .execute(conn)?;
+    for chunk in keys.chunks(1000) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|k| {
+                (
+                    fingerprint_keys::key.eq(*k),
+                    fingerprint_keys::entry_id.eq(entry_id),
+                )
+            })
+            .collect();
+        // A batch insert is written per backend (MultiConnection has no batch insert).
+        let q = diesel::insert_into(fingerprint_keys::table).values(rows);
+        match conn {
+            DbConnection::Pg(c) => q.execute(c)?,
+            DbConnection::Sqlite(c) => q.execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// (id, fingerprint) of analysed entries, not withdrawn, with no rows in the index.
+pub fn unindexed_fingerprints(conn: &mut DbConnection) -> Result<Vec<(String, String)>, AppError> {
+    let indexed = fingerprint_keys::table
+        .select(fingerprint_keys::entry_id)
+        .distinct();
+    Ok(entries::table
+        .filter(entries::fingerprint.is_not_null())
+        .filter(entries::withdrawn_at.is_null())
+        .filter(entries::id.ne_all(indexed))
+        .select((entries::id, entries::fingerprint.assume_not_null()))
         .load(conn)?)
 }
