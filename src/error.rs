@@ -102,6 +102,18 @@ impl AppError {
         }
     }
 
+    pub fn refused_with(
+        status: StatusCode,
+        code: &'static str,
+        params: Vec<(&'static str, String)>,
+    ) -> Self {
+        AppError::Refused {
+            status,
+            code,
+            params,
+        }
+    }
+
     pub fn internal(msg: impl std::fmt::Display) -> Self {
         AppError::Internal(anyhow::anyhow!("{msg}"))
     }

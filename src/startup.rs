@@ -398,6 +398,7 @@ fn http_server(
             .configure(crate::remix::pages::configure)
             .configure(crate::submissions::routes::configure)
             .configure(crate::judging::routes::configure)
+            .configure(crate::judging::feedback::configure)
             .configure(crate::voting::pages::configure)
             .configure(crate::judging::pages::configure)
             .configure(crate::results::pages::configure)
@@ -408,6 +409,7 @@ fn http_server(
             .configure(crate::accounts::api::configure)
             .configure(crate::accounts::account_api::configure)
             .configure(crate::accounts::pages::configure)
+            .configure(crate::accounts::guardian_pages::configure)
             .configure(crate::accounts::recovery_pages::configure)
             .configure(crate::web::configure);
         for hook in &extra {

@@ -115,6 +115,34 @@ pub async fn export(state: web::Data<AppState>, who: AuthUser) -> Result<HttpRes
         .json(data))
 }
 
+/// Download everything Cadenza holds about you as a ZIP: `data.json` (as the JSON
+/// export) and the audio you uploaded, under `audio/`.
+#[utoipa::path(get, path = "/api/v1/me/export.zip", tag = "accounts",
+    responses((status = 200, description = "Your data and audio", content_type = "application/zip"), (status = 401, description = "Not signed in", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/me/export.zip")]
+pub async fn export_zip(
+    state: web::Data<AppState>,
+    who: AuthUser,
+) -> Result<HttpResponse, AppError> {
+    let tmp = profile::export_zip(&state, &who).await?;
+    let len = tmp.as_file().metadata().map_err(AppError::internal)?.len();
+    // Opened, then unlinked: the file lives as long as the response reads it.
+    let file = tokio::fs::File::open(tmp.path())
+        .await
+        .map_err(AppError::internal)?;
+    drop(tmp);
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"cadenza-my-data.zip\"",
+        ))
+        .no_chunking(len)
+        .streaming(tokio_util::io::ReaderStream::new(file)))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeleteBody {
@@ -192,6 +220,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(list_sessions)
         .service(delete_session)
         .service(export)
+        .service(export_zip)
         .service(delete_me)
         .service(invite_judge)
         .service(accept_invitation);

@@ -1,6 +1,6 @@
 //! JSON API of sign-up and sign-in.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -58,11 +58,20 @@ pub struct Accepted {
     pub status: &'static str,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Registration {
+    /// `check_your_email`: the same answer whether or not the address had an account.
+    pub status: &'static str,
+    /// A parent or guardian was emailed for consent too (follows from the form alone).
+    pub guardian_emailed: bool,
+}
+
 /// Register as a musician. A verification link is emailed; below the age of digital
-/// consent a guardian's email is required and gets a consent link.
+/// consent a guardian's email is required and gets a consent link (under 18, a
+/// guardian's email given is asked too).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "accounts", request_body = RegisterInput,
     responses(
-        (status = 202, description = "Check your email", body = Accepted),
+        (status = 202, description = "Check your email", body = Registration),
         (status = 422, description = "A field breaks a rule", body = ErrorBody),
         (status = 429, description = "Too many registrations from this address", body = ErrorBody)))]
 #[post("/api/v1/auth/register")]
@@ -72,9 +81,10 @@ pub async fn register(
     body: web::Json<RegisterInput>,
 ) -> Result<HttpResponse, AppError> {
     limit_register(&req, &state).await?;
-    auth::register(&state, body.into_inner()).await?;
-    Ok(HttpResponse::Accepted().json(Accepted {
+    let done = auth::register(&state, body.into_inner()).await?;
+    Ok(HttpResponse::Accepted().json(Registration {
         status: "check_your_email",
+        guardian_emailed: done.guardian_asked,
     }))
 }
 
@@ -112,8 +122,107 @@ pub async fn guardian_consent(
     state: web::Data<AppState>,
     body: web::Json<ConsentBody>,
 ) -> Result<HttpResponse, AppError> {
-    auth::give_guardian_consent(&state, &body.token, &body.guardian_name).await?;
+    super::guardian::give(&state, &body.token, &body.guardian_name).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Withdrawn {
+    /// Entries that stopped because they needed the consent.
+    pub entries_withdrawn: usize,
+}
+
+/// A guardian withdraws consent, with the token from the standing link emailed when
+/// they agreed. The musician's entries in competitions that need it are withdrawn.
+#[utoipa::path(post, path = "/api/v1/auth/guardian-consent/withdraw", tag = "accounts", request_body = TokenBody,
+    responses((status = 200, description = "Consent withdrawn", body = Withdrawn), (status = 422, description = "Invalid or used token", body = ErrorBody)))]
+#[post("/api/v1/auth/guardian-consent/withdraw")]
+pub async fn guardian_withdraw(
+    state: web::Data<AppState>,
+    body: web::Json<TokenBody>,
+) -> Result<HttpResponse, AppError> {
+    let n = super::guardian::withdraw(&state, &body.token).await?;
+    Ok(HttpResponse::Ok().json(Withdrawn {
+        entries_withdrawn: n,
+    }))
+}
+
+pub async fn limit_guardian_requests(state: &AppState, who: &AuthUser) -> Result<(), AppError> {
+    let l = Limit {
+        name: "guardian_request",
+        max: super::guardian::REQUESTS_PER_HOUR,
+        window_secs: 3600,
+    };
+    ratelimit::check(&state.db, l, &who.user.id).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardianRequestBody {
+    /// Where to send it; left out, the address already on file.
+    pub guardian_email: Option<String>,
+}
+
+/// Ask a parent or guardian (again) for consent: a fresh link replaces older ones
+/// (3 an hour). Refused once consent is given, and for adults.
+#[utoipa::path(post, path = "/api/v1/account/guardian-request", tag = "accounts", request_body = GuardianRequestBody,
+    responses((status = 202, description = "Sent", body = Accepted),
+        (status = 409, description = "Consent was already given", body = ErrorBody),
+        (status = 422, description = "Not needed, no date of birth, or a bad address", body = ErrorBody),
+        (status = 429, description = "Too many in an hour", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/account/guardian-request")]
+pub async fn guardian_request(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    body: web::Json<GuardianRequestBody>,
+) -> Result<HttpResponse, AppError> {
+    super::guardian::may_request(&who)?;
+    limit_guardian_requests(&state, &who).await?;
+    super::guardian::request(&state, &who, body.guardian_email.as_deref()).await?;
+    Ok(HttpResponse::Accepted().json(Accepted {
+        status: "check_your_email",
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BirthDateBody {
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: String,
+    /// Required below the server's age of digital consent.
+    pub guardian_email: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BirthDateGiven {
+    /// A parent or guardian was emailed for consent.
+    pub guardian_emailed: bool,
+}
+
+/// Give a date of birth, once, for an account made without one (a voter's or a judge's):
+/// no competition can be entered before.
+#[utoipa::path(put, path = "/api/v1/account/birth-date", tag = "accounts", request_body = BirthDateBody,
+    responses((status = 200, description = "Recorded", body = BirthDateGiven),
+        (status = 409, description = "A date of birth was already given", body = ErrorBody),
+        (status = 422, description = "Not a date, or a guardian is needed", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[put("/api/v1/account/birth-date")]
+pub async fn birth_date(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    body: web::Json<BirthDateBody>,
+) -> Result<HttpResponse, AppError> {
+    let asked = super::guardian::give_birth_date(
+        &state,
+        &who,
+        &body.date_of_birth,
+        body.guardian_email.as_deref(),
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(BirthDateGiven {
+        guardian_emailed: asked,
+    }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -214,6 +323,8 @@ pub struct Me {
     pub email_verified: bool,
     /// A minor's account waits for a guardian's consent.
     pub awaiting_guardian_consent: bool,
+    /// No date of birth yet: one must be given before entering a competition.
+    pub birth_date_missing: bool,
     /// Verified, and (for minors) with a guardian's consent.
     pub can_submit: bool,
     /// Ids of the competitions this person judges.
@@ -243,6 +354,7 @@ pub async fn me(state: web::Data<AppState>, who: AuthUser) -> Result<HttpRespons
             roles: who.roles.clone(),
             email_verified: u.email_verified_at.is_some(),
             awaiting_guardian_consent: u.awaits_guardian(),
+            birth_date_missing: u.date_of_birth.is_none(),
             can_submit: who.can_submit(),
             judge_for,
         }))
@@ -438,7 +550,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(magic_link_sign_in)
         .service(register)
         .service(verify_email)
+        .service(guardian_withdraw)
         .service(guardian_consent)
+        .service(guardian_request)
+        .service(birth_date)
         .service(sign_in)
         .service(refresh)
         .service(sign_out)

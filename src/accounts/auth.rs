@@ -1,5 +1,5 @@
-//! Registration, email verification, guardian consent, sign-in, token refresh and
-//! sign-out. Answers never reveal whether an email has an account.
+//! Registration, email verification, sign-in, token refresh and sign-out (a guardian's
+//! consent is in `guardian.rs`). Answers never reveal whether an email has an account.
 
 use chrono::{Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -28,8 +28,19 @@ pub struct RegisterInput {
     pub country: String,
     /// `en` or `zh-CN`.
     pub language: Option<String>,
-    /// Required below the age of digital consent.
+    /// Required below the server's age of digital consent; under 18 it is kept and
+    /// asked too (a competition may set an older consent age).
     pub guardian_email: Option<String>,
+    /// A local path to come back to once the email is confirmed (e.g. `/c/my-call`).
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+/// What registering did that the person should be told about.
+#[derive(Debug, Clone, Copy)]
+pub struct Registered {
+    /// A parent or guardian was emailed for consent too.
+    pub guardian_asked: bool,
 }
 
 /// Tokens after sign-in or refresh.
@@ -49,7 +60,12 @@ pub(super) fn now() -> NaiveDateTime {
     Utc::now().naive_utc()
 }
 
-fn verify_mail(state: &AppState, user: &UserRow, token: &str) -> Result<mail::Email, AppError> {
+fn verify_mail(
+    state: &AppState,
+    user: &UserRow,
+    token: &str,
+    next: &str,
+) -> Result<mail::Email, AppError> {
     let l = Locale::parse(&user.locale).unwrap_or_default();
     let hours = state.settings.auth.verify_link_hours.to_string();
     Ok(MailContent {
@@ -62,36 +78,9 @@ fn verify_mail(state: &AppState, user: &UserRow, token: &str) -> Result<mail::Em
         )],
         action: Some(MailAction {
             label: l.t("mail.verify_button").to_string(),
-            url: format!("{}/verify-email?token={token}", state.settings.base_url()),
-        }),
-    }
-    .render()?)
-}
-
-fn guardian_mail(
-    state: &AppState,
-    user: &UserRow,
-    guardian: &str,
-    token: &str,
-) -> Result<mail::Email, AppError> {
-    let l = Locale::parse(&user.locale).unwrap_or_default();
-    let days = state.settings.auth.guardian_link_days.to_string();
-    Ok(MailContent {
-        locale: l,
-        to: guardian.to_string(),
-        subject: l.tf("mail.guardian_subject", &[("name", &user.display_name)]),
-        paragraphs: vec![
-            l.tf(
-                "mail.guardian_body",
-                &[("name", &user.display_name), ("email", &user.email)],
-            ),
-            l.tf("mail.guardian_expiry", &[("days", &days)]),
-        ],
-        action: Some(MailAction {
-            label: l.t("mail.guardian_button").to_string(),
-            url: format!(
-                "{}/guardian-consent?token={token}",
-                state.settings.base_url()
+            url: crate::web::with_next(
+                &format!("{}/verify-email?token={token}", state.settings.base_url()),
+                next,
             ),
         }),
     }
@@ -120,7 +109,7 @@ pub(super) fn notice_mail(
 
 /// Register a musician. Whether or not the email already has an account, the answer
 /// is the same; the owner of an existing account is told someone tried.
-pub async fn register(state: &AppState, input: RegisterInput) -> Result<(), AppError> {
+pub async fn register(state: &AppState, input: RegisterInput) -> Result<Registered, AppError> {
     let today = Utc::now().date_naive();
     let email = EmailAddress::parse(&input.email)?;
     let stage_name = StageName::parse(&input.stage_name)?;
@@ -132,16 +121,20 @@ pub async fn register(state: &AppState, input: RegisterInput) -> Result<(), AppE
         .and_then(Locale::parse)
         .unwrap_or_default();
     let password = Password::parse_new(&input.password)?;
-    let minor = dob.age_on(today) < state.settings.auth.age_of_digital_consent;
+    let age = dob.age_on(today);
+    let minor = age < state.settings.auth.age_of_digital_consent;
+    let next = crate::web::safe_return_path(input.next.as_deref()).to_string();
+    // Under 18 a guardian's address is never ignored: a competition may set an older
+    // age of digital consent than the server's, and the guardian is asked once.
     let guardian = match (
-        minor,
+        age < 18,
         input
             .guardian_email
             .as_deref()
             .map(str::trim)
             .filter(|g| !g.is_empty()),
     ) {
-        (true, None) => {
+        (true, None) if minor => {
             return Err(AppError::invalid_with(
                 "account.guardian_required",
                 vec![(
@@ -158,12 +151,14 @@ pub async fn register(state: &AppState, input: RegisterInput) -> Result<(), AppE
             }
             Some(g)
         }
-        (false, _) => None,
+        _ => None,
+    };
+    let answer = Registered {
+        guardian_asked: guardian.is_some(),
     };
     // Hash first in every case, so known and unknown emails take the same time.
     let phc = state.hasher.hash(password).await?;
     let (verify_token, verify_hash) = new_token();
-    let (guardian_token, guardian_hash) = new_token();
     let st = state.clone();
     state
         .db
@@ -211,23 +206,9 @@ pub async fn register(state: &AppState, input: RegisterInput) -> Result<(), AppE
                 now + Duration::hours(hours),
                 now,
             )?;
-            mail::enqueue(conn, &verify_mail(&st, &user, &verify_token)?, now)?;
+            mail::enqueue(conn, &verify_mail(&st, &user, &verify_token, &next)?, now)?;
             if let Some(g) = &guardian {
-                let days = st.settings.auth.guardian_link_days;
-                store::insert_token_with_data(
-                    conn,
-                    &id,
-                    TokenPurpose::GuardianConsent,
-                    &guardian_hash,
-                    now + Duration::days(days),
-                    now,
-                    &serde_json::json!({ "guardian_email": g.as_str() }),
-                )?;
-                mail::enqueue(
-                    conn,
-                    &guardian_mail(&st, &user, g.as_str(), &guardian_token)?,
-                    now,
-                )?;
+                super::guardian::ask(&st, conn, &user, g.as_str(), now)?;
             }
             store::audit(
                 conn,
@@ -239,7 +220,8 @@ pub async fn register(state: &AppState, input: RegisterInput) -> Result<(), AppE
             )?;
             Ok(())
         })
-        .await
+        .await?;
+    Ok(answer)
 }
 
 pub(super) fn spend(
@@ -270,59 +252,6 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<(), AppError>
                 "account.email_verified",
                 &t.user_id,
                 &serde_json::json!({}),
-                now,
-            )
-        })
-        .await
-}
-
-/// Who a guardian link is for: the musician's stage name and the guardian's email.
-pub async fn guardian_request(state: &AppState, token: &str) -> Result<(String, String), AppError> {
-    let hash = hash_token(token);
-    state
-        .db
-        .run(move |conn| {
-            let t = store::find_live_token(conn, TokenPurpose::GuardianConsent, &hash, now())?
-                .ok_or_else(|| AppError::invalid("account.token_invalid"))?;
-            let user = store::find_user(conn, &t.user_id)?
-                .ok_or_else(|| AppError::invalid("account.token_invalid"))?;
-            Ok((user.display_name, user.guardian_email.unwrap_or_default()))
-        })
-        .await
-}
-
-/// Record a guardian's consent: who (the name they typed and the email the link went
-/// to), when, and how (an emailed link and a confirmation form).
-pub async fn give_guardian_consent(
-    state: &AppState,
-    token: &str,
-    guardian_name: &str,
-) -> Result<(), AppError> {
-    let name = guardian_name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::invalid("account.guardian_name_invalid"));
-    }
-    let token = token.to_string();
-    state
-        .db
-        .transaction(move |conn| {
-            let t = spend(conn, TokenPurpose::GuardianConsent, &token)?;
-            let data: serde_json::Value = serde_json::from_str(&t.data).unwrap_or_default();
-            let email = data["guardian_email"].as_str().unwrap_or("");
-            let now = now();
-            store::record_guardian_consent(
-                conn,
-                &t.user_id,
-                &format!("{name} <{email}>"),
-                "email-link+form",
-                now,
-            )?;
-            store::audit(
-                conn,
-                None,
-                "account.guardian_consent",
-                &t.user_id,
-                &serde_json::json!({ "method": "email-link+form" }),
                 now,
             )
         })

@@ -195,6 +195,41 @@ impl DateOfBirth {
     }
 }
 
+/// Whether `user` may enter a competition whose age of digital consent is
+/// `consent_age`: the age must be known, and under that age a guardian must have agreed.
+/// Each refusal says what to do (on the account page).
+pub fn consent_check(
+    user: &super::model::UserRow,
+    consent_age: u32,
+    today: chrono::NaiveDate,
+) -> Result<(), AppError> {
+    use actix_web::http::StatusCode;
+    let Some(dob) = user
+        .date_of_birth
+        .as_deref()
+        .and_then(|d| DateOfBirth::parse(d, today).ok())
+    else {
+        return Err(AppError::refused(
+            StatusCode::FORBIDDEN,
+            "entry.birth_date_needed",
+        ));
+    };
+    if dob.age_on(today) >= consent_age || user.guardian_consent_at.is_some() {
+        return Ok(());
+    }
+    if user.guardian_email.is_none() {
+        return Err(AppError::refused_with(
+            StatusCode::FORBIDDEN,
+            "entry.guardian_needed",
+            vec![("age", consent_age.to_string())],
+        ));
+    }
+    Err(AppError::refused(
+        StatusCode::FORBIDDEN,
+        "entry.guardian_consent_needed",
+    ))
+}
+
 /// An ISO 3166-1 alpha-2 country code, upper-case.
 pub fn parse_country(raw: &str) -> Result<String, AppError> {
     let s = raw.trim().to_ascii_uppercase();

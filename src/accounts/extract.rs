@@ -34,9 +34,12 @@ impl AuthUser {
         self.roles.iter().any(|r| r == role)
     }
 
-    /// Whether the person may submit entries: email verified and, for minors, a guardian's consent.
+    /// Whether the person can submit entries in general: email verified, age known and
+    /// no guardian's answer pending (a competition may still need consent at their age).
     pub fn can_submit(&self) -> bool {
-        self.user.email_verified_at.is_some() && !self.user.awaits_guardian()
+        self.user.email_verified_at.is_some()
+            && self.user.date_of_birth.is_some()
+            && !self.user.awaits_guardian()
     }
 }
 

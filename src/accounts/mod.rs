@@ -7,6 +7,8 @@ pub mod api;
 pub mod auth;
 pub mod domain;
 pub mod extract;
+pub mod guardian;
+pub mod guardian_pages;
 pub mod judges;
 pub mod jwt;
 pub mod model;

@@ -31,6 +31,9 @@ pub struct UserRow {
     pub login_blocked: bool,
     /// Access tokens issued before this instant are void (sign out everywhere).
     pub tokens_valid_after: Option<NaiveDateTime>,
+    pub erased_at: Option<NaiveDateTime>,
+    /// When a guardian last withdrew their consent (shown to the teen).
+    pub guardian_withdrawn_at: Option<NaiveDateTime>,
 }
 
 impl UserRow {
@@ -96,6 +99,8 @@ pub enum TokenPurpose {
     ChangeEmail,
     MagicLink,
     JudgeInvite,
+    /// The guardian's standing link to withdraw consent (sent once consent is given).
+    GuardianWithdraw,
 }
 
 impl TokenPurpose {
@@ -108,6 +113,7 @@ impl TokenPurpose {
             TokenPurpose::ChangeEmail => "change_email",
             TokenPurpose::MagicLink => "magic_link",
             TokenPurpose::JudgeInvite => "judge_invite",
+            TokenPurpose::GuardianWithdraw => "guardian_withdraw",
         }
     }
 }

@@ -9,12 +9,13 @@ use serde::Deserialize;
 use super::api::{limit_register, limit_sign_in};
 use super::auth::{self, RegisterInput};
 use super::extract::{AuthUser, clear_session_cookies, set_session_cookies};
+use super::guardian;
 use super::judges;
 use super::page_kit::{ConfirmPage, Notice, TokenForm, TokenQuery, notice};
 use super::profile::{self, Profile, ProfileInput, SessionView};
 use crate::error::AppError;
 use crate::startup::AppState;
-use crate::web::{PageCtx, render, render_with_status, safe_return_path};
+use crate::web::{PageCtx, render, render_with_status, safe_return_path, with_next};
 
 #[derive(Deserialize, Default, Clone)]
 struct RegisterForm {
@@ -25,6 +26,7 @@ struct RegisterForm {
     country: String,
     language: Option<String>,
     guardian_email: Option<String>,
+    next: Option<String>,
 }
 
 #[derive(Template)]
@@ -37,9 +39,14 @@ struct RegisterPage {
 }
 
 #[get("/register")]
-async fn register_page(state: web::Data<AppState>, ctx: PageCtx) -> Result<HttpResponse, AppError> {
+async fn register_page(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    q: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
     let form = RegisterForm {
         language: Some(ctx.l.tag().to_string()),
+        next: Some(safe_return_path(q.next.as_deref()).to_string()),
         ..RegisterForm::default()
     };
     render(&RegisterPage {
@@ -67,14 +74,21 @@ async fn register_submit(
         country: form.country.clone(),
         language: form.language.clone(),
         guardian_email: form.guardian_email.clone(),
+        next: form.next.clone(),
     };
     match auth::register(&state, input).await {
-        Ok(()) => notice(
-            ctx,
-            "account.check_email_title",
-            "account.check_email",
-            None,
-        ),
+        Ok(done) => {
+            let mut paragraphs = vec![ctx.t("account.check_email").to_string()];
+            if done.guardian_asked {
+                paragraphs.push(ctx.t("account.check_email_guardian").to_string());
+            }
+            render(&Notice {
+                title: ctx.t("account.check_email_title").to_string(),
+                paragraphs,
+                link: None,
+                ctx,
+            })
+        }
         Err(e @ AppError::Invalid { .. }) => {
             let message = e.message(ctx.l);
             render_with_status(
@@ -103,7 +117,7 @@ async fn verify_page(ctx: PageCtx, q: web::Query<TokenQuery>) -> Result<HttpResp
         action: "/verify-email",
         token: q.token.clone().unwrap_or_default(),
         button: ctx.t("account.verify_button").to_string(),
-        next: None,
+        next: Some(safe_return_path(q.next.as_deref()).to_string()).filter(|n| n != "/"),
         ctx,
     })
 }
@@ -115,82 +129,14 @@ async fn verify_submit(
     form: web::Form<TokenForm>,
 ) -> Result<HttpResponse, AppError> {
     auth::verify_email(&state, &form.token).await?;
+    let next = safe_return_path(form.next.as_deref());
+    let sign_in = with_next("/sign-in", next);
     notice(
         ctx,
         "account.verified_title",
         "account.verified",
-        Some(("/sign-in", "account.sign_in")),
+        Some((&sign_in, "account.sign_in")),
     )
-}
-
-#[derive(Template)]
-#[template(path = "account/guardian.html")]
-struct GuardianPage {
-    ctx: PageCtx,
-    stage_name: String,
-    guardian_email: String,
-    token: String,
-    error: Option<String>,
-}
-
-#[get("/guardian-consent")]
-async fn guardian_page(
-    state: web::Data<AppState>,
-    ctx: PageCtx,
-    q: web::Query<TokenQuery>,
-) -> Result<HttpResponse, AppError> {
-    let token = q.token.clone().unwrap_or_default();
-    let (stage_name, guardian_email) = auth::guardian_request(&state, &token).await?;
-    render(&GuardianPage {
-        ctx,
-        stage_name,
-        guardian_email,
-        token,
-        error: None,
-    })
-}
-
-#[derive(Deserialize)]
-struct GuardianForm {
-    token: String,
-    guardian_name: String,
-    agree: Option<String>,
-}
-
-#[post("/guardian-consent")]
-async fn guardian_submit(
-    state: web::Data<AppState>,
-    ctx: PageCtx,
-    form: web::Form<GuardianForm>,
-) -> Result<HttpResponse, AppError> {
-    let result = if form.agree.is_none() {
-        Err(AppError::invalid("account.guardian_must_agree"))
-    } else {
-        auth::give_guardian_consent(&state, &form.token, &form.guardian_name).await
-    };
-    match result {
-        Ok(()) => notice(
-            ctx,
-            "account.consent_given_title",
-            "account.consent_given",
-            None,
-        ),
-        Err(e @ AppError::Invalid { code, .. }) if code != "account.token_invalid" => {
-            let (stage_name, guardian_email) = auth::guardian_request(&state, &form.token).await?;
-            let message = e.message(ctx.l);
-            render_with_status(
-                &GuardianPage {
-                    ctx,
-                    stage_name,
-                    guardian_email,
-                    token: form.token.clone(),
-                    error: Some(message),
-                },
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-        }
-        Err(e) => Err(e),
-    }
 }
 
 #[derive(Template)]
@@ -200,6 +146,13 @@ struct SignInPage {
     email: String,
     next: String,
     error: Option<String>,
+}
+
+impl SignInPage {
+    /// The way to register that comes back to the same place.
+    fn register_href(&self) -> String {
+        with_next("/register", &self.next)
+    }
 }
 
 #[derive(Deserialize)]
@@ -303,10 +256,11 @@ struct AccountPage {
     links_text: String,
     sessions: Vec<SessionView>,
     has_password: bool,
+    consent: guardian::ConsentStatus,
     error: Option<String>,
 }
 
-async fn account_view(
+pub(super) async fn account_view(
     state: &AppState,
     ctx: PageCtx,
     who: &AuthUser,
@@ -328,6 +282,7 @@ async fn account_view(
             profile,
             sessions: profile::sessions(state, who).await?,
             has_password: who.user.password_hash.is_some(),
+            consent: guardian::status_of(&who.user, chrono::Utc::now().date_naive()),
             error,
         },
         status,
@@ -531,8 +486,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(register_submit)
         .service(verify_page)
         .service(verify_submit)
-        .service(guardian_page)
-        .service(guardian_submit)
         .service(sign_in_page)
         .service(sign_in_submit)
         .service(sign_out_submit)

@@ -239,18 +239,29 @@ pub async fn revoke_session(
 /// Everything we hold about the person, as JSON (the password hash is not "data about
 /// them" and is left out; so are other people's data).
 pub async fn export(state: &AppState, who: &AuthUser) -> Result<serde_json::Value, AppError> {
+    Ok(export_with_files(state, who).await?.0)
+}
+
+/// The export, and the stored audio files that go with it (archive path, object key).
+async fn export_with_files(
+    state: &AppState,
+    who: &AuthUser,
+) -> Result<(serde_json::Value, Vec<(String, String)>), AppError> {
     let id = who.user.id.clone();
     state
         .db
         .run(move |conn| {
+            let (entries, files) = crate::submissions::service::export_of(conn, &id)?;
+            let votes = crate::voting::service::export_of(conn, &id)?;
+            let judging = crate::judging::service::export_of(conn, &id)?;
             let u = store::find_user(conn, &id)?.ok_or(AppError::NotFound)?;
             let roles = store::roles_with_scope(conn, &id)?;
             let sessions = store::all_sessions(conn, &id)?;
             let audit = store::audit_of(conn, &id)?;
             let licences = crate::remix::links::export_of(conn, &id)?;
             let ts = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339());
-            Ok(serde_json::json!({
-                "format": "cadenza.account-export/1",
+            Ok((serde_json::json!({
+                "format": "cadenza.account-export/2",
                 "exported_at": Utc::now().to_rfc3339(),
                 "account": {
                     "id": u.id, "email": u.email, "stage_name": u.display_name, "language": u.locale,
@@ -271,9 +282,77 @@ pub async fn export(state: &AppState, who: &AuthUser) -> Result<serde_json::Valu
                 })).collect::<Vec<_>>(),
                 "licence_acceptances": licences,
                 "activity": audit.iter().map(|(at, action)| serde_json::json!({ "at": at.and_utc().to_rfc3339(), "action": action })).collect::<Vec<_>>(),
-            }))
+                "entries": entries,
+                "votes": votes,
+                "affiliations": judging["affiliations"],
+                "judging": judging["judging"],
+            }), files))
         })
         .await
+}
+
+/// Everything as a ZIP: `data.json` and every stored audio file under `audio/`. Built
+/// in a temporary file (audio can be large), never in memory.
+pub async fn export_zip(
+    state: &AppState,
+    who: &AuthUser,
+) -> Result<tempfile::NamedTempFile, AppError> {
+    use std::io::Write;
+    use tokio::io::AsyncWriteExt;
+    let (data, files) = export_with_files(state, who).await?;
+    let dir = state.settings.data_dir.join("tmp");
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(AppError::internal)?;
+    // Each audio file is copied to its own temporary file first, then added.
+    let mut parts = Vec::new();
+    for (path, key) in files {
+        let tmp = tempfile::NamedTempFile::new_in(&dir).map_err(AppError::internal)?;
+        let mut obj = match state.storage.get(&key, None).await {
+            Ok(o) => o,
+            // An object the sweeper already removed: the listing still names it.
+            Err(crate::storage::StorageError::NotFound) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let mut f = tokio::fs::File::create(tmp.path())
+            .await
+            .map_err(AppError::internal)?;
+        while let Some(chunk) = futures_util::StreamExt::next(&mut obj.body).await {
+            f.write_all(&chunk.map_err(AppError::internal)?)
+                .await
+                .map_err(AppError::internal)?;
+        }
+        f.flush().await.map_err(AppError::internal)?;
+        parts.push((path, tmp));
+    }
+    let out = tempfile::NamedTempFile::new_in(&dir).map_err(AppError::internal)?;
+    let file = out.reopen().map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(move || -> Result<(), AppError> {
+        let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+        let text = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
+        // Audio is compressed already, or is PCM that deflate barely shrinks.
+        let audio = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(true);
+        zip.start_file("data.json", text)
+            .map_err(AppError::internal)?;
+        let json = serde_json::to_vec_pretty(&data).map_err(AppError::internal)?;
+        zip.write_all(&json).map_err(AppError::internal)?;
+        for (path, tmp) in parts {
+            zip.start_file(path, audio).map_err(AppError::internal)?;
+            let mut src = std::fs::File::open(tmp.path()).map_err(AppError::internal)?;
+            std::io::copy(&mut src, &mut zip).map_err(AppError::internal)?;
+        }
+        zip.finish()
+            .map_err(AppError::internal)?
+            .flush()
+            .map_err(AppError::internal)?;
+        Ok(())
+    })
+    .await
+    .map_err(AppError::internal)??;
+    Ok(out)
 }
 
 /// Erase the account. With a password, it must be given; without one (voters), the

@@ -218,6 +218,73 @@ pub fn record_guardian_consent(
     Ok(())
 }
 
+/// A guardian withdrew consent: it no longer counts, and when is kept for the teen.
+pub fn withdraw_guardian_consent(
+    conn: &mut DbConnection,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::guardian_consent_at.eq(None::<NaiveDateTime>),
+            users::guardian_consent_by.eq(None::<String>),
+            users::guardian_consent_method.eq(None::<String>),
+            users::guardian_withdrawn_at.eq(Some(now)),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The guardian the consent request goes to (a new address forgets a withdrawal).
+pub fn set_guardian_email(
+    conn: &mut DbConnection,
+    user_id: &str,
+    email: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::guardian_email.eq(Some(email)),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A date of birth for an account that had none (a voter's or a judge's).
+pub fn set_birth_date(
+    conn: &mut DbConnection,
+    user_id: &str,
+    date: &str,
+    now: NaiveDateTime,
+) -> Result<bool, AppError> {
+    let n = diesel::update(
+        users::table
+            .find(user_id)
+            .filter(users::date_of_birth.is_null()),
+    )
+    .set((
+        users::date_of_birth.eq(Some(date)),
+        users::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// When the newest token of `purpose` was issued to the person.
+pub fn last_token_at(
+    conn: &mut DbConnection,
+    user_id: &str,
+    purpose: TokenPurpose,
+) -> Result<Option<NaiveDateTime>, AppError> {
+    Ok(account_tokens::table
+        .filter(account_tokens::user_id.eq(user_id))
+        .filter(account_tokens::purpose.eq(purpose.as_str()))
+        .select(diesel::dsl::max(account_tokens::created_at))
+        .first(conn)?)
+}
+
 /// Record a failed sign-in: one more failure, the next allowed try, and whether only a
 /// password reset lets the account in now.
 pub fn record_failed_login(
@@ -568,6 +635,7 @@ pub fn erase_user(
             users::guardian_consent_at.eq(None::<NaiveDateTime>),
             users::guardian_consent_by.eq(None::<String>),
             users::guardian_consent_method.eq(None::<String>),
+            users::guardian_withdrawn_at.eq(None::<NaiveDateTime>),
             users::login_blocked.eq(true),
             users::tokens_valid_after.eq(Some(now)),
             users::erased_at.eq(Some(now)),

@@ -39,6 +39,9 @@ pub struct CompetitionInput {
     pub min_age: Option<i32>,
     /// Oldest age allowed (inclusive); `0` clears it.
     pub max_age: Option<i32>,
+    /// The age of digital consent where the competition runs (13 to 18): entrants
+    /// younger need a parent's or guardian's consent. `0` goes back to the server's default.
+    pub consent_age: Option<i32>,
     /// The audio rules (see docs/audio-report.md); missing keys take defaults.
     #[schema(value_type = Object)]
     pub audio_policy: Option<serde_json::Value>,
@@ -191,6 +194,16 @@ pub fn parse_ages(
         return Err(AppError::invalid("competition.ages_invalid"));
     }
     Ok((min, max))
+}
+
+/// A competition's age of digital consent: 13 to 18 (GDPR's range, and the UK's and
+/// China's 14), or `0` for the server's default.
+pub fn parse_consent_age(a: i32) -> Result<Option<i32>, AppError> {
+    match a {
+        0 => Ok(None),
+        13..=18 => Ok(Some(a)),
+        _ => Err(AppError::invalid("competition.consent_age_invalid")),
+    }
 }
 
 /// The audio policy: the engine's rules with defaults for what is left out, checked.

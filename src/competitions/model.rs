@@ -32,6 +32,8 @@ pub struct CompetitionRow {
     pub max_age: Option<i32>,
     /// The audio policy as JSON (`audio::policy::Policy`; missing keys take defaults).
     pub audio_policy: String,
+    /// The age of digital consent where the competition runs (NULL: the server's).
+    pub consent_age: Option<i32>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -92,7 +94,14 @@ impl CompetitionRow {
             min_age: None,
             max_age: None,
             audio_policy: "{}".into(),
+            consent_age: None,
         }
+    }
+
+    /// The age under which an entrant needs a guardian's consent: the competition's
+    /// own, else the server's default.
+    pub fn consent_age_or(&self, default: u32) -> u32 {
+        self.consent_age.map(|a| a as u32).unwrap_or(default)
     }
 
     /// The audio policy; a stored policy that no longer parses falls back to defaults.
@@ -191,6 +200,8 @@ pub struct CompetitionView {
     pub entries_per_musician: i32,
     pub min_age: Option<i32>,
     pub max_age: Option<i32>,
+    /// The competition's own age of digital consent (`null`: the server's default).
+    pub consent_age: Option<i32>,
     /// The audio rules in force, defaults filled in.
     #[schema(value_type = Object)]
     pub audio_policy: Policy,
@@ -228,6 +239,7 @@ impl CompetitionView {
             entries_per_musician: c.entries_per_musician,
             min_age: c.min_age,
             max_age: c.max_age,
+            consent_age: c.consent_age,
             audio_policy: c.policy(),
             prompts: prompts
                 .iter()

@@ -112,6 +112,7 @@ fn policy_lines(ctx: &PageCtx, c: &CompetitionView, consent_age: u32) -> Vec<Str
             &[("n", &c.entries_per_musician.to_string())],
         )
     });
+    let consent = c.consent_age.map(|a| a as u32).unwrap_or(consent_age);
     if c.min_age.is_some() || c.max_age.is_some() {
         let a = |x: Option<i32>| x.map(|v| v.to_string()).unwrap_or_else(|| "—".into());
         out.push(l.tf(
@@ -119,9 +120,11 @@ fn policy_lines(ctx: &PageCtx, c: &CompetitionView, consent_age: u32) -> Vec<Str
             &[
                 ("min", &a(c.min_age)),
                 ("max", &a(c.max_age)),
-                ("consent", &consent_age.to_string()),
+                ("consent", &consent.to_string()),
             ],
         ));
+    } else {
+        out.push(l.tf("comp.rule_consent", &[("consent", &consent.to_string())]));
     }
     out
 }
@@ -263,6 +266,8 @@ struct EditPage {
     error: Option<String>,
     saved: bool,
     time_zones: Vec<&'static str>,
+    /// The server's age of digital consent, used when the competition sets none.
+    default_consent_age: u32,
 }
 
 #[derive(Deserialize, Default, Clone)]
@@ -278,6 +283,9 @@ struct EditForm {
     entries_per_musician: String,
     min_age: String,
     max_age: String,
+    /// Empty: the server's default.
+    #[serde(default)]
+    consent_age: String,
     /// One category per line.
     categories: String,
     loudness_min: String,
@@ -305,6 +313,7 @@ impl EditForm {
             entries_per_musician: c.entries_per_musician.to_string(),
             min_age: c.min_age.map(|a| a.to_string()).unwrap_or_default(),
             max_age: c.max_age.map(|a| a.to_string()).unwrap_or_default(),
+            consent_age: c.consent_age.map(|a| a.to_string()).unwrap_or_default(),
             categories: c
                 .categories
                 .iter()
@@ -415,6 +424,10 @@ impl EditForm {
             ),
             min_age: Some(int(&self.min_age)?),
             max_age: Some(int(&self.max_age)?),
+            consent_age: Some(
+                int(&self.consent_age)
+                    .map_err(|_| AppError::invalid("competition.consent_age_invalid"))?,
+            ),
             audio_policy: Some(policy),
             prompts: Some(self.prompts()),
             categories: Some(categories),
@@ -423,6 +436,7 @@ impl EditForm {
 }
 
 fn edit_page(
+    state: &AppState,
     ctx: PageCtx,
     c: CompetitionView,
     f: EditForm,
@@ -453,6 +467,7 @@ fn edit_page(
         error,
         saved,
         time_zones: chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()).collect(),
+        default_consent_age: state.settings.auth.age_of_digital_consent,
     }
 }
 
@@ -474,7 +489,7 @@ async fn edit(
     };
     let c = service::managed_view(&state, &who, &id).await?;
     let f = EditForm::of(&c);
-    render(&edit_page(ctx, c, f, None, q.saved.is_some()))
+    render(&edit_page(&state, ctx, c, f, None, q.saved.is_some()))
 }
 
 #[post("/organise/{id}")]
@@ -496,7 +511,7 @@ async fn edit_submit(
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
             let status = e.status();
             render_with_status(
-                &edit_page(ctx.clone(), c, form, Some(e.message(ctx.l)), false),
+                &edit_page(&state, ctx.clone(), c, form, Some(e.message(ctx.l)), false),
                 status,
             )
         }

@@ -262,6 +262,9 @@ fn apply(
         row.min_age = min;
         row.max_age = max;
     }
+    if let Some(a) = input.consent_age {
+        row.consent_age = domain::parse_consent_age(a)?;
+    }
     if let Some(p) = &input.audio_policy {
         let policy = domain::parse_policy(p)?;
         row.audio_policy = serde_json::to_string(&policy).map_err(AppError::internal)?;
@@ -519,11 +522,13 @@ pub async fn image_key(state: &AppState, of: ImageOf, id: &str) -> Result<String
         .await
 }
 
-/// Why `user` may not enter `c` now, if they may not: the window, the age range, and
-/// for minors a guardian's consent and a verified email (checked by the caller).
+/// Why `user` may not enter `c` now, if they may not: the window, the age range, a
+/// known age and, under the competition's age of digital consent, a guardian's consent
+/// (a verified email is checked by the caller).
 pub fn check_eligible(
     c: &CompetitionRow,
     user: &UserRow,
+    default_consent_age: u32,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
     if !c.is_published() {
@@ -534,36 +539,25 @@ pub fn check_eligible(
         Phase::Upcoming => return Err(AppError::invalid("entry.window_not_open")),
         Phase::Closed => return Err(AppError::invalid("entry.window_closed")),
     }
-    if c.min_age.is_some() || c.max_age.is_some() {
-        let age = user
-            .date_of_birth
-            .as_deref()
-            .and_then(|d| crate::accounts::domain::DateOfBirth::parse(d, now.date()).ok())
-            .map(|d| d.age_on(now.date()) as i32);
-        let Some(age) = age else {
-            return Err(AppError::invalid("entry.age_unknown"));
-        };
-        if c.min_age.is_some_and(|m| age < m) || c.max_age.is_some_and(|m| age > m) {
-            return Err(AppError::invalid_with(
-                "entry.age_not_eligible",
-                vec![
-                    (
-                        "min",
-                        c.min_age
-                            .map(|a| a.to_string())
-                            .unwrap_or_else(|| "—".into()),
-                    ),
-                    (
-                        "max",
-                        c.max_age
-                            .map(|a| a.to_string())
-                            .unwrap_or_else(|| "—".into()),
-                    ),
-                ],
-            ));
-        }
+    let Some(age) = user
+        .date_of_birth
+        .as_deref()
+        .and_then(|d| crate::accounts::domain::DateOfBirth::parse(d, now.date()).ok())
+        .map(|d| d.age_on(now.date()) as i32)
+    else {
+        return Err(AppError::refused(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "entry.birth_date_needed",
+        ));
+    };
+    if c.min_age.is_some_and(|m| age < m) || c.max_age.is_some_and(|m| age > m) {
+        let a = |x: Option<i32>| x.map(|a| a.to_string()).unwrap_or_else(|| "—".into());
+        return Err(AppError::invalid_with(
+            "entry.age_not_eligible",
+            vec![("min", a(c.min_age)), ("max", a(c.max_age))],
+        ));
     }
-    Ok(())
+    crate::accounts::domain::consent_check(user, c.consent_age_or(default_consent_age), now.date())
 }
 
 /// A competition by slug, else by id (any status; callers decide what is visible).

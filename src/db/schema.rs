@@ -25,6 +25,7 @@ diesel::table! {
         login_blocked -> Bool,
         tokens_valid_after -> Nullable<Timestamp>,
         erased_at -> Nullable<Timestamp>,
+        guardian_withdrawn_at -> Nullable<Timestamp>,
     }
 }
 
@@ -49,6 +50,7 @@ diesel::table! {
         min_age -> Nullable<Integer>,
         max_age -> Nullable<Integer>,
         audio_policy -> Text,
+        consent_age -> Nullable<Integer>,
     }
 }
 
@@ -246,6 +248,7 @@ diesel::table! {
         decided_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        feedback_release -> Text,
     }
 }
 
@@ -277,6 +280,8 @@ diesel::table! {
         notified_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        streamed -> Text,
+        first_streamed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -298,6 +303,8 @@ diesel::table! {
         body -> Text,
         at_ms -> Nullable<Integer>,
         created_at -> Timestamp,
+        held_reason -> Nullable<Text>,
+        held_at -> Nullable<Timestamp>,
     }
 }
 

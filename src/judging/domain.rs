@@ -194,6 +194,12 @@ pub fn apply_round_input(
         }
         row.others_scores = o.clone();
     }
+    if let Some(f) = &input.feedback_release {
+        if !matches!(f.as_str(), "round" | "final") {
+            return Err(bad("judging.feedback_release_invalid"));
+        }
+        row.feedback_release = f.clone();
+    }
     if let Some(h) = input.reminder_hours {
         if !(0..=24 * 14).contains(&h) {
             return Err(bad("judging.reminder_invalid"));
@@ -317,6 +323,52 @@ pub fn add_listening(map: &str, duration: f64, from: f64, to: f64) -> (String, i
     let played = bits.iter().filter(|b| **b == b'1').count();
     let permille = (played * 1000 / COVERAGE_BUCKETS) as i32;
     (String::from_utf8(bits).unwrap_or_default(), permille)
+}
+
+/// Whether musicians may read the judges' feedback of round `r`: once it is decided
+/// when it releases per round, else with the competition's published results.
+pub fn feedback_released(r: &super::model::RoundRow, results_published: bool) -> bool {
+    results_published || (r.feedback_release == "round" && r.status == super::model::DECIDED)
+}
+
+/// Seconds of slack in the time bound on listening (a player buffers ahead, and the
+/// first request and the first report are not at the same instant).
+pub const LISTEN_GRACE_SECS: f64 = 1.0;
+
+/// Mark bytes `start..=end` of a `size`-byte rendition as streamed in `map` (the same
+/// buckets as [`add_listening`]; a 16-bit WAV's bytes map linearly onto its time).
+/// A bucket counts once at least half of it was sent.
+pub fn add_streamed(map: &str, size: u64, start: u64, end: u64) -> String {
+    let mut bits: Vec<u8> = map.bytes().collect();
+    bits.resize(COVERAGE_BUCKETS, b'0');
+    if size > 0 && end >= start {
+        let width = size as f64 / COVERAGE_BUCKETS as f64;
+        let (from, to) = (start as f64, (end + 1).min(size) as f64);
+        for (i, b) in bits.iter_mut().enumerate() {
+            let (s, e) = (i as f64 * width, (i + 1) as f64 * width);
+            if (to.min(e) - from.max(s)).max(0.0) >= width / 2.0 - 1e-9 {
+                *b = b'1';
+            }
+        }
+    }
+    String::from_utf8(bits).unwrap_or_default()
+}
+
+/// The share of a `duration`-second track (permille) a judge has proved they heard:
+/// buckets the player reported *and* the server streamed to them, and never more than
+/// the time since the first audio was streamed (plus [`LISTEN_GRACE_SECS`]) allows.
+pub fn proven_permille(listened: &str, streamed: &str, duration: f64, elapsed_secs: f64) -> i32 {
+    if duration <= 0.0 || !elapsed_secs.is_finite() {
+        return 0;
+    }
+    let both = listened
+        .bytes()
+        .zip(streamed.bytes())
+        .filter(|(l, s)| *l == b'1' && *s == b'1')
+        .count();
+    let by_time = ((elapsed_secs.max(0.0) + LISTEN_GRACE_SECS) / duration * COVERAGE_BUCKETS as f64)
+        .floor() as usize;
+    (both.min(by_time) * 1000 / COVERAGE_BUCKETS) as i32
 }
 
 pub use crate::audio::gain::{REFERENCE_LUFS, playback_gain};
@@ -444,6 +496,27 @@ mod tests {
         m.insert("vibes".into(), 3);
         let e = parse_score(&rubric, &ScoreInput { criteria: m }).unwrap_err();
         assert_eq!(e.code(), "judging.unknown_criterion");
+    }
+
+    #[test]
+    fn proof_of_listening_needs_streamed_audio_and_time() {
+        let (heard, _) = add_listening("", 100.0, 0.0, 100.0);
+        // A forged report with nothing streamed proves nothing.
+        assert_eq!(proven_permille(&heard, "", 100.0, 1e6), 0);
+        // Everything streamed at once: bounded by the time since.
+        let all = add_streamed("", 1_000_000, 0, 999_999);
+        assert_eq!(proven_permille(&heard, &all, 100.0, 9.0), 100);
+        assert_eq!(proven_permille(&heard, &all, 100.0, 200.0), 1000);
+        // Only the first half was streamed (a ranged request).
+        let half = add_streamed("", 1_000_000, 0, 499_999);
+        assert_eq!(proven_permille(&heard, &half, 100.0, 200.0), 500);
+        // Streamed but not reported heard does not count either.
+        let (first_tenth, _) = add_listening("", 100.0, 0.0, 10.0);
+        assert_eq!(proven_permille(&first_tenth, &all, 100.0, 200.0), 100);
+        // Ranges add up.
+        let more = add_streamed(&half, 1_000_000, 500_000, 999_999);
+        assert_eq!(more, all);
+        assert_eq!(proven_permille(&heard, &more, 0.0, 200.0), 0);
     }
 
     #[test]

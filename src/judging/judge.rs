@@ -358,27 +358,45 @@ pub async fn audio(
     range: Option<&str>,
 ) -> Result<JudgeAudioFetch, AppError> {
     let (who, alias) = (who.clone(), alias.to_string());
-    let rendition = state
+    let header = range.map(str::to_string);
+    let found = state
         .db
-        .run(move |conn| {
-            let ctx = mine(conn, &who, &alias)?;
-            let u = ctx.e.upload_id.ok_or(AppError::NotFound)?;
-            store::find_rendition(conn, &u)?.ok_or(AppError::Conflict {
+        .transaction(move |conn| {
+            let mut ctx = mine(conn, &who, &alias)?;
+            let u = ctx.e.upload_id.clone().ok_or(AppError::NotFound)?;
+            let rendition = store::find_rendition(conn, &u)?.ok_or(AppError::Conflict {
                 code: "judging.audio_preparing",
-            })
+            })?;
+            let size = rendition.size_bytes as u64;
+            let Ok(range) = crate::submissions::playback::parse_range(header.as_deref(), size)
+            else {
+                return Ok(Err(size));
+            };
+            // What the server sends is the proof of listening (with the time since).
+            let (start, end) = match range {
+                Some(r) => r.resolve(size).unwrap_or((0, 0)),
+                None => (0, size.saturating_sub(1)),
+            };
+            if size > 0 {
+                let now = now();
+                ctx.a.streamed = domain::add_streamed(&ctx.a.streamed, size, start, end);
+                ctx.a.first_streamed_at = ctx.a.first_streamed_at.or(Some(now));
+                store::save_assignment(conn, &ctx.a)?;
+            }
+            Ok(Ok((rendition, range)))
         })
         .await?;
-    let size = rendition.size_bytes as u64;
-    let range = match crate::submissions::playback::parse_range(range, size) {
+    let (rendition, range) = match found {
         Ok(r) => r,
-        Err(_) => return Ok(JudgeAudioFetch::BadRange(size)),
+        Err(size) => return Ok(JudgeAudioFetch::BadRange(size)),
     };
     Ok(JudgeAudioFetch::Audio(
         state.storage.get(&rendition.object_key, range).await?,
     ))
 }
 
-/// Record that `from..to` seconds were played.
+/// Record that the player reports `from..to` seconds played. Coverage counts only what
+/// the server also streamed to this judge, within the time since it first did.
 pub async fn listened(
     state: &AppState,
     who: &AuthUser,
@@ -394,11 +412,24 @@ pub async fn listened(
             .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
             .and_then(|r| report_value(&r, &["format", "duration_secs"]).and_then(|v| v.as_f64()))
             .unwrap_or(0.0);
-        let (map, permille) =
+        let (map, _) =
             domain::add_listening(&ctx.a.listened, duration, input.from_secs, input.to_secs);
+        let now = now();
+        let elapsed = ctx
+            .a
+            .first_streamed_at
+            .map(|t| (now - t).num_milliseconds() as f64 / 1000.0)
+            .unwrap_or(0.0);
+        let permille = if ctx.a.first_streamed_at.is_some() {
+            domain::proven_permille(&map, &ctx.a.streamed, duration, elapsed)
+        } else {
+            0
+        };
         ctx.a.listened = map;
-        ctx.a.listened_permille = permille;
-        ctx.a.updated_at = now();
+        // Coverage never goes down (a later, shorter proof does not undo an earlier one).
+        ctx.a.listened_permille = ctx.a.listened_permille.max(permille);
+        let permille = ctx.a.listened_permille;
+        ctx.a.updated_at = now;
         store::save_assignment(conn, &ctx.a)?;
         Ok((permille / 10) as u32)
     })
@@ -470,6 +501,8 @@ pub async fn comment(
             body,
             at_ms,
             created_at: now(),
+            held_reason: None,
+            held_at: None,
         };
         store::insert_comment(conn, &row)?;
         Ok(comment_view(row))

@@ -7,6 +7,7 @@
 
 pub mod assign;
 pub mod domain;
+pub mod feedback;
 pub mod jobs;
 pub mod judge;
 pub mod judge_pages;

@@ -55,6 +55,9 @@ pub struct RoundRow {
     pub decided_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// When musicians read the judges' feedback: `round` (once this round is decided)
+    /// or `final` (with the competition's results).
+    pub feedback_release: String,
 }
 
 impl RoundRow {
@@ -113,6 +116,10 @@ pub struct AssignmentRow {
     pub notified_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The parts of the rendition the server streamed to this judge (same buckets).
+    pub streamed: String,
+    /// When the server first streamed audio to this judge.
+    pub first_streamed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -147,6 +154,9 @@ pub struct CommentRow {
     pub body: String,
     pub at_ms: Option<i32>,
     pub created_at: NaiveDateTime,
+    /// Held back from the musician by an organiser, with the reason.
+    pub held_reason: Option<String>,
+    pub held_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -227,6 +237,9 @@ pub struct RoundInput {
     pub min_listen_percent: Option<i64>,
     /// When judges see the others' scores: `never`, `after_scoring` or `always`.
     pub others_scores: Option<String>,
+    /// When musicians read the judges' feedback: `round` (once this round is decided)
+    /// or `final` (with the competition's results).
+    pub feedback_release: Option<String>,
     /// Remind judges this many hours before the window closes (0: never).
     pub reminder_hours: Option<i64>,
     /// Calibration rounds: the anchor entries every judge scores.
@@ -356,6 +369,8 @@ pub struct RoundView {
     pub ranking_basis: String,
     pub min_listen_percent: i32,
     pub others_scores: String,
+    /// `round` or `final`.
+    pub feedback_release: String,
     pub reminder_hours: i32,
     pub entries: usize,
     pub assignments: usize,

@@ -63,6 +63,8 @@ struct RoundForm {
     #[serde(default)]
     others_scores: String,
     #[serde(default)]
+    feedback_release: String,
+    #[serde(default)]
     reminder_hours: String,
     #[serde(default)]
     rubric: String,
@@ -134,6 +136,7 @@ impl RoundForm {
             ranking_basis: r.ranking_basis.clone(),
             min_listen_percent: r.min_listen_percent.to_string(),
             others_scores: r.others_scores.clone(),
+            feedback_release: r.feedback_release.clone(),
             reminder_hours: r.reminder_hours.to_string(),
             rubric: r
                 .rubric
@@ -167,6 +170,7 @@ impl RoundForm {
             ranking_basis: "normalised".into(),
             min_listen_percent: "0".into(),
             others_scores: "after_scoring".into(),
+            feedback_release: "round".into(),
             reminder_hours: "24".into(),
             rubric: super::domain::default_rubric()
                 .iter()
@@ -215,6 +219,7 @@ impl RoundForm {
                 "judging.listen_share_invalid",
             )?),
             others_scores: Some(self.others_scores.clone()),
+            feedback_release: Some(self.feedback_release.clone()).filter(|f| !f.is_empty()),
             reminder_hours: Some(num(&self.reminder_hours, "judging.reminder_invalid")?),
             anchors: None,
         })

@@ -432,7 +432,11 @@ pub async fn published_among(
         .await
 }
 
-/// Outcomes of `musician`'s entries (or just `only`), published results only.
+/// Outcomes of `musician`'s entries (or just `only`): places once the results are
+/// published, and the judges' feedback of every round whose feedback is released
+/// (decided, set to `round`; or any round once the results are out). Comments an
+/// organiser held back, and those of judges who declared a conflict or were removed,
+/// are never included.
 pub fn outcomes_of(
     conn: &mut DbConnection,
     musician: &str,
@@ -449,41 +453,51 @@ pub fn outcomes_of(
         .collect();
     let mut out = Vec::new();
     for e in entries {
-        let Some(res) = published.get(&e.competition_id) else {
-            continue;
-        };
+        let res = published.get(&e.competition_id);
         let Some(c) = competitions::find(conn, &e.competition_id)? else {
             continue;
         };
+        let rounds = store::rounds_of(conn, &c.id)?;
+        let released: Vec<String> = rounds
+            .iter()
+            .filter(|r| r.kind == STANDARD && super::domain::feedback_released(r, res.is_some()))
+            .map(|r| r.id.clone())
+            .collect();
+        if res.is_none() && released.is_empty() {
+            continue;
+        }
         let standings: Vec<Standing> = res
-            .standings
-            .as_deref()
+            .and_then(|r| r.standings.as_deref())
             .and_then(|s| serde_json::from_str(s).ok())
             .unwrap_or_default();
-        let rounds = store::rounds_of(conn, &c.id)?;
         let mut lines = Vec::new();
-        for re in store::rounds_of_entry(conn, &e.id)? {
-            let Some(r) = rounds
-                .iter()
-                .find(|r| r.id == re.round_id && r.kind == STANDARD)
-            else {
-                continue;
-            };
-            lines.push((
-                r.position,
-                RoundOutcome {
-                    round: r.name.clone(),
-                    placement: re.placement,
-                    of: store::round_entries_of(conn, &r.id)?.len(),
-                    advanced: re.advanced,
-                },
-            ));
+        if res.is_some() {
+            for re in store::rounds_of_entry(conn, &e.id)? {
+                let Some(r) = rounds
+                    .iter()
+                    .find(|r| r.id == re.round_id && r.kind == STANDARD)
+                else {
+                    continue;
+                };
+                lines.push((
+                    r.position,
+                    RoundOutcome {
+                        round: r.name.clone(),
+                        placement: re.placement,
+                        of: store::round_entries_of(conn, &r.id)?.len(),
+                        advanced: re.advanced,
+                    },
+                ));
+            }
         }
         lines.sort_by_key(|(p, _)| *p);
-        let feedback = store::feedback_for_entry(conn, &e.id)?
+        let feedback: Vec<CommentView> = store::feedback_for_entry(conn, &e.id, &released)?
             .into_iter()
             .map(comment_view)
             .collect();
+        if res.is_none() && feedback.is_empty() {
+            continue;
+        }
         out.push(EntryOutcome {
             entry_id: e.id.clone(),
             title: e.title.clone(),

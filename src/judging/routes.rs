@@ -309,7 +309,7 @@ pub async fn get_results(
     Ok(no_store(results::public_results(&state, &id).await?))
 }
 
-fn csv_response((name, body): (String, String)) -> HttpResponse {
+pub(super) fn csv_response((name, body): (String, String)) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((

@@ -133,6 +133,7 @@ pub fn round_view(conn: &mut DbConnection, r: &RoundRow) -> Result<RoundView, Ap
         ranking_basis: r.ranking_basis.clone(),
         min_listen_percent: r.min_listen_permille / 10,
         others_scores: r.others_scores.clone(),
+        feedback_release: r.feedback_release.clone(),
         reminder_hours: r.reminder_hours,
         entries,
         scored: active.iter().filter(|a| scored_ids.contains(&a.id)).count(),
@@ -229,6 +230,7 @@ pub async fn create_round(
             ranking_basis: Basis::Normalised.as_str().into(),
             min_listen_permille: 0,
             others_scores: "after_scoring".into(),
+            feedback_release: "round".into(),
             reminder_hours: 24,
             reminded_at: None,
             closed_at: None,
@@ -477,6 +479,8 @@ fn put_on(
                     notified_at: None,
                     created_at: now,
                     updated_at: now,
+                    streamed: String::new(),
+                    first_streamed_at: None,
                 },
             )?;
         }
@@ -1376,4 +1380,40 @@ pub fn forget_rendition(
     upload_id: &str,
 ) -> Result<Option<String>, AppError> {
     store::delete_rendition(conn, upload_id)
+}
+
+/// What judging holds about a person, for their data export: affiliations they
+/// declared, and as a judge every assignment with its score and comments.
+pub fn export_of(conn: &mut DbConnection, user_id: &str) -> Result<serde_json::Value, AppError> {
+    let ts = |t: NaiveDateTime| t.and_utc().to_rfc3339();
+    let affiliations: Vec<serde_json::Value> = store::affiliations_of(conn, &[user_id.to_string()])?
+        .into_iter()
+        .map(|a| serde_json::json!({ "kind": a.kind, "value": a.value, "declared_at": ts(a.created_at) }))
+        .collect();
+    let mut judged = Vec::new();
+    for a in store::all_assignments_of_judge(conn, user_id)? {
+        let round = store::find_round(conn, &a.round_id)?;
+        let score = store::find_score(conn, &a.id)?;
+        let comments: Vec<serde_json::Value> =
+            store::comments_of(conn, std::slice::from_ref(&a.id))?
+                .into_iter()
+                .map(|k| {
+                    serde_json::json!({
+                        "visibility": k.visibility, "body": k.body,
+                        "at_secs": k.at_ms.map(|m| f64::from(m) / 1000.0),
+                        "written_at": ts(k.created_at), "held_reason": k.held_reason,
+                    })
+                })
+                .collect();
+        judged.push(serde_json::json!({
+            "round": round.map(|r| r.name), "entry_id": a.entry_id, "state": a.state,
+            "listened_percent": a.listened_permille / 10,
+            "score": score.map(|s| serde_json::json!({
+                "criteria": serde_json::from_str::<serde_json::Value>(&s.criteria).unwrap_or_default(),
+                "total": f64::from(s.total_milli) / 1000.0, "scored_at": ts(s.updated_at),
+            })),
+            "comments": comments,
+        }));
+    }
+    Ok(serde_json::json!({ "affiliations": affiliations, "judging": judged }))
 }

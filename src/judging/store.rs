@@ -121,12 +121,35 @@ pub fn assignments_of_judge(
         .load(conn)?)
 }
 
+/// Every assignment a judge ever had, whatever became of it (their data export).
+pub fn all_assignments_of_judge(
+    conn: &mut DbConnection,
+    judge_id: &str,
+) -> Result<Vec<AssignmentRow>, AppError> {
+    Ok(assignments::table
+        .filter(assignments::judge_id.eq(judge_id))
+        .select(AssignmentRow::as_select())
+        .order((assignments::round_id.asc(), assignments::created_at.asc()))
+        .load(conn)?)
+}
+
 pub fn find_assignment_by_alias(
     conn: &mut DbConnection,
     alias: &str,
 ) -> Result<Option<AssignmentRow>, AppError> {
     Ok(assignments::table
         .filter(assignments::alias.eq(alias))
+        .select(AssignmentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn find_assignment_by_id(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<AssignmentRow>, AppError> {
+    Ok(assignments::table
+        .find(id)
         .select(AssignmentRow::as_select())
         .first(conn)
         .optional()?)
@@ -220,18 +243,71 @@ pub fn comments_of(
         .load(conn)?)
 }
 
-/// Feedback for the musician on an entry, across rounds.
+/// Feedback the musician may read on an entry, from the rounds in `rounds`: comments
+/// for the musician, not held back, by judges still active on it (not removed, no
+/// conflict declared on the assignment or on the entry).
 pub fn feedback_for_entry(
     conn: &mut DbConnection,
     entry_id: &str,
+    rounds: &[String],
 ) -> Result<Vec<CommentRow>, AppError> {
+    if rounds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let conflicted: Vec<String> = judge_conflicts::table
+        .filter(judge_conflicts::entry_id.eq(entry_id))
+        .select(judge_conflicts::judge_id)
+        .load(conn)?;
     Ok(judge_comments::table
         .inner_join(assignments::table)
         .filter(assignments::entry_id.eq(entry_id))
+        .filter(assignments::round_id.eq_any(rounds))
+        .filter(assignments::state.eq(ACTIVE))
+        .filter(assignments::judge_id.ne_all(conflicted))
         .filter(judge_comments::visibility.eq("musician"))
+        .filter(judge_comments::held_at.is_null())
         .select(CommentRow::as_select())
         .order((judge_comments::created_at.asc(), judge_comments::id.asc()))
         .load(conn)?)
+}
+
+/// Every comment for musicians in a competition, with the assignment it belongs to
+/// (for the organisers' feedback review).
+pub fn musician_comments_of(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<Vec<(CommentRow, AssignmentRow)>, AppError> {
+    Ok(judge_comments::table
+        .inner_join(assignments::table.inner_join(rounds::table))
+        .filter(rounds::competition_id.eq(competition_id))
+        .filter(judge_comments::visibility.eq("musician"))
+        .select((CommentRow::as_select(), AssignmentRow::as_select()))
+        .order((judge_comments::created_at.asc(), judge_comments::id.asc()))
+        .load(conn)?)
+}
+
+pub fn find_comment(conn: &mut DbConnection, id: &str) -> Result<Option<CommentRow>, AppError> {
+    Ok(judge_comments::table
+        .find(id)
+        .select(CommentRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Hold a comment back from the musician (with the reason), or release it (`None`).
+pub fn set_comment_hold(
+    conn: &mut DbConnection,
+    id: &str,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(judge_comments::table.find(id))
+        .set((
+            judge_comments::held_reason.eq(reason),
+            judge_comments::held_at.eq(reason.map(|_| now)),
+        ))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn conflicts_of(

@@ -128,8 +128,40 @@ struct NewEntryPage {
     fc: Option<CompetitionView>,
     f: EntryForm,
     error: Option<String>,
+    /// What stands in the way of entering at all; the form is not shown then.
+    blocked: Option<Blocked>,
     /// The remix source fields, when the competition has stem packs or needs sources.
     remix_html: String,
+}
+
+/// Why the musician cannot enter, and the one place that fixes it.
+struct Blocked {
+    code: &'static str,
+    message: String,
+    href: String,
+    action: String,
+}
+
+impl Blocked {
+    fn of(ctx: &PageCtx, e: &AppError) -> Blocked {
+        let code = e.code();
+        let (href, action) = match code {
+            "entry.quota_reached" => ("/me/entries".to_string(), "entry.mine_title"),
+            "entry.window_not_open" | "entry.window_closed" | "entry.age_not_eligible" => {
+                ("/".to_string(), "nav.home")
+            }
+            _ => (
+                "/account#age-and-consent".to_string(),
+                "entry.go_to_account",
+            ),
+        };
+        Blocked {
+            code,
+            message: e.message(ctx.l),
+            href,
+            action: ctx.t(action).to_string(),
+        }
+    }
 }
 
 #[get("/c/{slug}/enter")]
@@ -143,8 +175,13 @@ async fn new_entry(
         return Ok(to_sign_in(&format!("/c/{slug}/enter")));
     };
     let c = competitions::public_view(&state, Some(&who), &slug).await?;
-    // Say what stands in the way before the musician fills anything in.
-    let error = service::check_account(&who).err().map(|e| e.message(ctx.l));
+    // Say what stands in the way before the musician fills anything in, and show no
+    // form that could not be sent.
+    let blocked = match service::may_enter(&state, &who, &c.id).await {
+        Ok(()) => None,
+        Err(e) if is_form_error(&e) => Some(Blocked::of(&ctx, &e)),
+        Err(e) => return Err(e),
+    };
     let f = EntryForm {
         prompt_id: c.prompts.first().map(|p| p.id.clone()).unwrap_or_default(),
         ..EntryForm::default()
@@ -157,7 +194,8 @@ async fn new_entry(
         fc: Some(c.clone()),
         c,
         f,
-        error,
+        error: None,
+        blocked,
     })
 }
 
@@ -188,6 +226,7 @@ async fn create_entry(
                 &NewEntryPage {
                     remix_html,
                     error: Some(e.message(ctx.l)),
+                    blocked: None,
                     ctx,
                     fc: Some(c.clone()),
                     c,

@@ -33,19 +33,14 @@ pub enum Viewer {
     Organiser,
 }
 
-/// Why an account cannot submit yet, as a refusal the musician can act on.
+/// Why an account cannot submit yet, as a refusal the musician can act on (the age and
+/// a guardian's consent depend on the competition: [`competitions::check_eligible`]).
 pub fn check_account(who: &AuthUser) -> Result<(), AppError> {
     use actix_web::http::StatusCode;
     if who.user.email_verified_at.is_none() {
         return Err(AppError::refused(
             StatusCode::FORBIDDEN,
             "entry.email_unverified",
-        ));
-    }
-    if who.user.awaits_guardian() {
-        return Err(AppError::refused(
-            StatusCode::FORBIDDEN,
-            "entry.guardian_consent_needed",
         ));
     }
     Ok(())
@@ -175,6 +170,36 @@ fn apply(
     Ok(())
 }
 
+/// Whether `who` may start an entry in the competition now: the account, the window,
+/// the age and consent, and the number of entries allowed (what `create` checks first).
+pub async fn may_enter(
+    state: &AppState,
+    who: &AuthUser,
+    competition_id: &str,
+) -> Result<(), AppError> {
+    check_account(who)?;
+    let (who, cid) = (who.clone(), competition_id.to_string());
+    let consent_age = state.settings.auth.age_of_digital_consent;
+    state
+        .db
+        .run(move |conn| {
+            let c = competitions::find(conn, &cid)?.ok_or(AppError::NotFound)?;
+            competitions::check_eligible(&c, &who.user, consent_age, now())?;
+            quota_left(conn, &c, &who.user.id)
+        })
+        .await
+}
+
+fn quota_left(conn: &mut DbConnection, c: &CompetitionRow, musician: &str) -> Result<(), AppError> {
+    if store::count_active(conn, &c.id, musician)? >= c.entries_per_musician as i64 {
+        return Err(AppError::invalid_with(
+            "entry.quota_reached",
+            vec![("limit", c.entries_per_musician.to_string())],
+        ));
+    }
+    Ok(())
+}
+
 pub async fn create(
     state: &AppState,
     who: &AuthUser,
@@ -184,20 +209,15 @@ pub async fn create(
 ) -> Result<EntryView, AppError> {
     check_account(who)?;
     let (who, cid) = (who.clone(), competition_id.to_string());
+    let consent_age = state.settings.auth.age_of_digital_consent;
     state
         .db
         .transaction(move |conn| {
             let now = now();
             let c = competitions::find(conn, &cid)?.ok_or(AppError::NotFound)?;
-            competitions::check_eligible(&c, &who.user, now)?;
+            competitions::check_eligible(&c, &who.user, consent_age, now)?;
             crate::accounts::service::lock_user(conn, &who.user.id)?;
-            let have = store::count_active(conn, &c.id, &who.user.id)?;
-            if have >= c.entries_per_musician as i64 {
-                return Err(AppError::invalid_with(
-                    "entry.quota_reached",
-                    vec![("limit", c.entries_per_musician.to_string())],
-                ));
-            }
+            quota_left(conn, &c, &who.user.id)?;
             let mut row = EntryRow {
                 id: uuid::Uuid::now_v7().simple().to_string(),
                 competition_id: c.id.clone(),
@@ -345,6 +365,36 @@ pub async fn withdraw(
             view(conn, &e, Viewer::Musician, locale)
         })
         .await
+}
+
+/// A guardian withdrew consent: withdraw `user`'s entries in competitions that need it
+/// at their age (out of judging and public votes, like a musician's own withdrawal).
+/// Returns the entries withdrawn.
+pub fn withdraw_without_consent(
+    conn: &mut DbConnection,
+    user: &crate::accounts::model::UserRow,
+    default_consent_age: u32,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
+    let mut out = Vec::new();
+    for mut e in store::entries_of_musician(conn, &user.id)? {
+        if e.withdrawn_at.is_some() {
+            continue;
+        }
+        let Some(c) = competitions::find(conn, &e.competition_id)? else {
+            continue;
+        };
+        let age = c.consent_age_or(default_consent_age);
+        if crate::accounts::domain::consent_check(user, age, now.date()).is_ok() {
+            continue;
+        }
+        e.withdrawn_at = Some(now);
+        e.status = Status::Withdrawn.as_str().into();
+        e.updated_at = now;
+        store::save_entry(conn, &e)?;
+        out.push(e.id);
+    }
+    Ok(out)
 }
 
 /// How `who` relates to entry `e`: its musician, the competition's organiser, or nobody (404).
@@ -599,4 +649,45 @@ pub fn erase_musician(
         store::save_entry(conn, &e)?;
     }
     Ok(keys)
+}
+
+/// The person's entries for their data export: every text, the report and decision,
+/// and where in the archive each stored audio file goes (`audio/…`, object key).
+pub fn export_of(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<(serde_json::Value, Vec<(String, String)>), AppError> {
+    let mut files = Vec::new();
+    let mut out = Vec::new();
+    for e in store::entries_of_musician(conn, user_id)? {
+        let c = competitions::find(conn, &e.competition_id)?;
+        let mut audio = Vec::new();
+        for u in store::uploads_of_entry(conn, &e.id)? {
+            if u.stored_at.is_none() {
+                continue;
+            }
+            let path = format!(
+                "audio/{}-{}",
+                &u.id[u.id.len().saturating_sub(8)..],
+                u.original_name
+            );
+            audio.push(serde_json::json!({
+                "file": path, "original_name": u.original_name, "bytes": u.size_bytes,
+                "sha256": u.sha256, "uploaded_at": u.created_at.and_utc().to_rfc3339(),
+                "current": e.upload_id.as_deref() == Some(u.id.as_str()),
+            }));
+            files.push((path, u.object_key));
+        }
+        let json = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap_or_default();
+        out.push(serde_json::json!({
+            "id": e.id, "competition": c.map(|c| c.title), "title": e.title,
+            "description": e.description, "lyrics": e.lyrics, "credits": json(&e.credits),
+            "samples": json(&e.samples), "originality_declared": e.originality_declared,
+            "status": e.status, "organisers_decision": e.review, "decision_reason": e.review_reason,
+            "report": e.report.as_deref().map(json), "created_at": e.created_at.and_utc().to_rfc3339(),
+            "withdrawn_at": e.withdrawn_at.map(|t| t.and_utc().to_rfc3339()),
+            "audio": audio,
+        }));
+    }
+    Ok((serde_json::Value::Array(out), files))
 }

@@ -206,11 +206,18 @@ async fn begin_upload(
     content_type: &'static str,
 ) -> Result<UploadRow, AppError> {
     let (who, id, name) = (who.clone(), entry_id.to_string(), name.to_string());
+    let consent_age = state.settings.auth.age_of_digital_consent;
     state
         .db
         .transaction(move |conn| {
-            let (mut e, _) = own_editable(conn, &who, &id)?;
+            let (mut e, c) = own_editable(conn, &who, &id)?;
             let now = now();
+            // A guardian who withdrew consent stops new audio too.
+            crate::accounts::domain::consent_check(
+                &who.user,
+                c.consent_age_or(consent_age),
+                now.date(),
+            )?;
             let row = UploadRow {
                 id: uuid::Uuid::now_v7().simple().to_string(),
                 entry_id: e.id.clone(),

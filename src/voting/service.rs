@@ -1803,3 +1803,19 @@ pub fn entry_seed(seed: Option<&str>) -> String {
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string())
 }
+
+/// Every vote the person cast, for their data export.
+pub fn export_of(conn: &mut DbConnection, voter: &str) -> Result<serde_json::Value, AppError> {
+    Ok(serde_json::Value::Array(
+        store::all_votes_of(conn, voter)?
+            .into_iter()
+            .map(|v| {
+                serde_json::json!({
+                    "round_id": v.round_id, "entry_id": v.entry_id,
+                    "cast_at": v.cast_at.and_utc().to_rfc3339(),
+                    "network": v.network, "status": v.initial_status,
+                })
+            })
+            .collect(),
+    ))
+}

@@ -513,6 +513,15 @@ pub fn votes_of_voter(
         .load(conn)?)
 }
 
+/// Every vote a person cast, in every round (their data export).
+pub fn all_votes_of(conn: &mut DbConnection, voter: &str) -> Result<Vec<VoteRow>, AppError> {
+    Ok(votes::table
+        .filter(votes::voter_id.eq(voter))
+        .order(votes::id.asc())
+        .select(VoteRow::as_select())
+        .load(conn)?)
+}
+
 pub fn flags_of(conn: &mut DbConnection, round: &str) -> Result<HashMap<i64, FlagRow>, AppError> {
     Ok(vote_flags::table
         .filter(vote_flags::round_id.eq(round))

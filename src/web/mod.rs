@@ -208,6 +208,17 @@ pub fn to_sign_in(next: &str) -> HttpResponse {
     see_other(&format!("/sign-in?next={next}"))
 }
 
+/// `url` with `?next=` (or `&next=`) set to a local path, unless it is the home page.
+pub fn with_next(url: &str, next: &str) -> String {
+    let next = safe_return_path(Some(next));
+    if next == "/" {
+        return url.to_string();
+    }
+    let enc: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}next={enc}")
+}
+
 /// Only paths on this site: `/x`, never `//host` or `/\host`.
 pub fn safe_return_path(next: Option<&str>) -> &str {
     match next {

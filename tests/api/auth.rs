@@ -81,6 +81,26 @@ impl TestApp {
         .await
     }
 
+    /// Sign in by magic link (a voter's account: no password, no date of birth);
+    /// returns the access token.
+    pub async fn magic_link_account(&self, email: &str) -> String {
+        let res = self
+            .post_json("/api/v1/auth/magic-link", &json!({ "email": email }))
+            .await;
+        assert_eq!(res.status(), 202);
+        let token = self.token_from_email(email, "/magic-link/sign-in").await;
+        let t: Value = self
+            .post_json(
+                "/api/v1/auth/magic-link/sign-in",
+                &json!({ "token": token }),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        t["access_token"].as_str().unwrap().to_string()
+    }
+
     /// Register, verify and sign in an adult musician; returns the sign-in tokens.
     pub async fn signed_in_musician(&self, email: &str) -> Value {
         assert_eq!(self.register(email, &adult_dob(), None).await.status(), 202);

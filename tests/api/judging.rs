@@ -1015,27 +1015,39 @@ async fn conflicts_affiliations_top_up_and_listening() {
     let al = items[0]["alias"].as_str().unwrap().to_string();
     let res = score(&app, j2, &al, 5, 5).await;
     assert_eq!(code(res).await, (422, "judging.listen_more".into()));
-    let l = ok_json(
-        post(
-            &app,
+    let listen = |from: f64, to: f64| {
+        let (app, t, al) = (&app, j2.token.clone(), al.clone());
+        async move {
+            ok_json(
+                post(
+                    app,
+                    &t,
+                    &format!("/api/v1/judging/assignments/{al}/listened"),
+                    json!({ "from_secs": from, "to_secs": to }),
+                )
+                .await,
+            )
+            .await["listened_percent"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    // A forged claim of the whole track, with no audio streamed: nothing proved.
+    assert_eq!(listen(0.0, 3.0).await, 0);
+    // The audio is streamed; a claim of all of it at once is bounded by the time since.
+    app.run_pending_jobs().await;
+    let audio = app
+        .get_with(
+            &format!("/api/v1/judging/assignments/{al}/audio"),
             &j2.token,
-            &format!("/api/v1/judging/assignments/{al}/listened"),
-            json!({ "from_secs": 0.0, "to_secs": 1.0 }),
         )
-        .await,
-    )
-    .await;
-    assert!(l["listened_percent"].as_u64().unwrap() < 50);
-    let l = ok_json(
-        post(
-            &app,
-            &j2.token,
-            &format!("/api/v1/judging/assignments/{al}/listened"),
-            json!({ "from_secs": 0.5, "to_secs": 2.2 }),
-        )
-        .await,
-    )
-    .await;
+        .await;
+    assert_eq!(audio.status(), 200);
+    audio.bytes().await.unwrap();
+    let early = listen(0.0, 3.0).await;
+    assert!(early < 50, "{early}% after a moment of a 3 s track");
+    tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+    let l = json!({ "listened_percent": listen(0.5, 2.2).await });
     assert!(l["listened_percent"].as_u64().unwrap() >= 70, "{l}");
     assert_eq!(score(&app, j2, &al, 5, 5).await.status(), 200);
     // The rubric is fixed once someone scored.

@@ -174,7 +174,7 @@ async fn the_data_export_holds_the_persons_data_and_no_secrets() {
     );
     let text = res.text().await.unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(v["format"], "cadenza.account-export/1");
+    assert_eq!(v["format"], "cadenza.account-export/2");
     assert_eq!(v["account"]["email"], "export@example.org");
     assert_eq!(v["account"]["stage_name"], "Lin Yue");
     assert_eq!(v["roles"][0]["role"], "musician");
