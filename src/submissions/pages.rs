@@ -262,6 +262,8 @@ struct EntryPage {
     facts: Vec<Fact>,
     /// The waveform and loudness curve for the page's script (safe to embed).
     chart_json: String,
+    /// In words: where the clipping is (waveform), and the target band (loudness).
+    chart_notes: (Option<String>, Option<String>),
     error: Option<String>,
     max_bytes: u64,
     max_label: String,
@@ -365,13 +367,66 @@ fn plain_format(ctx: &PageCtx, r: &serde_json::Value) -> String {
     parts.join(" · ")
 }
 
+/// What the charts show that a glance might miss, in words (also for screen readers).
+fn chart_notes(
+    ctx: &PageCtx,
+    r: Option<&serde_json::Value>,
+    c: Option<&CompetitionView>,
+) -> (Option<String>, Option<String>) {
+    let clock = |t: f64| {
+        let s = t.max(0.0).round() as u64;
+        format!("{}:{:02}", s / 60, s % 60)
+    };
+    let clips = r
+        .and_then(|r| r.pointer("/clipping/first_runs"))
+        .and_then(|v| v.as_array())
+        .map(|runs| {
+            let mut times: Vec<String> = runs
+                .iter()
+                .filter_map(|c| c["time_secs"].as_f64())
+                .map(clock)
+                .collect();
+            times.dedup();
+            times
+        })
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            let shown = t.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+            ctx.tf("entry.clips_marked", "times", &shown)
+        });
+    let target = c.map(|c| {
+        let p = &c.audio_policy.loudness;
+        ctx.l.tf(
+            "entry.target_band",
+            &[
+                ("min", &crate::audio::policy::signed(p.min_lufs, 0)),
+                ("max", &crate::audio::policy::signed(p.max_lufs, 0)),
+            ],
+        )
+    });
+    (clips, target)
+}
+
 /// The chart data as JSON that cannot end the `<script>` element it sits in.
-fn chart_json(r: Option<&serde_json::Value>) -> String {
+/// The clipping runs and the silent ends are marked on the waveform; the competition's
+/// loudness target is drawn as a band behind the curve.
+fn chart_json(r: Option<&serde_json::Value>, target: Option<(f64, f64)>) -> String {
     let Some(r) = r else { return "null".into() };
+    let clips: Vec<f64> = r
+        .pointer("/clipping/first_runs")
+        .and_then(|v| v.as_array())
+        .map(|runs| runs.iter().filter_map(|c| c["time_secs"].as_f64()).collect())
+        .unwrap_or_default();
     let data = serde_json::json!({
         "waveform": r.get("waveform"),
         "loudness": r.get("loudness").and_then(|l| l.get("short_term")),
         "duration": r.get("format").and_then(|f| f.get("duration_secs")),
+        "clips": clips,
+        "silence": {
+            "leading": r.pointer("/silence/leading_secs"),
+            "trailing": r.pointer("/silence/trailing_secs"),
+        },
+        "target": target.map(|(min, max)| serde_json::json!({ "min": min, "max": max })),
     });
     data.to_string()
         .replace('<', "\\u003c")
@@ -464,7 +519,16 @@ async fn entry_page(
             .as_ref()
             .map(|r| facts(&ctx, r))
             .unwrap_or_default(),
-        chart_json: chart_json(v.report.as_ref()),
+        chart_notes: chart_notes(&ctx, v.report.as_ref(), c.as_ref()),
+        chart_json: chart_json(
+            v.report.as_ref(),
+            c.as_ref().map(|c| {
+                (
+                    c.audio_policy.loudness.min_lufs,
+                    c.audio_policy.loudness.max_lufs,
+                )
+            }),
+        ),
         f: form.unwrap_or_else(|| EntryForm::of(&v)),
         in_progress: v.status.in_progress(),
         check_label,
