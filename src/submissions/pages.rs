@@ -415,7 +415,11 @@ fn chart_json(r: Option<&serde_json::Value>, target: Option<(f64, f64)>) -> Stri
     let clips: Vec<f64> = r
         .pointer("/clipping/first_runs")
         .and_then(|v| v.as_array())
-        .map(|runs| runs.iter().filter_map(|c| c["time_secs"].as_f64()).collect())
+        .map(|runs| {
+            runs.iter()
+                .filter_map(|c| c["time_secs"].as_f64())
+                .collect()
+        })
         .unwrap_or_default();
     let data = serde_json::json!({
         "waveform": r.get("waveform"),

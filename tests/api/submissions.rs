@@ -658,3 +658,48 @@ async fn phase_dc_offset_and_loudness_range_have_verdicts_on_the_entry() {
     assert!(phase < fine, "what needs fixing comes first");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn silence_at_both_ends_is_reported_at_both_ends() {
+    let app = spawn_app().await;
+    let call = open_call(&app, "rules-silence", json!({})).await;
+    let t = musician(&app, "quiet@example.org").await;
+    let id = entry_id(&app, &t, &call, "Quiet at both ends").await;
+    // 12 s of silence, 3 s of music, 21 s of silence (the limits are 2 s and 10 s).
+    let rate = 44_100usize;
+    let mut data = Vec::with_capacity(rate * 36 * 4);
+    for i in 0..rate * 36 {
+        let s = i as f64 / rate as f64;
+        let v = if (12.0..15.0).contains(&s) {
+            ((s * 440.0 * std::f64::consts::TAU).sin() * 0.3 * 32767.0) as i16
+        } else {
+            0
+        };
+        data.extend_from_slice(&v.to_le_bytes());
+        data.extend_from_slice(&v.to_le_bytes());
+    }
+    let mut bytes = wav_header_16_stereo(data.len() as u32);
+    bytes.extend_from_slice(&data);
+    assert_eq!(
+        put_audio(&app, &t, &id, bytes, "k-quiet").await.status(),
+        201
+    );
+    app.run_pending_jobs().await;
+    let (_, v) = get_json(&app, &t, &format!("/api/v1/entries/{id}")).await;
+    let codes: Vec<String> = v["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["rule"] == "silence" && r["outcome"] != "pass")
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "audio.leading_silence_too_long",
+            "audio.trailing_silence_too_long"
+        ],
+        "one upload tells her about both ends: {v}"
+    );
+    app.shutdown().await;
+}
