@@ -24,7 +24,7 @@ pub const REQUESTS_PER_HOUR: u32 = 3;
 const WITHDRAW_LINK_DAYS: i64 = 3_650;
 
 /// Where the teen is told about consent, and can ask again.
-const ACCOUNT_SECTION: &str = "/account#age-and-consent";
+pub const ACCOUNT_SECTION: &str = "/account#age-and-consent";
 
 fn consent_mail(
     state: &AppState,

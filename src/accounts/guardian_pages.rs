@@ -122,7 +122,7 @@ async fn withdraw_submit(
 
 fn back_to_account() -> HttpResponse {
     HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, "/account?done=consent#age-and-consent"))
+        .insert_header((header::LOCATION, guardian::ACCOUNT_SECTION))
         .finish()
 }
 

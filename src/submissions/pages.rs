@@ -151,7 +151,7 @@ impl Blocked {
                 ("/".to_string(), "nav.home")
             }
             _ => (
-                "/account#age-and-consent".to_string(),
+                crate::accounts::guardian::ACCOUNT_SECTION.to_string(),
                 "entry.go_to_account",
             ),
         };
@@ -373,27 +373,12 @@ fn chart_notes(
     r: Option<&serde_json::Value>,
     c: Option<&CompetitionView>,
 ) -> (Option<String>, Option<String>) {
-    let clock = |t: f64| {
-        let s = t.max(0.0).round() as u64;
-        format!("{}:{:02}", s / 60, s % 60)
-    };
-    let clips = r
-        .and_then(|r| r.pointer("/clipping/first_runs"))
-        .and_then(|v| v.as_array())
-        .map(|runs| {
-            let mut times: Vec<String> = runs
-                .iter()
-                .filter_map(|c| c["time_secs"].as_f64())
-                .map(clock)
-                .collect();
-            times.dedup();
-            times
-        })
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            let shown = t.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
-            ctx.tf("entry.clips_marked", "times", &shown)
-        });
+    let clips = Some(clip_times(r)).filter(|t| !t.is_empty()).map(|t| {
+        let mut times: Vec<String> = t.into_iter().map(crate::audio::policy::minutes).collect();
+        times.dedup();
+        let shown = times.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        ctx.tf("entry.clips_marked", "times", &shown)
+    });
     let target = c.map(|c| {
         let p = &c.audio_policy.loudness;
         ctx.l.tf(
@@ -407,20 +392,24 @@ fn chart_notes(
     (clips, target)
 }
 
-/// The chart data as JSON that cannot end the `<script>` element it sits in.
-/// The clipping runs and the silent ends are marked on the waveform; the competition's
-/// loudness target is drawn as a band behind the curve.
-fn chart_json(r: Option<&serde_json::Value>, target: Option<(f64, f64)>) -> String {
-    let Some(r) = r else { return "null".into() };
-    let clips: Vec<f64> = r
-        .pointer("/clipping/first_runs")
+/// Where the report located clipping runs (their start, seconds).
+fn clip_times(r: Option<&serde_json::Value>) -> Vec<f64> {
+    r.and_then(|r| r.pointer("/clipping/first_runs"))
         .and_then(|v| v.as_array())
         .map(|runs| {
             runs.iter()
                 .filter_map(|c| c["time_secs"].as_f64())
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The chart data as JSON that cannot end the `<script>` element it sits in.
+/// The clipping runs and the silent ends are marked on the waveform; the competition's
+/// loudness target is drawn as a band behind the curve.
+fn chart_json(r: Option<&serde_json::Value>, target: Option<(f64, f64)>) -> String {
+    let Some(r) = r else { return "null".into() };
+    let clips = clip_times(Some(r));
     let data = serde_json::json!({
         "waveform": r.get("waveform"),
         "loudness": r.get("loudness").and_then(|l| l.get("short_term")),

@@ -198,8 +198,9 @@ export async function signIn(server, page, email, password = "violin sunrise 198
   await Promise.all([page.waitForURL(server.url + "/account"), page.click("form[data-sign-in] button[type=submit]")]);
 }
 
-/** A 16-bit stereo WAV of a few seconds: a short melody. */
-export function makeWav(seconds, rate = 44100) {
+/** A 16-bit stereo WAV of a few seconds: a short melody, at `gain(t)` of full scale
+ * (above 1 it clips). */
+export function makeWav(seconds, rate = 44100, gain = () => 0.3) {
   const frames = Math.floor(seconds * rate);
   const buf = Buffer.alloc(44 + frames * 4);
   buf.write("RIFF", 0);
@@ -219,7 +220,7 @@ export function makeWav(seconds, rate = 44100) {
   for (let i = 0; i < frames; i++) {
     const f = notes[Math.floor((i / rate) * 3) % notes.length];
     phase += (2 * Math.PI * f) / rate;
-    const v = Math.round(Math.sin(phase) * 0.3 * 32767);
+    const v = Math.max(-32768, Math.min(32767, Math.round(Math.sin(phase) * gain(i / rate) * 32767)));
     buf.writeInt16LE(v, 44 + i * 4);
     buf.writeInt16LE(v, 46 + i * 4);
   }

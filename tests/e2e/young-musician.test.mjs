@@ -4,7 +4,7 @@
 // lists what needs fixing first and marks the clipping on the waveform. In Chinese too.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { api, isoDate, launchBrowser, organiserWithCompetition, startCadenza, waitForLink, waitForMail, watchProblems } from "./helpers.mjs";
+import { api, isoDate, launchBrowser, makeWav, organiserWithCompetition, startCadenza, waitForLink, waitForMail, watchProblems } from "./helpers.mjs";
 
 let server;
 let browser;
@@ -22,32 +22,7 @@ after(async () => {
 });
 
 /** Eight seconds of a tune with a burst driven into full scale at 3 s. */
-function clippedWav(seconds = 8, rate = 44100) {
-  const frames = Math.floor(seconds * rate);
-  const buf = Buffer.alloc(44 + frames * 4);
-  buf.write("RIFF", 0);
-  buf.writeUInt32LE(36 + frames * 4, 4);
-  buf.write("WAVEfmt ", 8);
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(2, 22);
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 4, 28);
-  buf.writeUInt16LE(4, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write("data", 36);
-  buf.writeUInt32LE(frames * 4, 40);
-  let phase = 0;
-  for (let i = 0; i < frames; i++) {
-    const t = i / rate;
-    phase += (2 * Math.PI * [262, 330, 392, 523][Math.floor(t * 2) % 4]) / rate;
-    const gain = t >= 3 && t < 3.5 ? 3 : 0.3;
-    const v = Math.max(-32768, Math.min(32767, Math.round(Math.sin(phase) * gain * 32767)));
-    buf.writeInt16LE(v, 44 + i * 4);
-    buf.writeInt16LE(v, 46 + i * 4);
-  }
-  return buf;
-}
+const clippedWav = () => makeWav(8, 44100, (t) => (t >= 3 && t < 3.5 ? 3 : 0.3));
 
 test("a 15-year-old enters a competition that needs her guardian's consent", async () => {
   const { c, bearer } = await organiserWithCompetition(server, "org-teen@example.org", "teen-call");
