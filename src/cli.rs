@@ -90,6 +90,14 @@ enum AdminCommand {
         #[arg(long, default_value = "en")]
         lang: String,
     },
+    /// Give an existing account a site role: `admin` (the site administration, for the
+    /// first admin) or `organiser`.
+    Grant {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "organiser"])]
+        role: String,
+    },
     /// Queue a self-test job (storage round trip) and wait for a worker to run it.
     Selftest {
         /// Keep the job running this many milliseconds after its checks.
@@ -283,6 +291,34 @@ async fn admin(command: AdminCommand, settings: Settings) -> anyhow::Result<Exit
                         state.settings.auth.setup_link_hours
                     );
                     println!("{}", link.url);
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("cadenza: {}", e.message(Locale::En));
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
+        AdminCommand::Grant { email, role } => {
+            let role = crate::accounts::admin::SiteRole::parse(&role)
+                .map_err(|e| anyhow::anyhow!(e.message(Locale::En)))?;
+            let user = match crate::accounts::admin::find_by_email(&state, &email).await {
+                Ok(u) => u,
+                Err(crate::error::AppError::NotFound) => {
+                    eprintln!(
+                        "cadenza: no account has the address {email}. Register it first, or make it \
+                         with `cadenza admin create-organiser --email {email}`."
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+                Err(e) => {
+                    eprintln!("cadenza: {}", e.message(Locale::En));
+                    return Ok(ExitCode::from(2));
+                }
+            };
+            match crate::accounts::admin::grant(&state, None, &user.id, role).await {
+                Ok(v) => {
+                    println!("{} now has the roles: {}.", v.email, v.roles.join(", "));
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {

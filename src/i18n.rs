@@ -5,6 +5,8 @@
 //! [`Locale::tf`]. A unit test checks that both catalogs have the same keys and
 //! the same placeholders.
 
+pub mod content;
+
 use std::collections::HashMap;
 use std::sync::LazyLock;
 

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod audio;
+pub mod audit;
 pub mod cli;
 pub mod competitions;
 pub mod config;

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::extract::{AuthUser, clear_session_cookies};
-use super::judges::{self, AcceptInput};
 use super::profile::{self, Profile, ProfileInput, SessionView};
+use super::team::{self, AcceptInput, InvitationView, MemberView, TeamRole};
 use crate::error::{AppError, ErrorBody};
 use crate::startup::AppState;
 
@@ -186,8 +186,136 @@ pub async fn invite_judge(
     path: web::Path<String>,
     body: web::Json<InviteBody>,
 ) -> Result<HttpResponse, AppError> {
-    judges::invite(&state, &who, &path, &body.email, body.language.as_deref()).await?;
+    team::invite(
+        &state,
+        &who,
+        &path,
+        &body.email,
+        body.language.as_deref(),
+        TeamRole::Judge,
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(serde_json::json!({ "status": "invited" })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamInviteBody {
+    pub email: String,
+    /// `judge`, `co_organiser` (runs the competition like its creator) or `moderator`
+    /// (moderates entries and votes; changes neither rules nor results).
+    pub role: String,
+    /// Language of the invitation email for someone without an account: `en` or `zh-CN`.
+    pub language: Option<String>,
+}
+
+/// Invite someone to the competition's team. Inviting the same address to the same role
+/// again replaces the earlier invitation (its link stops working).
+#[utoipa::path(post, path = "/api/v1/competitions/{id}/invitations", tag = "accounts", request_body = TeamInviteBody,
+    params(("id" = String, Path, description = "Competition id")),
+    responses((status = 201, description = "Invitation sent", body = InvitationView),
+        (status = 404, description = "No competition you run", body = ErrorBody),
+        (status = 422, description = "Bad address or role", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/competitions/{id}/invitations")]
+pub async fn invite_member(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    path: web::Path<String>,
+    body: web::Json<TeamInviteBody>,
+) -> Result<HttpResponse, AppError> {
+    let role = TeamRole::parse(&body.role)?;
+    let v = team::invite(
+        &state,
+        &who,
+        &path,
+        &body.email,
+        body.language.as_deref(),
+        role,
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(v))
+}
+
+/// The invitations nobody has answered yet.
+#[utoipa::path(get, path = "/api/v1/competitions/{id}/invitations", tag = "accounts",
+    params(("id" = String, Path, description = "Competition id")),
+    responses((status = 200, description = "Newest first", body = Vec<InvitationView>),
+        (status = 404, description = "No competition you run", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/competitions/{id}/invitations")]
+pub async fn list_invitations(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(team::pending(&state, &who, &path).await?))
+}
+
+/// Send an invitation again: a new link; the old one stops working.
+#[utoipa::path(post, path = "/api/v1/competitions/{id}/invitations/{invitation}/resend", tag = "accounts",
+    params(("id" = String, Path, description = "Competition id"), ("invitation" = String, Path, description = "Invitation id")),
+    responses((status = 200, description = "Sent again", body = InvitationView),
+        (status = 404, description = "No such pending invitation", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[post("/api/v1/competitions/{id}/invitations/{invitation}/resend")]
+pub async fn resend_invitation(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (cid, iid) = path.into_inner();
+    Ok(HttpResponse::Ok().json(team::resend(&state, &who, &cid, &iid).await?))
+}
+
+/// Revoke an invitation: its link stops working at once.
+#[utoipa::path(delete, path = "/api/v1/competitions/{id}/invitations/{invitation}", tag = "accounts",
+    params(("id" = String, Path, description = "Competition id"), ("invitation" = String, Path, description = "Invitation id")),
+    responses((status = 204, description = "Revoked"),
+        (status = 404, description = "No such pending invitation", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[delete("/api/v1/competitions/{id}/invitations/{invitation}")]
+pub async fn revoke_invitation(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (cid, iid) = path.into_inner();
+    team::revoke(&state, &who, &cid, &iid).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The competition's team: its creator, co-organisers, moderators and judges.
+#[utoipa::path(get, path = "/api/v1/competitions/{id}/team", tag = "accounts",
+    params(("id" = String, Path, description = "Competition id")),
+    responses((status = 200, description = "The team", body = Vec<MemberView>),
+        (status = 404, description = "No competition you run", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/competitions/{id}/team")]
+pub async fn list_team(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    Ok(HttpResponse::Ok().json(team::members(&state, &who, &path).await?))
+}
+
+/// Take a co-organiser's or moderator's role in the competition away.
+#[utoipa::path(delete, path = "/api/v1/competitions/{id}/team/{user}/{role}", tag = "accounts",
+    params(("id" = String, Path, description = "Competition id"), ("user" = String, Path, description = "User id"),
+        ("role" = String, Path, description = "`co_organiser` or `moderator`")),
+    responses((status = 204, description = "Removed"),
+        (status = 404, description = "Not on the team", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[delete("/api/v1/competitions/{id}/team/{user}/{role}")]
+pub async fn remove_member(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    path: web::Path<(String, String, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (cid, uid, role) = path.into_inner();
+    team::remove(&state, &who, &cid, &uid, TeamRole::parse(&role)?).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Accept a judge invitation (creating the account if the address has none); signs in.
@@ -205,7 +333,7 @@ pub async fn accept_invitation(
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let tokens = judges::accept(&state, body.into_inner(), ua).await?;
+    let (tokens, _) = team::accept(&state, body.into_inner(), ua).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(tokens))
@@ -223,5 +351,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(export_zip)
         .service(delete_me)
         .service(invite_judge)
+        .service(invite_member)
+        .service(list_invitations)
+        .service(resend_invitation)
+        .service(revoke_invitation)
+        .service(list_team)
+        .service(remove_member)
         .service(accept_invitation);
 }

@@ -265,6 +265,10 @@ pub(super) fn open_session(
     user_id: &str,
     user_agent: &str,
 ) -> Result<Tokens, AppError> {
+    // No new session for a blocked account, whichever way it signs in.
+    if store::find_user(conn, user_id)?.is_some_and(|u| u.blocked_at.is_some()) {
+        return Err(super::service::blocked());
+    }
     let now = now();
     let session = SessionRow {
         id: uuid::Uuid::new_v4().simple().to_string(),
@@ -467,10 +471,11 @@ pub async fn sign_out_everywhere(state: &AppState, user_id: &str) -> Result<(), 
 }
 
 /// The signed-in person behind a verified access token, if the session still stands.
-pub async fn authenticate(
-    state: &AppState,
-    token: &str,
-) -> Result<(UserRow, String, Vec<String>), AppError> {
+/// Who a token belongs to: the person, their session, their site-wide roles and their
+/// roles in single competitions (role, competition id).
+pub type Authenticated = (UserRow, String, Vec<String>, Vec<(String, String)>);
+
+pub async fn authenticate(state: &AppState, token: &str) -> Result<Authenticated, AppError> {
     let claims = state
         .jwt
         .verify(token, Utc::now())
@@ -480,6 +485,9 @@ pub async fn authenticate(
         .run(move |conn| {
             let now = now();
             let user = store::find_user(conn, &claims.sub)?.ok_or(AppError::Unauthorized)?;
+            if user.blocked_at.is_some() {
+                return Err(AppError::Unauthorized);
+            }
             let session = store::find_session(conn, &claims.sid)?.ok_or(AppError::Unauthorized)?;
             if session.user_id != user.id
                 || session.revoked_at.is_some()
@@ -493,8 +501,15 @@ pub async fn authenticate(
             {
                 return Err(AppError::Unauthorized);
             }
-            let roles = store::site_roles(conn, &user.id)?;
-            Ok((user, claims.sid, roles))
+            let (mut site, mut scoped) = (Vec::new(), Vec::new());
+            for (role, competition) in store::all_roles(conn, &user.id)? {
+                match competition {
+                    None => site.push(role),
+                    Some(c) => scoped.push((role, c)),
+                }
+            }
+            site.sort();
+            Ok((user, claims.sid, site, scoped))
         })
         .await
 }

@@ -26,12 +26,22 @@ pub const REFRESH_COOKIE: &str = "__Host-cadenza-rt";
 pub struct AuthUser {
     pub user: UserRow,
     pub session_id: String,
+    /// Site-wide roles.
     pub roles: Vec<String>,
+    /// Roles in one competition: (role, competition id) — judge, co-organiser, moderator.
+    pub competition_roles: Vec<(String, String)>,
 }
 
 impl AuthUser {
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
+    }
+
+    /// Whether the person holds `role` in competition `cid`.
+    pub fn has_role_in(&self, role: &str, cid: &str) -> bool {
+        self.competition_roles
+            .iter()
+            .any(|(r, c)| r == role && c == cid)
     }
 
     /// Whether the person can submit entries in general: email verified, age known and
@@ -90,11 +100,13 @@ impl FromRequest for AuthUser {
                 (Some(s), Some(t)) => (s, t),
                 _ => return Err(AppError::Unauthorized.into()),
             };
-            let (user, session_id, roles) = auth::authenticate(&state, &token).await?;
+            let (user, session_id, roles, competition_roles) =
+                auth::authenticate(&state, &token).await?;
             Ok(AuthUser {
                 user,
                 session_id,
                 roles,
+                competition_roles,
             })
         })
     }
@@ -189,4 +201,74 @@ pub async fn renew_session<B: MessageBody + 'static>(
             Ok(res.map_into_left_body())
         }
     }
+}
+
+/// The header's role links of each person, for a minute (a grant or removal forgets them).
+static NAV: std::sync::LazyLock<moka::sync::Cache<String, crate::web::Nav>> =
+    std::sync::LazyLock::new(|| {
+        moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(std::time::Duration::from_secs(60))
+            .build()
+    });
+
+/// Forget `user_id`'s header links (their roles changed).
+pub fn forget_nav(user_id: &str) {
+    NAV.invalidate(user_id);
+}
+
+/// The header links for someone holding `roles` (role, competition).
+pub fn nav_of(roles: &[(String, Option<String>)]) -> crate::web::Nav {
+    use super::model::Role;
+    let has = |role: &str, site: bool| roles.iter().any(|(r, c)| r == role && c.is_none() == site);
+    let admin = has(Role::Admin.as_str(), true);
+    crate::web::Nav {
+        admin,
+        organise: admin
+            || has(Role::Organiser.as_str(), true)
+            || has(Role::Organiser.as_str(), false)
+            || has(super::model::MODERATOR, false),
+        judge: has(Role::Judge.as_str(), false),
+    }
+}
+
+/// On page views of a signed-in person, find which role links the header shows
+/// (`web::Nav`, read by `PageCtx`). Not for the API or static files.
+pub async fn page_nav<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let path = req.path();
+    let page = req.method() == actix_web::http::Method::GET
+        && !path.starts_with("/api/")
+        && !path.starts_with("/static/")
+        && !path.starts_with("/images/");
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    if let (true, Some(state), Some(token)) = (page, state, access_token(req.request()))
+        && let Ok(claims) = state.jwt.verify(&token, chrono::Utc::now())
+    {
+        let nav = match NAV.get(&claims.sub) {
+            Some(n) => Some(n),
+            None => {
+                let uid = claims.sub.clone();
+                match state
+                    .db
+                    .run(move |conn| super::store::all_roles(conn, &uid))
+                    .await
+                {
+                    Ok(roles) => {
+                        let n = nav_of(&roles);
+                        NAV.insert(claims.sub.clone(), n);
+                        Some(n)
+                    }
+                    // The page still renders, without role links.
+                    Err(_) => None,
+                }
+            }
+        };
+        if let Some(n) = nav {
+            req.extensions_mut().insert(n);
+        }
+    }
+    next.call(req).await
 }

@@ -3,13 +3,14 @@
 //! accounts issue extends this (registration, sign-in, sessions).
 
 pub mod account_api;
+pub mod admin;
+pub mod admin_pages;
 pub mod api;
 pub mod auth;
 pub mod domain;
 pub mod extract;
 pub mod guardian;
 pub mod guardian_pages;
-pub mod judges;
 pub mod jwt;
 pub mod model;
 pub mod page_kit;
@@ -22,3 +23,5 @@ pub mod revocations;
 pub mod routes;
 pub mod service;
 pub mod store;
+pub mod team;
+pub mod team_pages;

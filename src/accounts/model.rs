@@ -1,7 +1,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{account_tokens, refresh_tokens, sessions, user_roles, users};
+use crate::db::schema::{account_tokens, invitations, refresh_tokens, sessions, user_roles, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -34,6 +34,9 @@ pub struct UserRow {
     pub erased_at: Option<NaiveDateTime>,
     /// When a guardian last withdrew their consent (shown to the teen).
     pub guardian_withdrawn_at: Option<NaiveDateTime>,
+    /// Blocked by a site admin: no sign-in, no requests.
+    pub blocked_at: Option<NaiveDateTime>,
+    pub blocked_reason: Option<String>,
 }
 
 impl UserRow {
@@ -79,6 +82,9 @@ impl Role {
         }
     }
 }
+
+/// A competition role beside `Role`: may moderate entries and votes, never rules or results.
+pub const MODERATOR: &str = "moderator";
 
 #[derive(Insertable)]
 #[diesel(table_name = user_roles)]
@@ -162,4 +168,29 @@ pub struct RefreshRow {
     pub token_hash: String,
     pub created_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+}
+
+/// An invitation to a competition's team (its link is an `account_tokens` row).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = invitations, treat_none_as_null = true)]
+pub struct InvitationRow {
+    pub id: String,
+    pub competition_id: String,
+    pub email: String,
+    /// `judge`, `co_organiser` or `moderator`.
+    pub role: String,
+    pub language: String,
+    pub invited_by: String,
+    pub token_id: i64,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub accepted_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+impl InvitationRow {
+    /// Neither answered nor revoked, and its link still works.
+    pub fn is_pending(&self, now: NaiveDateTime) -> bool {
+        self.accepted_at.is_none() && self.revoked_at.is_none() && self.expires_at > now
+    }
 }

@@ -10,9 +10,9 @@ use super::api::{limit_register, limit_sign_in};
 use super::auth::{self, RegisterInput};
 use super::extract::{AuthUser, clear_session_cookies, set_session_cookies};
 use super::guardian;
-use super::judges;
 use super::page_kit::{ConfirmPage, Notice, TokenForm, TokenQuery, notice};
 use super::profile::{self, Profile, ProfileInput, SessionView};
+use super::team::{self, TeamRole};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::web::{PageCtx, render, render_with_status, safe_return_path, with_next};
@@ -194,7 +194,7 @@ async fn sign_in_submit(
     match auth::sign_in(&state, &form.email, &form.password, ua).await {
         Ok(tokens) => {
             let target = if next == "/" {
-                "/account".to_string()
+                home_of(&state, &tokens).await.to_string()
             } else {
                 next
             };
@@ -287,6 +287,28 @@ pub(super) async fn account_view(
         },
         status,
     )
+}
+
+/// Where a person lands after signing in with nowhere else to go: their competitions
+/// for organisers, their judging for judges, else their account.
+pub async fn home_of(state: &AppState, tokens: &auth::Tokens) -> &'static str {
+    let Ok(claims) = state.jwt.verify(&tokens.access_token, chrono::Utc::now()) else {
+        return "/account";
+    };
+    let uid = claims.sub;
+    let roles = state
+        .db
+        .run(move |conn| super::store::all_roles(conn, &uid))
+        .await
+        .unwrap_or_default();
+    let nav = super::extract::nav_of(&roles);
+    if nav.organise {
+        "/organise"
+    } else if nav.judge {
+        "/judge"
+    } else {
+        "/account"
+    }
 }
 
 #[get("/account")]
@@ -409,6 +431,8 @@ struct JudgePage {
     competition: String,
     email: String,
     has_account: bool,
+    /// `judge`, `co_organiser` or `moderator`.
+    role: &'static str,
     token: String,
     error: Option<String>,
 }
@@ -420,12 +444,13 @@ async fn judge_page(
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     let token = q.token.clone().unwrap_or_default();
-    let (competition, email, has_account) = judges::invitation(&state, &token).await?;
+    let i = team::invitation(&state, &token, ctx.l).await?;
     render(&JudgePage {
         ctx,
-        competition,
-        email,
-        has_account,
+        competition: i.competition,
+        email: i.email,
+        has_account: i.has_account,
+        role: i.role.name(),
         token,
         error: None,
     })
@@ -451,26 +476,31 @@ async fn judge_submit(
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let input = judges::AcceptInput {
+    let input = team::AcceptInput {
         token: form.token.clone(),
         stage_name: form.stage_name,
         password: form.password,
     };
-    match judges::accept(&state, input, ua).await {
-        Ok(tokens) => {
+    match team::accept(&state, input, ua).await {
+        Ok((tokens, role)) => {
             let mut res = HttpResponse::SeeOther();
             set_session_cookies(&mut res, &state, &tokens);
-            Ok(res.insert_header((header::LOCATION, "/judge")).finish())
+            let home = match role {
+                TeamRole::Judge => "/judge",
+                _ => "/organise",
+            };
+            Ok(res.insert_header((header::LOCATION, home)).finish())
         }
         Err(e @ AppError::Invalid { code, .. }) if code != "account.token_invalid" => {
-            let (competition, email, has_account) = judges::invitation(&state, &form.token).await?;
+            let i = team::invitation(&state, &form.token, ctx.l).await?;
             let message = e.message(ctx.l);
             render_with_status(
                 &JudgePage {
                     ctx,
-                    competition,
-                    email,
-                    has_account,
+                    competition: i.competition,
+                    email: i.email,
+                    has_account: i.has_account,
+                    role: i.role.name(),
                     token: form.token,
                     error: Some(message),
                 },

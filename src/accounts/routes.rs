@@ -15,6 +15,8 @@ struct SetPasswordPage {
     ctx: PageCtx,
     email: String,
     token: String,
+    /// The name the account has now (from the address, for an account made for them).
+    name: String,
     error: Option<String>,
 }
 
@@ -41,6 +43,7 @@ async fn set_password_page(
         ctx,
         email: user.email,
         token,
+        name: user.display_name,
         error: None,
     })
 }
@@ -50,6 +53,8 @@ struct SetPasswordForm {
     token: String,
     password: String,
     password_confirm: String,
+    #[serde(default)]
+    name: String,
 }
 
 #[post("/account/set-password")]
@@ -64,6 +69,7 @@ async fn set_password_submit(
         &form.token,
         &form.password,
         Some(&form.password_confirm),
+        Some(&form.name),
     )
     .await
     {
@@ -77,6 +83,7 @@ async fn set_password_submit(
                     ctx,
                     email: user.email,
                     token: form.token,
+                    name: form.name,
                     error: Some(message),
                 },
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -93,6 +100,10 @@ pub struct PasswordSetup {
     pub token: String,
     /// 8 to 256 characters.
     pub password: String,
+    /// The name musicians and judges will see (1 to 40 characters); kept as it is when
+    /// left out.
+    #[serde(default)]
+    pub display_name: Option<String>,
 }
 
 /// Set a password with the one-time token from a set-up link.
@@ -105,7 +116,14 @@ async fn password_setup_api(
     state: web::Data<AppState>,
     body: web::Json<PasswordSetup>,
 ) -> Result<HttpResponse, AppError> {
-    service::set_password_with_token(&state, &body.token, &body.password, None).await?;
+    service::set_password_with_token(
+        &state,
+        &body.token,
+        &body.password,
+        None,
+        body.display_name.as_deref(),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

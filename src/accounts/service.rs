@@ -6,7 +6,7 @@ use chrono::{Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use super::domain::{EmailAddress, Password};
+use super::domain::{EmailAddress, Password, StageName};
 use super::model::{NewUser, Role, TokenPurpose, UserRow};
 use super::store;
 use crate::error::AppError;
@@ -88,6 +88,7 @@ pub async fn create_organiser(
                 }
             };
             store::grant_site_role(conn, &user.id, Role::Organiser, now)?;
+            super::extract::forget_nav(&user.id);
             store::retire_tokens(conn, &user.id, TokenPurpose::SetPassword, now)?;
             store::insert_token(
                 conn,
@@ -148,11 +149,18 @@ pub async fn set_password_with_token(
     token: &str,
     password: &str,
     confirm: Option<&str>,
+    name: Option<&str>,
 ) -> Result<(), AppError> {
     let password = Password::parse(password)?;
     if confirm.is_some_and(|c| c != password.expose()) {
         return Err(AppError::invalid("account.passwords_differ"));
     }
+    // The name musicians and judges will see (invitations are signed with it), given
+    // once here by someone whose account was made for them.
+    let name = name
+        .filter(|n| !n.trim().is_empty())
+        .map(StageName::parse)
+        .transpose()?;
     // Fail fast on a bad link before spending time on the hash.
     check_setup_token(state, token).await?;
     let phc = state.hasher.hash(password).await?;
@@ -166,9 +174,23 @@ pub async fn set_password_with_token(
             if !store::use_token(conn, t.id, now)? {
                 return Err(AppError::invalid("account.token_invalid"));
             }
+            // The link came to that address: opening it confirms it.
+            store::mark_email_verified(conn, &t.user_id, now)?;
+            if let Some(name) = &name {
+                store::set_display_name(conn, &t.user_id, name.as_str(), now)?;
+            }
             store::set_password_hash(conn, &t.user_id, &phc, now)
         })
         .await
+}
+
+/// The refusal for a blocked account (403 `account.blocked`).
+pub fn blocked() -> AppError {
+    AppError::Refused {
+        status: actix_web::http::StatusCode::FORBIDDEN,
+        code: "account.blocked",
+        params: vec![],
+    }
 }
 
 /// Record an action in the audit log (for features outside accounts).
@@ -261,6 +283,17 @@ pub fn has_audit(
     action: &str,
 ) -> Result<bool, AppError> {
     store::has_audit(conn, subject, action)
+}
+
+/// People whose name or email contains `q`, newest first (for the site administration
+/// and the audit log's "who" filter).
+pub fn search_users(
+    conn: &mut crate::db::DbConnection,
+    q: &str,
+    before: Option<(chrono::NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Vec<UserRow>, AppError> {
+    store::search_users(conn, q, before, limit)
 }
 
 #[cfg(test)]

@@ -2,10 +2,13 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::model::{
-    NewRole, NewToken, NewUser, RefreshRow, Role, SessionRow, TokenPurpose, TokenRow, UserRow,
+    InvitationRow, NewRole, NewToken, NewUser, RefreshRow, Role, SessionRow, TokenPurpose,
+    TokenRow, UserRow,
 };
 use crate::db::DbConnection;
-use crate::db::schema::{account_tokens, audit_log, refresh_tokens, sessions, user_roles, users};
+use crate::db::schema::{
+    account_tokens, audit_log, invitations, refresh_tokens, sessions, user_roles, users,
+};
 use crate::error::AppError;
 
 pub fn find_user_by_email(
@@ -500,6 +503,18 @@ pub fn revoke_other_sessions(
     Ok(())
 }
 
+pub fn set_display_name(
+    conn: &mut DbConnection,
+    user_id: &str,
+    name: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((users::display_name.eq(name), users::updated_at.eq(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn update_profile(
     conn: &mut DbConnection,
     user_id: &str,
@@ -674,6 +689,157 @@ pub fn grant_competition_role(
     grant_role(conn, user_id, role, Some(competition_id), now)
 }
 
+/// Every role the person holds: (role, competition — `None` for a site-wide role).
+pub fn all_roles(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<(String, Option<String>)>, AppError> {
+    Ok(user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .select((user_roles::role, user_roles::competition_id))
+        .load(conn)?)
+}
+
+/// Grant a competition role by its stored name (`judge`, `organiser`, `moderator`).
+pub fn grant_competition_role_named(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: &str,
+    competition_id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    let held: i64 = user_roles::table
+        .filter(user_roles::user_id.eq(user_id))
+        .filter(user_roles::role.eq(role))
+        .filter(user_roles::competition_id.eq(competition_id))
+        .count()
+        .get_result(conn)?;
+    if held == 0 {
+        diesel::insert_into(user_roles::table)
+            .values(NewRole {
+                user_id,
+                role,
+                competition_id: Some(competition_id),
+                created_at: now,
+            })
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Take a competition role away; whether it was held.
+pub fn revoke_competition_role_named(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: &str,
+    competition_id: &str,
+) -> Result<bool, AppError> {
+    let n = diesel::delete(
+        user_roles::table
+            .filter(user_roles::user_id.eq(user_id))
+            .filter(user_roles::role.eq(role))
+            .filter(user_roles::competition_id.eq(competition_id)),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Take a site-wide role away; whether it was held.
+pub fn revoke_site_role(
+    conn: &mut DbConnection,
+    user_id: &str,
+    role: &str,
+) -> Result<bool, AppError> {
+    let n = diesel::delete(
+        user_roles::table
+            .filter(user_roles::user_id.eq(user_id))
+            .filter(user_roles::role.eq(role))
+            .filter(user_roles::competition_id.is_null()),
+    )
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// The people holding a role in a competition, with the role.
+pub fn competition_members(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<Vec<(String, UserRow)>, AppError> {
+    Ok(user_roles::table
+        .inner_join(users::table)
+        .filter(user_roles::competition_id.eq(competition_id))
+        .order((user_roles::role, user_roles::created_at))
+        .select((user_roles::role, UserRow::as_select()))
+        .load(conn)?)
+}
+
+pub fn insert_invitation(conn: &mut DbConnection, row: &InvitationRow) -> Result<(), AppError> {
+    diesel::insert_into(invitations::table)
+        .values(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn save_invitation(conn: &mut DbConnection, row: &InvitationRow) -> Result<(), AppError> {
+    diesel::update(invitations::table.find(&row.id))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find_invitation(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<InvitationRow>, AppError> {
+    Ok(invitations::table
+        .find(id)
+        .select(InvitationRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A competition's invitations nobody answered or revoked, whose links still work.
+pub fn pending_invitations(
+    conn: &mut DbConnection,
+    competition_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<InvitationRow>, AppError> {
+    Ok(invitations::table
+        .filter(invitations::competition_id.eq(competition_id))
+        .filter(invitations::accepted_at.is_null())
+        .filter(invitations::revoked_at.is_null())
+        .filter(invitations::expires_at.gt(now))
+        .order(invitations::created_at.desc())
+        .select(InvitationRow::as_select())
+        .load(conn)?)
+}
+
+pub fn revoke_invitation(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(invitations::table.find(id))
+        .set(invitations::revoked_at.eq(Some(now)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn accept_invitation(
+    conn: &mut DbConnection,
+    id: &str,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(
+        invitations::table
+            .find(id)
+            .filter(invitations::accepted_at.is_null()),
+    )
+    .set(invitations::accepted_at.eq(Some(now)))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Competitions the person judges.
 pub fn judge_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, AppError> {
     Ok(user_roles::table
@@ -753,4 +919,80 @@ pub fn has_audit(conn: &mut DbConnection, subject: &str, action: &str) -> Result
         .count()
         .get_result(conn)?;
     Ok(n > 0)
+}
+
+/// People whose name or email contains `q` (case-insensitive on both databases for
+/// ASCII), newest first, after the cursor `before` (created_at, id).
+pub fn search_users(
+    conn: &mut DbConnection,
+    q: &str,
+    before: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Vec<UserRow>, AppError> {
+    let mut query = users::table
+        .filter(users::erased_at.is_null())
+        .select(UserRow::as_select())
+        .order((users::created_at.desc(), users::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    let q = q.trim().to_lowercase();
+    if !q.is_empty() {
+        let pattern = format!(
+            "%{}%",
+            q.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        query = query.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("(LOWER(email) LIKE ")
+                .bind::<diesel::sql_types::Text, _>(pattern.clone())
+                .sql(" ESCAPE '\\' OR LOWER(display_name) LIKE ")
+                .bind::<diesel::sql_types::Text, _>(pattern)
+                .sql(" ESCAPE '\\')"),
+        );
+    }
+    if let Some((t, id)) = before {
+        query = query.filter(
+            users::created_at
+                .lt(t)
+                .or(users::created_at.eq(t).and(users::id.lt(id))),
+        );
+    }
+    Ok(query.load(conn)?)
+}
+
+/// Site roles of several people at once.
+pub fn site_roles_of(
+    conn: &mut DbConnection,
+    user_ids: &[String],
+) -> Result<Vec<(String, String)>, AppError> {
+    Ok(user_roles::table
+        .filter(user_roles::user_id.eq_any(user_ids))
+        .filter(user_roles::competition_id.is_null())
+        .select((user_roles::user_id, user_roles::role))
+        .load(conn)?)
+}
+
+/// Block or unblock an account.
+pub fn set_blocked(
+    conn: &mut DbConnection,
+    user_id: &str,
+    blocked: Option<(NaiveDateTime, &str)>,
+) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::blocked_at.eq(blocked.map(|b| b.0)),
+            users::blocked_reason.eq(blocked.map(|b| b.1.to_string())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Who holds a site-wide role.
+pub fn site_role_holders(conn: &mut DbConnection, role: &str) -> Result<Vec<String>, AppError> {
+    Ok(user_roles::table
+        .filter(user_roles::role.eq(role))
+        .filter(user_roles::competition_id.is_null())
+        .select(user_roles::user_id)
+        .load(conn)?)
 }

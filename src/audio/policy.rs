@@ -251,6 +251,95 @@ impl Default for Policy {
     }
 }
 
+/// The organiser's starting points, by name (docs/audio-report.md, "Presets").
+pub const PRESETS: [&str; 4] = ["default", "streaming", "broadcast", "demo"];
+
+impl Policy {
+    /// A named preset: `default` (this server's), `streaming` (streaming-ready masters:
+    /// −14 LUFS ±2, true peak ≤ −1 dBTP, 44.1 kHz / 16-bit, clipping refused), `broadcast`
+    /// (EBU R128: −23 LUFS ±1, ≤ −1 dBTP, 48 kHz / 24-bit) or `demo` (home demos: every
+    /// rule only warns, nothing is refused but an unreadable format or length).
+    pub fn preset(name: &str) -> Option<Policy> {
+        let d = Policy::default();
+        Some(match name {
+            "default" => d,
+            "streaming" => Policy {
+                loudness: LoudnessRule {
+                    min_lufs: -16.0,
+                    max_lufs: -12.0,
+                    severity: Severity::Warn,
+                },
+                true_peak: MaxRule {
+                    max: -1.0,
+                    severity: Severity::Reject,
+                },
+                sample_rate: MinRule {
+                    min: 44_100.0,
+                    severity: Severity::Reject,
+                },
+                bit_depth: MinRule {
+                    min: 16.0,
+                    severity: Severity::Reject,
+                },
+                clipping: MaxRule {
+                    max: 0.0,
+                    severity: Severity::Reject,
+                },
+                ..d
+            },
+            "broadcast" => Policy {
+                loudness: LoudnessRule {
+                    min_lufs: -24.0,
+                    max_lufs: -22.0,
+                    severity: Severity::Reject,
+                },
+                true_peak: MaxRule {
+                    max: -1.0,
+                    severity: Severity::Reject,
+                },
+                sample_rate: MinRule {
+                    min: 48_000.0,
+                    severity: Severity::Reject,
+                },
+                bit_depth: MinRule {
+                    min: 24.0,
+                    severity: Severity::Warn,
+                },
+                clipping: MaxRule {
+                    max: 0.0,
+                    severity: Severity::Reject,
+                },
+                ..d
+            },
+            "demo" => Policy {
+                sample_rate: MinRule {
+                    min: 22_050.0,
+                    severity: Severity::Warn,
+                },
+                bit_depth: MinRule {
+                    min: 16.0,
+                    severity: Severity::Warn,
+                },
+                lossy_bitrate: MinRule {
+                    min: 128.0,
+                    severity: Severity::Warn,
+                },
+                loudness: LoudnessRule {
+                    min_lufs: -30.0,
+                    max_lufs: -5.0,
+                    severity: Severity::Warn,
+                },
+                clipping: MaxRule {
+                    max: 0.0,
+                    severity: Severity::Warn,
+                },
+                ..d
+            },
+            _ => return None,
+        })
+    }
+}
+
 /// One rule's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleVerdict {
@@ -674,6 +763,22 @@ mod tests {
         r.loudness.range_lu = Some(1.2);
         let v = strict.evaluate(&r);
         assert_eq!(rule(&v, "loudness_range").code, "audio.range_too_narrow");
+    }
+
+    #[test]
+    fn the_streaming_preset_refuses_clipping_and_the_default_only_warns() {
+        let mut r = sample_report();
+        r.clipping.runs = 3;
+        let outcome = |p: &Policy| rule(&p.evaluate(&r), "clipping").outcome;
+        assert_eq!(
+            outcome(&Policy::preset("streaming").unwrap()),
+            Outcome::Reject
+        );
+        assert_eq!(outcome(&Policy::default()), Outcome::Warn);
+        for name in PRESETS {
+            assert!(Policy::preset(name).is_some(), "{name}");
+        }
+        assert!(Policy::preset("loud").is_none());
     }
 
     pub fn sample_report() -> Report {

@@ -1,6 +1,8 @@
 //! What an organiser types, parsed: slugs, times in a time zone, Markdown, the audio
 //! policy, prompts and categories. Past this module the values are trusted.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDateTime, TimeZone};
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -8,6 +10,8 @@ use utoipa::ToSchema;
 
 use crate::audio::policy::Policy;
 use crate::error::AppError;
+use crate::i18n::Locale;
+use crate::i18n::content::{Translations, parse_translations};
 
 pub const MAX_TITLE: usize = 120;
 pub const MAX_SUMMARY: usize = 300;
@@ -20,6 +24,8 @@ pub const MAX_CATEGORIES: usize = 30;
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompetitionInput {
+    /// The language the text fields are written in: `en` (default) or `zh-CN`.
+    pub language: Option<String>,
     pub title: Option<String>,
     /// Lower-case letters, digits and hyphens; the address of the public page (`/c/{slug}`).
     pub slug: Option<String>,
@@ -50,7 +56,14 @@ pub struct CompetitionInput {
     pub prompts: Option<Vec<PromptInput>>,
     /// The full list of categories, in order (same rules as prompts).
     pub categories: Option<Vec<CategoryInput>>,
+    /// `title`, `summary`, `description` and `rules` in the other languages, e.g.
+    /// `{"zh-CN": {"title": "…"}}`. Replaces the stored translations; absent keeps them.
+    #[schema(value_type = Option<Object>)]
+    pub translations: Option<TranslationsInput>,
 }
+
+/// Text by language tag and field name.
+pub type TranslationsInput = BTreeMap<String, BTreeMap<String, String>>;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +72,9 @@ pub struct PromptInput {
     pub title: String,
     #[serde(default)]
     pub story: String,
+    /// `title` and `story` in the other languages; absent keeps a stored prompt's.
+    #[schema(value_type = Option<Object>)]
+    pub translations: Option<TranslationsInput>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -66,8 +82,11 @@ pub struct PromptInput {
 pub struct CategoryInput {
     pub id: Option<String>,
     pub name: String,
-    #[serde(default)]
-    pub description: String,
+    /// Absent keeps a stored category's description.
+    pub description: Option<String>,
+    /// `name` and `description` in the other languages; absent keeps a stored category's.
+    #[schema(value_type = Option<Object>)]
+    pub translations: Option<TranslationsInput>,
 }
 
 pub fn parse_title(raw: &str) -> Result<String, AppError> {
@@ -240,26 +259,81 @@ pub fn parse_policy(v: &serde_json::Value) -> Result<Policy, AppError> {
     Ok(p)
 }
 
-pub fn parse_prompt(p: &PromptInput) -> Result<(String, String), AppError> {
-    let title = p.title.trim();
-    if title.is_empty() || title.chars().count() > MAX_TITLE {
+pub fn parse_prompt_title(raw: &str) -> Result<String, AppError> {
+    let title = raw.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE || title.chars().any(char::is_control)
+    {
         return Err(AppError::invalid("competition.prompt_invalid"));
     }
+    Ok(title.to_string())
+}
+
+pub fn parse_prompt(p: &PromptInput) -> Result<(String, String), AppError> {
     Ok((
-        title.to_string(),
+        parse_prompt_title(&p.title)?,
         parse_text(&p.story, MAX_MARKDOWN, "competition.text_too_long")?,
     ))
 }
 
-pub fn parse_category(c: &CategoryInput) -> Result<(String, String), AppError> {
-    let name = c.name.trim();
-    if name.is_empty() || name.chars().count() > 60 {
+pub fn parse_category_name(raw: &str) -> Result<String, AppError> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
         return Err(AppError::invalid("competition.category_invalid"));
     }
+    Ok(name.to_string())
+}
+
+/// A category's name and, if sent, its description.
+pub fn parse_category(c: &CategoryInput) -> Result<(String, Option<String>), AppError> {
     Ok((
-        name.to_string(),
-        parse_text(&c.description, MAX_SUMMARY, "competition.text_too_long")?,
+        parse_category_name(&c.name)?,
+        c.description
+            .as_deref()
+            .map(|d| parse_text(d, MAX_SUMMARY, "competition.text_too_long"))
+            .transpose()?,
     ))
+}
+
+/// A competition's own text in other languages: the same rules as the fields themselves.
+pub fn parse_competition_translations(
+    raw: &TranslationsInput,
+    source: Locale,
+) -> Result<Translations, AppError> {
+    parse_translations(
+        raw,
+        source,
+        &["title", "summary", "description", "rules"],
+        |field, v| match field {
+            "title" => parse_title(v),
+            "summary" => parse_text(v, MAX_SUMMARY, "competition.text_too_long"),
+            _ => parse_text(v, MAX_MARKDOWN, "competition.text_too_long"),
+        },
+    )
+}
+
+pub fn parse_prompt_translations(
+    raw: &TranslationsInput,
+    source: Locale,
+) -> Result<Translations, AppError> {
+    parse_translations(raw, source, &["title", "story"], |field, v| match field {
+        "title" => parse_prompt_title(v),
+        _ => parse_text(v, MAX_MARKDOWN, "competition.text_too_long"),
+    })
+}
+
+pub fn parse_category_translations(
+    raw: &TranslationsInput,
+    source: Locale,
+) -> Result<Translations, AppError> {
+    parse_translations(
+        raw,
+        source,
+        &["name", "description"],
+        |field, v| match field {
+            "name" => parse_category_name(v),
+            _ => parse_text(v, MAX_SUMMARY, "competition.text_too_long"),
+        },
+    )
 }
 
 /// Markdown to HTML that is safe to embed: raw HTML, scripts, event handlers and

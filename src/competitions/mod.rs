@@ -2,6 +2,7 @@
 //! policy, the submission window, quota and eligibility), published for the public.
 
 pub mod domain;
+pub mod editor;
 pub mod model;
 pub mod pages;
 pub mod routes;

@@ -5,6 +5,8 @@ use utoipa::ToSchema;
 
 use crate::audio::policy::Policy;
 use crate::db::schema::{categories, competitions, prompts};
+use crate::i18n::Locale;
+use crate::i18n::content::{self, Translations};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = competitions, treat_none_as_null = true)]
@@ -34,6 +36,10 @@ pub struct CompetitionRow {
     pub audio_policy: String,
     /// The age of digital consent where the competition runs (NULL: the server's).
     pub consent_age: Option<i32>,
+    /// The language its text is written in (a tag: `en`, `zh-CN`).
+    pub language: String,
+    /// Its text in other languages (`i18n::content::Translations` as JSON).
+    pub translations: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -47,6 +53,8 @@ pub struct PromptRow {
     pub image_key: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `title` and `story` in other languages.
+    pub translations: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -57,6 +65,8 @@ pub struct CategoryRow {
     pub position: i32,
     pub name: String,
     pub description: String,
+    /// `name` and `description` in other languages.
+    pub translations: String,
 }
 
 pub const PUBLISHED: &str = "published";
@@ -95,7 +105,28 @@ impl CompetitionRow {
             max_age: None,
             audio_policy: "{}".into(),
             consent_age: None,
+            language: Locale::En.tag().into(),
+            translations: "{}".into(),
         }
+    }
+
+    /// The language the competition is written in.
+    pub fn source(&self) -> Locale {
+        content::source_of(&self.language)
+    }
+
+    /// The title for a reader of `l` (their language if given, else the competition's own).
+    pub fn title_in(&self, l: Locale) -> String {
+        Translations::from_stored(&self.translations)
+            .text(&self.title, l, "title")
+            .to_string()
+    }
+
+    /// The summary for a reader of `l`.
+    pub fn summary_in(&self, l: Locale) -> String {
+        Translations::from_stored(&self.translations)
+            .text(&self.summary, l, "summary")
+            .to_string()
     }
 
     /// The age under which an entrant needs a guardian's consent: the competition's
@@ -122,6 +153,22 @@ impl CompetitionRow {
     }
 }
 
+impl PromptRow {
+    pub fn title_in(&self, l: Locale) -> String {
+        Translations::from_stored(&self.translations)
+            .text(&self.title, l, "title")
+            .to_string()
+    }
+}
+
+impl CategoryRow {
+    pub fn name_in(&self, l: Locale) -> String {
+        Translations::from_stored(&self.translations)
+            .text(&self.name, l, "name")
+            .to_string()
+    }
+}
+
 /// A competition as the public sees it in lists.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CompetitionSummary {
@@ -134,15 +181,20 @@ pub struct CompetitionSummary {
     pub submissions_open_at: Option<DateTime<Utc>>,
     pub submissions_close_at: Option<DateTime<Utc>>,
     pub published_at: Option<DateTime<Utc>>,
+    /// The language `title` and `summary` are in (the reader's where given).
+    pub shown_language: String,
 }
 
 impl CompetitionSummary {
-    pub fn from_row(row: &CompetitionRow, now: NaiveDateTime) -> CompetitionSummary {
+    /// The summary for a reader of `l`.
+    pub fn from_row(row: &CompetitionRow, now: NaiveDateTime, l: Locale) -> CompetitionSummary {
+        let tr = Translations::from_stored(&row.translations);
         CompetitionSummary {
             id: row.id.clone(),
             slug: row.slug.clone(),
-            title: row.title.clone(),
-            summary: row.summary.clone(),
+            title: tr.text(&row.title, l, "title").to_string(),
+            summary: tr.text(&row.summary, l, "summary").to_string(),
+            shown_language: tr.shown(row.source(), l, "title").tag().to_string(),
             phase: row.phase(now),
             submissions_open_at: row.submissions_open_at.map(|t| t.and_utc()),
             submissions_close_at: row.submissions_close_at.map(|t| t.and_utc()),
@@ -169,6 +221,10 @@ pub struct PromptView {
     /// Sanitised HTML of `story`.
     pub story_html: String,
     pub image_url: Option<String>,
+    /// `title` and `story` in the competition's other languages.
+    pub translations: Translations,
+    /// The language `title` and `story` are shown in.
+    pub shown_language: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -176,6 +232,8 @@ pub struct CategoryView {
     pub id: String,
     pub name: String,
     pub description: String,
+    /// `name` and `description` in the competition's other languages.
+    pub translations: Translations,
 }
 
 /// A competition in full: what its public page and its organiser see.
@@ -207,9 +265,71 @@ pub struct CompetitionView {
     pub audio_policy: Policy,
     pub prompts: Vec<PromptView>,
     pub categories: Vec<CategoryView>,
+    /// The language the organiser wrote the competition in (`en`, `zh-CN`).
+    pub language: String,
+    /// The language `title`, `summary`, `description` and `rules` are shown in: the
+    /// reader's where the organiser gave it, else `language`.
+    pub shown_language: String,
+    /// The text in the other languages, as the organiser gave it.
+    pub translations: Translations,
 }
 
 impl CompetitionView {
+    /// The competition for a reader of `l`: each text in their language where the
+    /// organiser gave it, else in the competition's own. The view as built is in its own.
+    pub fn localised(mut self, l: Locale) -> CompetitionView {
+        use super::domain::render_markdown;
+        let source = content::source_of(&self.language);
+        if l == source {
+            return self;
+        }
+        let tr = &self.translations;
+        let pick = |base: &mut String, field: &str| {
+            if let Some(t) = tr.get(l, field) {
+                *base = t.to_string();
+            }
+        };
+        pick(&mut self.title, "title");
+        pick(&mut self.summary, "summary");
+        let had = (self.description.clone(), self.rules.clone());
+        pick(&mut self.description, "description");
+        pick(&mut self.rules, "rules");
+        if self.description != had.0 {
+            self.description_html = render_markdown(&self.description);
+        }
+        if self.rules != had.1 {
+            self.rules_html = render_markdown(&self.rules);
+        }
+        self.shown_language = tr.shown(source, l, "title").tag().to_string();
+        for p in &mut self.prompts {
+            let story = p.story.clone();
+            if let Some(t) = p.translations.get(l, "title") {
+                p.title = t.to_string();
+                p.shown_language = l.tag().to_string();
+            }
+            if let Some(t) = p.translations.get(l, "story") {
+                p.story = t.to_string();
+            }
+            if p.story != story {
+                p.story_html = render_markdown(&p.story);
+            }
+        }
+        for c in &mut self.categories {
+            if let Some(t) = c.translations.get(l, "name") {
+                c.name = t.to_string();
+            }
+            if let Some(t) = c.translations.get(l, "description") {
+                c.description = t.to_string();
+            }
+        }
+        self
+    }
+
+    /// Whether a reader of `l` sees some of the text in another language.
+    pub fn falls_back_for(&self, l: Locale) -> bool {
+        self.shown_language != l.tag()
+    }
+
     pub fn new(
         c: &CompetitionRow,
         prompts: &[PromptRow],
@@ -241,6 +361,9 @@ impl CompetitionView {
             max_age: c.max_age,
             consent_age: c.consent_age,
             audio_policy: c.policy(),
+            language: c.source().tag().to_string(),
+            shown_language: c.source().tag().to_string(),
+            translations: Translations::from_stored(&c.translations),
             prompts: prompts
                 .iter()
                 .map(|p| PromptView {
@@ -252,6 +375,8 @@ impl CompetitionView {
                         .image_key
                         .as_ref()
                         .map(|_| format!("/images/prompts/{}", p.id)),
+                    translations: Translations::from_stored(&p.translations),
+                    shown_language: c.source().tag().to_string(),
                 })
                 .collect(),
             categories: categories
@@ -260,6 +385,7 @@ impl CompetitionView {
                     id: c.id.clone(),
                     name: c.name.clone(),
                     description: c.description.clone(),
+                    translations: Translations::from_stored(&c.translations),
                 })
                 .collect(),
         }

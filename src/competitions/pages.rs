@@ -1,11 +1,12 @@
-//! Competition pages: the public page (shareable, Open Graph), and the organiser's
-//! list, create and edit forms. Plain forms; images upload with JavaScript.
+//! Competition pages: the public page (shareable, Open Graph, in the reader's language
+//! where the organiser gave it), and the organiser's list and create form. The editor
+//! is `editor.rs`.
 
 use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::domain::{CategoryInput, CompetitionInput, PromptInput, local_input, local_label_in};
+use super::domain::{CompetitionInput, local_label_in};
 use super::model::{CompetitionSummary, CompetitionView, Phase};
 use super::service;
 use crate::accounts::extract::AuthUser;
@@ -33,6 +34,8 @@ struct ShowPage {
     results_out: bool,
     /// Stem packs and the remix rule, rendered by the remix feature.
     remix_html: String,
+    /// Says the text is in another language than the reader's, when it is.
+    shown_note: Option<String>,
 }
 
 /// The audio policy in plain words.
@@ -96,6 +99,51 @@ fn policy_lines(ctx: &PageCtx, c: &CompetitionView, consent_age: u32) -> Vec<Str
             &[("min", &format!("{}", p.sample_rate.min))],
         ));
     }
+    if p.bit_depth.severity != Severity::Off {
+        out.push(l.tf(
+            "comp.rule_bit_depth",
+            &[("min", &format!("{}", p.bit_depth.min))],
+        ));
+    }
+    if p.silence.severity != Severity::Off {
+        out.push(l.tf(
+            "comp.rule_silence",
+            &[
+                ("start", &format!("{}", p.silence.max_leading_secs)),
+                ("end", &format!("{}", p.silence.max_trailing_secs)),
+            ],
+        ));
+    }
+    if p.clipping.severity != Severity::Off {
+        out.push(if p.clipping.max <= 0.0 {
+            l.t("comp.rule_no_clipping").to_string()
+        } else {
+            l.tf(
+                "comp.rule_clipping",
+                &[("max", &format!("{}", p.clipping.max))],
+            )
+        });
+    }
+    // Which of these refuse a file, and which only advise.
+    let refused: Vec<&str> = [
+        (p.duration.severity, "policy_form.rule_duration"),
+        (p.loudness.severity, "policy_form.rule_loudness"),
+        (p.true_peak.severity, "policy_form.rule_true_peak"),
+        (p.sample_rate.severity, "policy_form.rule_sample_rate"),
+        (p.bit_depth.severity, "policy_form.rule_bit_depth"),
+        (p.silence.severity, "policy_form.rule_silence"),
+        (p.clipping.severity, "policy_form.rule_clipping"),
+    ]
+    .into_iter()
+    .filter(|(s, _)| *s == Severity::Reject)
+    .map(|(_, k)| l.t(k))
+    .collect();
+    if !refused.is_empty() {
+        out.push(l.tf(
+            "comp.rule_refused",
+            &[("rules", &refused.join(l.t("comp.list_sep")))],
+        ));
+    }
     // What judges and listeners hear: the renditions' bounds.
     out.push(l.tf(
         "comp.rule_playback",
@@ -136,7 +184,9 @@ async fn show(
     who: Option<AuthUser>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let c = service::public_view(&state, who.as_ref(), &slug).await?;
+    let c = service::public_view(&state, who.as_ref(), &slug)
+        .await?
+        .localised(ctx.l);
     let can_manage = match &who {
         Some(w) => service::managed_view(&state, w, &c.id).await.is_ok(),
         None => false,
@@ -174,17 +224,64 @@ async fn show(
         vote,
         results_out,
         remix_html,
+        shown_note: crate::i18n::content::shown_note(ctx.l, &c.shown_language),
         ctx,
         c,
     };
     render(&page)
 }
 
+/// One of the organiser's competitions on their home, with what needs them.
+struct MyCompetition {
+    c: CompetitionSummary,
+    /// Entries that passed the audio check and wait for a review.
+    to_moderate: i64,
+    /// Held votes nobody reviewed.
+    held: i64,
+    /// Judging rounds past their closing time.
+    overdue: i64,
+    /// Whether the reader runs it (not only moderates its entries and votes).
+    manages: bool,
+}
+
+impl MyCompetition {
+    fn needs_nothing(&self) -> bool {
+        self.to_moderate == 0 && self.held == 0 && (self.overdue == 0 || !self.manages)
+    }
+}
+
+/// The organiser's competitions, each with what needs attention.
+async fn my_competitions(
+    state: &AppState,
+    who: &AuthUser,
+    l: crate::i18n::Locale,
+) -> Result<Vec<MyCompetition>, AppError> {
+    let list = service::list_managed(state, who, l).await?;
+    let who = who.clone();
+    state
+        .db
+        .run(move |conn| {
+            list.into_iter()
+                .map(|c| {
+                    Ok(MyCompetition {
+                        manages: service::find(conn, &c.id)?
+                            .is_some_and(|row| service::may_manage(&who, &row)),
+                        to_moderate: crate::submissions::service::count_to_moderate(conn, &c.id)?,
+                        held: crate::voting::service::count_held(conn, &c.id)?,
+                        overdue: crate::judging::service::count_overdue_rounds(conn, &c.id)?,
+                        c,
+                    })
+                })
+                .collect()
+        })
+        .await
+}
+
 #[derive(Template)]
 #[template(path = "competitions/organise.html")]
 struct OrganisePage {
     ctx: PageCtx,
-    competitions: Vec<CompetitionSummary>,
+    competitions: Vec<MyCompetition>,
     error: Option<String>,
     title: String,
     slug: String,
@@ -199,7 +296,7 @@ async fn organise(
     let Some(who) = who else {
         return Ok(to_sign_in("/organise"));
     };
-    let competitions = service::list_managed(&state, &who).await?;
+    let competitions = my_competitions(&state, &who, ctx.l).await?;
     render(&OrganisePage {
         ctx,
         competitions,
@@ -231,7 +328,7 @@ async fn organise_create(
     match service::create(&state, &who, input).await {
         Ok(c) => Ok(see_other(&format!("/organise/{}", c.id))),
         Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            let competitions = service::list_managed(&state, &who).await?;
+            let competitions = my_competitions(&state, &who, ctx.l).await?;
             let status = e.status();
             render_with_status(
                 &OrganisePage {
@@ -241,277 +338,6 @@ async fn organise_create(
                     title: form.title,
                     slug: form.slug,
                 },
-                status,
-            )
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// One prompt row of the edit form.
-struct PromptField {
-    id: String,
-    title: String,
-    story: String,
-    image_url: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "competitions/edit.html")]
-struct EditPage {
-    ctx: PageCtx,
-    c: CompetitionView,
-    f: EditForm,
-    prompts: Vec<PromptField>,
-    error: Option<String>,
-    saved: bool,
-    time_zones: Vec<&'static str>,
-    /// The server's age of digital consent, used when the competition sets none.
-    default_consent_age: u32,
-}
-
-#[derive(Deserialize, Default, Clone)]
-struct EditForm {
-    title: String,
-    slug: String,
-    summary: String,
-    description: String,
-    rules: String,
-    time_zone: String,
-    open_at: String,
-    close_at: String,
-    entries_per_musician: String,
-    min_age: String,
-    max_age: String,
-    /// Empty: the server's default.
-    #[serde(default)]
-    consent_age: String,
-    /// One category per line.
-    categories: String,
-    loudness_min: String,
-    loudness_max: String,
-    true_peak_max: String,
-    duration_min: String,
-    duration_max: String,
-    /// Prompt fields arrive as `prompt_id_N`, `prompt_title_N`, `prompt_story_N`.
-    #[serde(flatten)]
-    rest: std::collections::HashMap<String, String>,
-}
-
-impl EditForm {
-    fn of(c: &CompetitionView) -> EditForm {
-        let p = &c.audio_policy;
-        EditForm {
-            title: c.title.clone(),
-            slug: c.slug.clone(),
-            summary: c.summary.clone(),
-            description: c.description.clone(),
-            rules: c.rules.clone(),
-            time_zone: c.time_zone.clone(),
-            open_at: local_input(c.submissions_open_at.map(|t| t.naive_utc()), &c.time_zone),
-            close_at: local_input(c.submissions_close_at.map(|t| t.naive_utc()), &c.time_zone),
-            entries_per_musician: c.entries_per_musician.to_string(),
-            min_age: c.min_age.map(|a| a.to_string()).unwrap_or_default(),
-            max_age: c.max_age.map(|a| a.to_string()).unwrap_or_default(),
-            consent_age: c.consent_age.map(|a| a.to_string()).unwrap_or_default(),
-            categories: c
-                .categories
-                .iter()
-                .map(|k| k.name.clone())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            loudness_min: p.loudness.min_lufs.to_string(),
-            loudness_max: p.loudness.max_lufs.to_string(),
-            true_peak_max: p.true_peak.max.to_string(),
-            duration_min: p
-                .duration
-                .min_secs
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
-            duration_max: p
-                .duration
-                .max_secs
-                .map(|v| v.to_string())
-                .unwrap_or_default(),
-            rest: Default::default(),
-        }
-    }
-
-    fn prompts(&self) -> Vec<PromptInput> {
-        (0..100)
-            .filter_map(|i| {
-                let title = self
-                    .rest
-                    .get(&format!("prompt_title_{i}"))?
-                    .trim()
-                    .to_string();
-                let id = self
-                    .rest
-                    .get(&format!("prompt_id_{i}"))
-                    .filter(|s| !s.is_empty())
-                    .cloned();
-                let story = self
-                    .rest
-                    .get(&format!("prompt_story_{i}"))
-                    .cloned()
-                    .unwrap_or_default();
-                (!title.is_empty()).then_some(PromptInput { id, title, story })
-            })
-            .collect()
-    }
-
-    fn input(&self, c: &CompetitionView) -> Result<CompetitionInput, AppError> {
-        let num = |s: &str, code: &'static str| -> Result<Option<f64>, AppError> {
-            let s = s.trim();
-            if s.is_empty() {
-                return Ok(None);
-            }
-            s.replace('\u{2212}', "-")
-                .parse::<f64>()
-                .map(Some)
-                .map_err(|_| AppError::invalid_with(code, vec![("reason", s.to_string())]))
-        };
-        let int = |s: &str| -> Result<i32, AppError> {
-            let s = s.trim();
-            if s.is_empty() {
-                return Ok(0);
-            }
-            s.parse()
-                .map_err(|_| AppError::invalid("competition.ages_invalid"))
-        };
-        let mut policy = serde_json::to_value(&c.audio_policy).map_err(AppError::internal)?;
-        let code = "competition.policy_invalid";
-        if let Some(v) = num(&self.loudness_min, code)? {
-            policy["loudness"]["min_lufs"] = v.into();
-        }
-        if let Some(v) = num(&self.loudness_max, code)? {
-            policy["loudness"]["max_lufs"] = v.into();
-        }
-        if let Some(v) = num(&self.true_peak_max, code)? {
-            policy["true_peak"]["max"] = v.into();
-        }
-        policy["duration"]["min_secs"] = num(&self.duration_min, code)?.into();
-        policy["duration"]["max_secs"] = num(&self.duration_max, code)?.into();
-        let categories = self
-            .categories
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(|name| CategoryInput {
-                id: c
-                    .categories
-                    .iter()
-                    .find(|k| k.name == name)
-                    .map(|k| k.id.clone()),
-                name: name.to_string(),
-                description: String::new(),
-            })
-            .collect();
-        Ok(CompetitionInput {
-            title: Some(self.title.clone()),
-            slug: Some(self.slug.clone()),
-            summary: Some(self.summary.clone()),
-            description: Some(self.description.clone()),
-            rules: Some(self.rules.clone()),
-            time_zone: Some(self.time_zone.clone()),
-            submissions_open_at: Some(self.open_at.clone()),
-            submissions_close_at: Some(self.close_at.clone()),
-            entries_per_musician: Some(
-                self.entries_per_musician
-                    .trim()
-                    .parse()
-                    .map_err(|_| AppError::invalid("competition.quota_invalid"))?,
-            ),
-            min_age: Some(int(&self.min_age)?),
-            max_age: Some(int(&self.max_age)?),
-            consent_age: Some(
-                int(&self.consent_age)
-                    .map_err(|_| AppError::invalid("competition.consent_age_invalid"))?,
-            ),
-            audio_policy: Some(policy),
-            prompts: Some(self.prompts()),
-            categories: Some(categories),
-        })
-    }
-}
-
-fn edit_page(
-    state: &AppState,
-    ctx: PageCtx,
-    c: CompetitionView,
-    f: EditForm,
-    error: Option<String>,
-    saved: bool,
-) -> EditPage {
-    let mut prompts: Vec<PromptField> = c
-        .prompts
-        .iter()
-        .map(|p| PromptField {
-            id: p.id.clone(),
-            title: p.title.clone(),
-            story: p.story.clone(),
-            image_url: p.image_url.clone(),
-        })
-        .collect();
-    prompts.push(PromptField {
-        id: String::new(),
-        title: String::new(),
-        story: String::new(),
-        image_url: None,
-    });
-    EditPage {
-        ctx,
-        c,
-        f,
-        prompts,
-        error,
-        saved,
-        time_zones: chrono_tz::TZ_VARIANTS.iter().map(|t| t.name()).collect(),
-        default_consent_age: state.settings.auth.age_of_digital_consent,
-    }
-}
-
-#[derive(Deserialize)]
-struct SavedQuery {
-    saved: Option<String>,
-}
-
-#[get("/organise/{id}")]
-async fn edit(
-    state: web::Data<AppState>,
-    ctx: PageCtx,
-    who: Option<AuthUser>,
-    id: web::Path<String>,
-    q: web::Query<SavedQuery>,
-) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/{id}")));
-    };
-    let c = service::managed_view(&state, &who, &id).await?;
-    let f = EditForm::of(&c);
-    render(&edit_page(&state, ctx, c, f, None, q.saved.is_some()))
-}
-
-#[post("/organise/{id}")]
-async fn edit_submit(
-    state: web::Data<AppState>,
-    ctx: PageCtx,
-    who: AuthUser,
-    id: web::Path<String>,
-    form: web::Form<EditForm>,
-) -> Result<HttpResponse, AppError> {
-    let c = service::managed_view(&state, &who, &id).await?;
-    let form = form.into_inner();
-    let result = match form.input(&c) {
-        Ok(input) => service::update(&state, &who, &id, input).await,
-        Err(e) => Err(e),
-    };
-    match result {
-        Ok(c) => Ok(see_other(&format!("/organise/{}?saved=1", c.id))),
-        Err(e @ (AppError::Invalid { .. } | AppError::Conflict { .. })) => {
-            let status = e.status();
-            render_with_status(
-                &edit_page(&state, ctx.clone(), c, form, Some(e.message(ctx.l)), false),
                 status,
             )
         }
@@ -543,8 +369,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(show)
         .service(organise)
         .service(organise_create)
-        .service(edit)
-        .service(edit_submit)
         .service(publish)
         .service(unpublish);
 }

@@ -1,5 +1,5 @@
 use actix_web::http::header;
-use actix_web::{HttpResponse, get, patch, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use askama::Template;
 
 use super::domain::CompetitionInput;
@@ -9,10 +9,12 @@ use crate::accounts::extract::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::http::pagination::PageQuery;
 use crate::startup::AppState;
-use crate::web::{PageCtx, render};
+use crate::web::{PageCtx, locale_of, render};
 
 /// A competition card on the home page, with texts already in the reader's language.
 struct Card {
+    /// The language of the title and summary when it is not the page's.
+    lang: Option<String>,
     slug: String,
     title: String,
     /// The results are public: the card says so and links to them.
@@ -39,7 +41,7 @@ async fn home(
     ctx: PageCtx,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let page = service::list_public(&state.db, &query).await?;
+    let page = service::list_public(&state.db, &query, ctx.l).await?;
     let ids: Vec<String> = page.items.iter().map(|c| c.id.clone()).collect();
     let with_results = crate::judging::results::published_among(&state, ids).await?;
     let competitions = page
@@ -54,6 +56,7 @@ async fn home(
                 Phase::Closed => ("closed", "home.status_closed"),
             };
             Card {
+                lang: (c.shown_language != ctx.l.tag()).then(|| c.shown_language.clone()),
                 slug: c.slug.clone(),
                 results_out,
                 title: c.title.clone(),
@@ -89,9 +92,12 @@ async fn home(
 #[get("/api/v1/competitions")]
 async fn list_competitions(
     state: web::Data<AppState>,
+    req: HttpRequest,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<CompetitionPage>, AppError> {
-    Ok(web::Json(service::list_public(&state.db, &query).await?))
+    Ok(web::Json(
+        service::list_public(&state.db, &query, locale_of(&req)).await?,
+    ))
 }
 
 /// Create a competition (organisers and admins). It starts as a draft.
@@ -112,6 +118,9 @@ async fn create_competition(
 }
 
 /// A competition by slug or id: published ones for everyone, drafts for their organisers.
+/// Its text is in the reader's language (`?lang=` or `Accept-Language`) where the
+/// organiser gave it, else in the competition's own; `shown_language` says which, and
+/// `translations` has every language.
 #[utoipa::path(get, path = "/api/v1/competitions/{key}", tag = "competitions",
     params(("key" = String, Path, description = "Slug or id")),
     responses((status = 200, description = "The competition", body = CompetitionView),
@@ -119,11 +128,14 @@ async fn create_competition(
 #[get("/api/v1/competitions/{key}")]
 async fn get_competition(
     state: web::Data<AppState>,
+    req: HttpRequest,
     who: Option<AuthUser>,
     key: web::Path<String>,
 ) -> Result<web::Json<CompetitionView>, AppError> {
     Ok(web::Json(
-        service::public_view(&state, who.as_ref(), &key).await?,
+        service::public_view(&state, who.as_ref(), &key)
+            .await?
+            .localised(locale_of(&req)),
     ))
 }
 
@@ -188,9 +200,12 @@ async fn unpublish(
 #[get("/api/v1/organiser/competitions")]
 async fn my_competitions(
     state: web::Data<AppState>,
+    req: HttpRequest,
     who: AuthUser,
 ) -> Result<web::Json<Vec<CompetitionSummary>>, AppError> {
-    Ok(web::Json(service::list_managed(&state, &who).await?))
+    Ok(web::Json(
+        service::list_managed(&state, &who, locale_of(&req)).await?,
+    ))
 }
 
 /// Set the cover image (PNG, JPEG or WebP, up to 5 MiB; the request body is the image).

@@ -14,13 +14,19 @@ use crate::accounts::model::{Role, UserRow};
 use crate::db::{Db, DbConnection};
 use crate::error::AppError;
 use crate::http::pagination::{PageQuery, encode_cursor};
+use crate::i18n::Locale;
+use crate::i18n::content::{self, Translations};
 use crate::startup::AppState;
 
 /// Largest cover or prompt image.
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
 
 /// One page of published competitions for the public.
-pub async fn list_public(db: &Db, page: &PageQuery) -> Result<CompetitionPage, AppError> {
+pub async fn list_public(
+    db: &Db,
+    page: &PageQuery,
+    l: Locale,
+) -> Result<CompetitionPage, AppError> {
     let after: Option<(NaiveDateTime, String)> = page.decode()?;
     let limit = page.limit() as i64;
     let rows = db
@@ -38,7 +44,7 @@ pub async fn list_public(db: &Db, page: &PageQuery) -> Result<CompetitionPage, A
     Ok(CompetitionPage {
         items: rows
             .iter()
-            .map(|r| CompetitionSummary::from_row(r, now))
+            .map(|r| CompetitionSummary::from_row(r, now, l))
             .collect(),
         next_cursor,
     })
@@ -66,9 +72,88 @@ pub fn image_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
 }
 
 /// Whether `who` runs a competition created by `created_by` (its organiser, or a site admin).
-pub fn may_manage(who: &AuthUser, created_by: Option<&str>) -> bool {
+/// Whether `who` runs competition `c`: a site admin, the organiser who created it, or a
+/// co-organiser (the organiser role in that competition).
+pub fn may_manage(who: &AuthUser, c: &CompetitionRow) -> bool {
     who.has_role(Role::Admin.as_str())
-        || (who.has_role(Role::Organiser.as_str()) && created_by == Some(who.user.id.as_str()))
+        || (who.has_role(Role::Organiser.as_str())
+            && c.created_by.as_deref() == Some(who.user.id.as_str()))
+        || who.has_role_in(Role::Organiser.as_str(), &c.id)
+}
+
+/// Whether `who` may change competition `c`'s rules and results: a site admin or the
+/// organiser who created it (co-organisers run everything else).
+pub fn may_own(who: &AuthUser, c: &CompetitionRow) -> bool {
+    who.has_role(Role::Admin.as_str())
+        || (who.has_role(Role::Organiser.as_str())
+            && c.created_by.as_deref() == Some(who.user.id.as_str()))
+}
+
+/// The refusal for a co-organiser who tries to change the rules or the results.
+pub fn owner_only() -> AppError {
+    AppError::Refused {
+        status: actix_web::http::StatusCode::FORBIDDEN,
+        code: "team.owner_only",
+        params: vec![],
+    }
+}
+
+/// The competition `id` if `who` may change its rules: 404 for strangers, 403 for its
+/// co-organisers and moderators.
+pub fn owned(
+    conn: &mut DbConnection,
+    who: &AuthUser,
+    id: &str,
+) -> Result<CompetitionRow, AppError> {
+    let c = moderated(conn, who, id)?;
+    if !may_own(who, &c) {
+        return Err(owner_only());
+    }
+    Ok(c)
+}
+
+/// Whether `who` may change competition `id`'s rules (for pages that show them read-only
+/// to co-organisers).
+pub async fn owns(state: &AppState, who: &AuthUser, id: &str) -> Result<bool, AppError> {
+    holds(state, who, id, may_own).await
+}
+
+/// Whether `who` runs competition `id` (not only moderates it), for pages that show
+/// moderators less.
+pub async fn manages(state: &AppState, who: &AuthUser, id: &str) -> Result<bool, AppError> {
+    holds(state, who, id, may_manage).await
+}
+
+async fn holds(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    may: fn(&AuthUser, &CompetitionRow) -> bool,
+) -> Result<bool, AppError> {
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .run(move |conn| Ok(store::find(conn, &id)?.is_some_and(|c| may(&who, &c))))
+        .await
+}
+
+/// Whether `who` may moderate competition `c`'s entries and votes: whoever runs it, and
+/// its moderators (who change neither rules nor results).
+pub fn may_moderate(who: &AuthUser, c: &CompetitionRow) -> bool {
+    may_manage(who, c) || who.has_role_in(crate::accounts::model::MODERATOR, &c.id)
+}
+
+/// The competition `id` if `who` may moderate it; otherwise not found.
+pub fn moderated(
+    conn: &mut DbConnection,
+    who: &AuthUser,
+    id: &str,
+) -> Result<CompetitionRow, AppError> {
+    let c = store::find(conn, id)?.ok_or(AppError::NotFound)?;
+    if !may_moderate(who, &c) {
+        return Err(AppError::NotFound);
+    }
+    Ok(c)
 }
 
 /// The competition `id` if `who` may manage it; otherwise not found (nothing is revealed).
@@ -78,7 +163,7 @@ pub fn managed(
     id: &str,
 ) -> Result<CompetitionRow, AppError> {
     let c = store::find(conn, id)?.ok_or(AppError::NotFound)?;
-    if !may_manage(who, c.created_by.as_deref()) {
+    if !may_manage(who, &c) {
         return Err(AppError::NotFound);
     }
     Ok(c)
@@ -110,13 +195,26 @@ pub async fn public_view(
                 Some(c) => c,
                 None => store::find(conn, &key)?.ok_or(AppError::NotFound)?,
             };
-            let visible = c.is_published()
-                || who
-                    .as_ref()
-                    .is_some_and(|w| may_manage(w, c.created_by.as_deref()));
+            let visible = c.is_published() || who.as_ref().is_some_and(|w| may_manage(w, &c));
             if !visible {
                 return Err(AppError::NotFound);
             }
+            view(conn, &c)
+        })
+        .await
+}
+
+/// The competition for someone who may moderate it (its organisers and moderators).
+pub async fn moderated_view(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+) -> Result<CompetitionView, AppError> {
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .run(move |conn| {
+            let c = moderated(conn, &who, &id)?;
             view(conn, &c)
         })
         .await
@@ -141,16 +239,24 @@ pub async fn managed_view(
 pub async fn list_managed(
     state: &AppState,
     who: &AuthUser,
+    l: Locale,
 ) -> Result<Vec<CompetitionSummary>, AppError> {
     let user = (!who.has_role(Role::Admin.as_str())).then(|| who.user.id.clone());
+    // Co-organised and moderated ones too (a site organiser's own are by `created_by`).
+    let also: Vec<String> = who
+        .competition_roles
+        .iter()
+        .filter(|(r, _)| r == Role::Organiser.as_str() || r == crate::accounts::model::MODERATOR)
+        .map(|(_, c)| c.clone())
+        .collect();
     let rows = state
         .db
-        .run(move |conn| store::list_managed(conn, user.as_deref()))
+        .run(move |conn| store::list_managed(conn, user.as_deref(), &also))
         .await?;
     let now = Utc::now().naive_utc();
     Ok(rows
         .iter()
-        .map(|r| CompetitionSummary::from_row(r, now))
+        .map(|r| CompetitionSummary::from_row(r, now, l))
         .collect())
 }
 
@@ -201,7 +307,7 @@ pub async fn update(
     state
         .db
         .transaction(move |conn| {
-            let mut row = managed(conn, &who, &id)?;
+            let mut row = owned(conn, &who, &id)?;
             let now = Utc::now().naive_utc();
             apply(conn, &mut row, input, now)?;
             store::save(conn, &row)?;
@@ -217,8 +323,20 @@ fn apply(
     input: CompetitionInput,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
+    if let Some(l) = &input.language {
+        row.language = content::parse_language(l)?.tag().to_string();
+        // The competition's own language lives in its columns, never in its translations.
+        let source = row.source();
+        row.translations = Translations::from_stored(&row.translations)
+            .without(source)
+            .to_stored();
+    }
+    let source = row.source();
     if let Some(t) = &input.title {
         row.title = domain::parse_title(t)?;
+    }
+    if let Some(tr) = &input.translations {
+        row.translations = domain::parse_competition_translations(tr, source)?.to_stored();
     }
     if let Some(s) = &input.slug {
         let slug = domain::parse_slug(s)?;
@@ -279,6 +397,11 @@ fn apply(
         let (plan, removed) = match_by_id(&existing, ids, |e| &e.id, "competition.prompt_invalid")?;
         for ((i, p), stored) in list.iter().enumerate().zip(plan) {
             let (title, story) = domain::parse_prompt(p)?;
+            let translations = p
+                .translations
+                .as_ref()
+                .map(|t| domain::parse_prompt_translations(t, source))
+                .transpose()?;
             let position = i as i32;
             match stored {
                 Some(e) => store::save_prompt(
@@ -288,6 +411,11 @@ fn apply(
                         title,
                         story,
                         updated_at: now,
+                        translations: translations.map(|t| t.to_stored()).unwrap_or_else(|| {
+                            Translations::from_stored(&e.translations)
+                                .without(source)
+                                .to_stored()
+                        }),
                         ..e.clone()
                     },
                 )?,
@@ -302,6 +430,7 @@ fn apply(
                         image_key: None,
                         created_at: now,
                         updated_at: now,
+                        translations: translations.unwrap_or_default().to_stored(),
                     },
                 )?,
             }
@@ -321,14 +450,26 @@ fn apply(
             match_by_id(&existing, ids, |e| &e.id, "competition.category_invalid")?;
         for ((i, c), stored) in list.iter().enumerate().zip(plan) {
             let (name, description) = domain::parse_category(c)?;
+            let translations = c
+                .translations
+                .as_ref()
+                .map(|t| domain::parse_category_translations(t, source))
+                .transpose()?;
             let position = i as i32;
             match stored {
+                // Kept by identity: a renamed category keeps its entries; what was not
+                // sent (description, translations) stays as it was.
                 Some(e) => store::save_category(
                     conn,
                     &CategoryRow {
                         position,
                         name,
-                        description,
+                        description: description.unwrap_or_else(|| e.description.clone()),
+                        translations: translations.map(|t| t.to_stored()).unwrap_or_else(|| {
+                            Translations::from_stored(&e.translations)
+                                .without(source)
+                                .to_stored()
+                        }),
                         ..e.clone()
                     },
                 )?,
@@ -339,7 +480,8 @@ fn apply(
                         competition_id: row.id.clone(),
                         position,
                         name,
-                        description,
+                        description: description.unwrap_or_default(),
+                        translations: translations.unwrap_or_default().to_stored(),
                     },
                 )?,
             }
@@ -390,7 +532,7 @@ pub async fn set_published(
     state
         .db
         .transaction(move |conn| {
-            let mut row = managed(conn, &who, &id)?;
+            let mut row = owned(conn, &who, &id)?;
             let now = Utc::now().naive_utc();
             if publish {
                 row.status = PUBLISHED.into();
@@ -504,7 +646,7 @@ fn owner_check(
                 .competition_id
         }
     };
-    managed(conn, who, &cid).map(|_| ())
+    owned(conn, who, &cid).map(|_| ())
 }
 
 /// The stored key of a published competition's cover or a prompt's image.

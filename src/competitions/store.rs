@@ -75,9 +75,11 @@ pub fn save(conn: &mut DbConnection, row: &CompetitionRow) -> Result<(), AppErro
 }
 
 /// Competitions `user_id` created (all of them for `None`: a site admin), newest first.
+/// The competitions someone created or holds a role in (`also`), or every one (`None`).
 pub fn list_managed(
     conn: &mut DbConnection,
     user_id: Option<&str>,
+    also: &[String],
 ) -> Result<Vec<CompetitionRow>, AppError> {
     let mut q = competitions::table
         .select(CompetitionRow::as_select())
@@ -85,7 +87,11 @@ pub fn list_managed(
         .limit(500)
         .into_boxed();
     if let Some(u) = user_id {
-        q = q.filter(competitions::created_by.eq(u.to_string()));
+        q = q.filter(
+            competitions::created_by
+                .eq(u.to_string())
+                .or(competitions::id.eq_any(also.to_vec())),
+        );
     }
     Ok(q.load(conn)?)
 }

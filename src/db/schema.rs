@@ -26,6 +26,24 @@ diesel::table! {
         tokens_valid_after -> Nullable<Timestamp>,
         erased_at -> Nullable<Timestamp>,
         guardian_withdrawn_at -> Nullable<Timestamp>,
+        blocked_at -> Nullable<Timestamp>,
+        blocked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        competition_id -> Text,
+        email -> Text,
+        role -> Text,
+        language -> Text,
+        invited_by -> Text,
+        token_id -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
     }
 }
 
@@ -51,6 +69,8 @@ diesel::table! {
         max_age -> Nullable<Integer>,
         audio_policy -> Text,
         consent_age -> Nullable<Integer>,
+        language -> Text,
+        translations -> Text,
     }
 }
 
@@ -64,6 +84,7 @@ diesel::table! {
         image_key -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        translations -> Text,
     }
 }
 
@@ -74,6 +95,7 @@ diesel::table! {
         position -> Integer,
         name -> Text,
         description -> Text,
+        translations -> Text,
     }
 }
 
@@ -380,6 +402,7 @@ diesel::table! {
         updated_at -> Timestamp,
         audited_through -> BigInt,
         new_accounts -> Text,
+        translations -> Text,
     }
 }
 
@@ -456,6 +479,7 @@ diesel::table! {
 }
 
 diesel::joinable!(user_roles -> users (user_id));
+diesel::joinable!(invitations -> competitions (competition_id));
 diesel::joinable!(account_tokens -> users (user_id));
 diesel::joinable!(prompts -> competitions (competition_id));
 diesel::joinable!(categories -> competitions (competition_id));
@@ -520,6 +544,7 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        translations -> Text,
     }
 }
 
@@ -618,6 +643,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     competitions,
     user_roles,
+    invitations,
     account_tokens,
     jobs,
     prompts,

@@ -91,6 +91,8 @@ struct PromptPage {
     poster_url: String,
     /// The competition's public vote, if there is one: (gallery address, open now).
     vote: Option<(String, bool)>,
+    /// Says the prompt is in another language than the reader's, when it is.
+    shown_note: Option<String>,
 }
 
 /// A prompt's own page: its picture and story, and the way to the songs it inspired.
@@ -102,7 +104,7 @@ async fn prompt(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (slug, id) = path.into_inner();
-    let t = service::resolve(&state, who.as_ref(), PROMPT, &id).await?;
+    let t = service::resolve(&state, who.as_ref(), PROMPT, &id, ctx.l).await?;
     if t.competition.slug != slug && t.competition.id != slug {
         return Err(AppError::NotFound);
     }
@@ -114,7 +116,9 @@ async fn prompt(
                 r.state == "open",
             )
         });
+    let shown = t.prompt.as_ref().map(|p| p.shown_language.clone());
     let page = PromptPage {
+        shown_note: shown.and_then(|s| crate::i18n::content::shown_note(ctx.l, &s)),
         canonical_url: format!("{}{}", state.settings.base_url(), t.page_path()),
         poster_url: t.poster_path(ctx.l),
         vote,

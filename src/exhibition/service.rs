@@ -100,17 +100,20 @@ pub fn parse_kind(kind: &str) -> Result<&'static str, AppError> {
 }
 
 /// What `key` names, as `who` may see it (a draft competition only for its organisers;
-/// an entry only while a visible voting round has it).
+/// an entry only while a visible voting round has it), its text in `l` where given.
 pub async fn resolve(
     state: &AppState,
     who: Option<&AuthUser>,
     kind: &'static str,
     key: &str,
+    l: Locale,
 ) -> Result<Target, AppError> {
     match kind {
         COMPETITION => Ok(Target {
             kind,
-            competition: competitions::public_view(state, who, key).await?,
+            competition: competitions::public_view(state, who, key)
+                .await?
+                .localised(l),
             prompt: None,
             entry: None,
         }),
@@ -121,7 +124,9 @@ pub async fn resolve(
                 .run(move |conn| competitions::find_prompt(conn, &id))
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let competition = competitions::public_view(state, who, &p.competition_id).await?;
+            let competition = competitions::public_view(state, who, &p.competition_id)
+                .await?
+                .localised(l);
             let prompt = competition
                 .prompts
                 .iter()
@@ -142,7 +147,9 @@ pub async fn resolve(
                 .run(move |conn| submissions::find_entry(conn, &id))
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let competition = competitions::public_view(state, who, &e.competition_id).await?;
+            let competition = competitions::public_view(state, who, &e.competition_id)
+                .await?
+                .localised(l);
             let entry = voting::round_of_entry(state, who, &competition.id, &e.id)
                 .await?
                 .ok_or(AppError::NotFound)?;
@@ -197,7 +204,7 @@ pub async fn poster(
     lang: Locale,
 ) -> Result<(Target, PosterView), AppError> {
     let kind = parse_kind(kind)?;
-    let t = resolve(state, who, kind, key).await?;
+    let t = resolve(state, who, kind, key, lang).await?;
     let (cid, target, tag) = (t.competition.id.clone(), t.target_id(), lang.tag());
     let row = state
         .db
@@ -235,7 +242,7 @@ pub async fn scan(state: &AppState, code: &str) -> Result<String, AppError> {
         .ok_or(AppError::NotFound)?;
     let kind = parse_kind(&row.kind)?;
     // As the public sees it now: an entry leads to the round that shows it today.
-    let t = resolve(state, None, kind, &row.target_id).await?;
+    let t = resolve(state, None, kind, &row.target_id, Locale::default()).await?;
     let tz: chrono_tz::Tz = t.competition.time_zone.parse().unwrap_or(chrono_tz::UTC);
     let day = Utc::now().with_timezone(&tz).format("%Y-%m-%d").to_string();
     let id = row.id.clone();

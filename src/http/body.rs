@@ -95,7 +95,8 @@ pub async fn pace_guard(
         };
         let payload = req.take_payload();
         let guarded: std::pin::Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
-            Box::pin(pace.guard(payload));
+            // Fused: a reader may poll again after the end (multipart does).
+            Box::pin(pace.guard(payload).fuse());
         req.set_payload(Payload::from(guarded));
     }
     next.call(req).await

@@ -77,6 +77,16 @@ struct Reader {
 
 impl Reader {
     fn render(&self, status: StatusCode, err: &AppError) -> HttpResponse {
+        self.render_for(status, err, (false, web::Nav::default()))
+    }
+
+    /// The error for a reader whose sign-in and header links are known.
+    fn render_for(
+        &self,
+        status: StatusCode,
+        err: &AppError,
+        who: (bool, web::Nav),
+    ) -> HttpResponse {
         let mut res = if self.json {
             HttpResponse::build(status).json(err.body(self.locale, self.request_id.clone()))
         } else {
@@ -86,6 +96,7 @@ impl Reader {
                 status,
                 &err.message(self.locale),
                 self.request_id.as_deref(),
+                who,
             );
             HttpResponse::build(status)
                 .content_type("text/html; charset=utf-8")
@@ -169,7 +180,16 @@ pub async fn envelope(
                     .map(|e| format!("{e:?}"))
                     .unwrap_or_default();
                 log_server_error(status, err, &cause);
-                let mut fresh = reader.render(status, err);
+                // A signed-in reader's error page keeps their header (no "Sign in").
+                let who = (
+                    crate::accounts::extract::has_valid_access(res.request()),
+                    res.request()
+                        .extensions()
+                        .get::<web::Nav>()
+                        .copied()
+                        .unwrap_or_default(),
+                );
+                let mut fresh = reader.render_for(status, err, who);
                 if res.response().head().connection_type() == actix_web::http::ConnectionType::Close
                 {
                     fresh

@@ -4,6 +4,7 @@
 
 pub mod body;
 pub mod envelope;
+pub mod form;
 pub mod health;
 pub mod metrics;
 pub mod pagination;

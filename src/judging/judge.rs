@@ -95,6 +95,7 @@ fn judge_round(
         name: r.name.clone(),
         kind: r.kind.clone(),
         competition_title: c.title.clone(),
+        competition_translations: crate::i18n::content::Translations::from_stored(&c.translations),
         time_zone: c.time_zone.clone(),
         blind: r.blind,
         status: r.status.clone(),

@@ -484,6 +484,8 @@ pub struct JudgeRound {
     pub name: String,
     pub kind: String,
     pub competition_title: String,
+    /// The competition's title in its other languages.
+    pub competition_translations: crate::i18n::content::Translations,
     /// The competition's time zone, for showing times.
     pub time_zone: String,
     pub blind: bool,
@@ -495,6 +497,14 @@ pub struct JudgeRound {
     pub min_listen_percent: i32,
     pub assigned: usize,
     pub scored: usize,
+}
+
+impl JudgeRound {
+    /// The competition's title in the reader's language.
+    pub fn competition_title_in(&self, l: &crate::i18n::Locale) -> &str {
+        self.competition_translations
+            .text(&self.competition_title, *l, "title")
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -10,7 +10,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::model::*;
-use super::scoring::{Advancement, Method, TieBreak};
+use super::scoring::{Advancement, Criterion, Method, TieBreak};
 use super::{results, service};
 use crate::accounts::extract::AuthUser;
 use crate::competitions::model::CompetitionView;
@@ -34,8 +34,9 @@ pub(super) fn when(t: Option<chrono::DateTime<chrono::Utc>>, tz: &str) -> String
         .unwrap_or_else(|| "—".into())
 }
 
-/// The round settings form. Numbers arrive as text; the rubric as one line per criterion:
-/// `Name | weight | min-max | description`.
+/// The round settings form. Numbers arrive as text; the rubric as one row of fields per
+/// criterion (`criterion.{i}.name`, `.weight`, `.min`, `.max`, `.description`, the
+/// hidden `.key` that keeps a criterion's scores when it is renamed, and `.remove`).
 #[derive(Deserialize, Default, Clone)]
 struct RoundForm {
     #[serde(default)]
@@ -66,43 +67,125 @@ struct RoundForm {
     feedback_release: String,
     #[serde(default)]
     reminder_hours: String,
-    #[serde(default)]
-    rubric: String,
+    /// The rubric rows and anything else the form carried.
+    #[serde(flatten)]
+    rows: HashMap<String, String>,
 }
+
+/// One rubric row as the form shows it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CriterionRow {
+    pub key: String,
+    pub name: String,
+    pub weight: String,
+    pub min: String,
+    pub max: String,
+    pub description: String,
+}
+
+impl CriterionRow {
+    fn of(c: &Criterion) -> CriterionRow {
+        CriterionRow {
+            key: c.key.clone(),
+            name: c.name.clone(),
+            weight: c.weight.to_string(),
+            min: c.min.to_string(),
+            max: c.max.to_string(),
+            description: c.description.clone(),
+        }
+    }
+
+    pub fn is_blank(&self) -> bool {
+        self.name.trim().is_empty()
+            && self.weight.trim().is_empty()
+            && self.description.trim().is_empty()
+    }
+}
+
+/// Rows a form always offers beyond those filled in, for pages without JavaScript.
+const SPARE_ROWS: usize = 2;
 
 fn num(s: &str, code: &'static str) -> Result<i64, AppError> {
     s.trim().parse().map_err(|_| AppError::invalid(code))
 }
 
-pub fn parse_rubric_lines(text: &str) -> Result<Vec<CriterionInput>, AppError> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-        let bad = || {
-            AppError::invalid_with(
-                "judging.rubric_line_invalid",
-                vec![("line", (i + 1).to_string())],
-            )
-        };
-        let parts: Vec<&str> = line.split('|').map(str::trim).collect();
-        if parts.len() < 3 {
-            return Err(bad());
+/// The rubric rows of a form, in their order, without removed and blank ones.
+fn criterion_rows(fields: &HashMap<String, String>) -> Vec<CriterionRow> {
+    let mut indices: Vec<usize> = fields
+        .keys()
+        .filter_map(|k| {
+            k.strip_prefix("criterion.")?
+                .split('.')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    indices.sort_unstable();
+    indices.dedup();
+    let get = |i: usize, f: &str| {
+        fields
+            .get(&format!("criterion.{i}.{f}"))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    indices
+        .into_iter()
+        .filter(|&i| !fields.contains_key(&format!("criterion.{i}.remove")))
+        .map(|i| CriterionRow {
+            key: get(i, "key"),
+            name: get(i, "name"),
+            weight: get(i, "weight").trim_end_matches('%').trim().to_string(),
+            min: get(i, "min"),
+            max: get(i, "max"),
+            description: get(i, "description"),
+        })
+        .filter(|r| !r.is_blank())
+        .collect()
+}
+
+/// The rubric the rows describe; a row that is not whole says which one (numbered
+/// as the page shows them).
+pub fn parse_criterion_rows(rows: &[CriterionRow]) -> Result<Vec<CriterionInput>, AppError> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let bad = || {
+                AppError::invalid_with(
+                    "judging.rubric_row_invalid",
+                    vec![("row", (i + 1).to_string())],
+                )
+            };
+            let int = |s: &str| s.trim().parse::<i64>().map_err(|_| bad());
+            if r.name.trim().is_empty() {
+                return Err(bad());
+            }
+            Ok(CriterionInput {
+                key: Some(r.key.clone()).filter(|k| !k.is_empty()),
+                name: r.name.clone(),
+                description: r.description.clone(),
+                weight: int(&r.weight)?,
+                min: int(&r.min)?,
+                max: int(&r.max)?,
+            })
+        })
+        .collect()
+}
+
+fn rows_into(fields: &mut HashMap<String, String>, rows: &[CriterionRow]) {
+    fields.retain(|k, _| !k.starts_with("criterion."));
+    for (i, r) in rows.iter().enumerate() {
+        for (f, v) in [
+            ("key", &r.key),
+            ("name", &r.name),
+            ("weight", &r.weight),
+            ("min", &r.min),
+            ("max", &r.max),
+            ("description", &r.description),
+        ] {
+            fields.insert(format!("criterion.{i}.{f}"), v.clone());
         }
-        let weight = parts[1]
-            .trim_end_matches('%')
-            .trim()
-            .parse()
-            .map_err(|_| bad())?;
-        let (min, max) = parts[2].split_once('-').ok_or_else(bad)?;
-        out.push(CriterionInput {
-            key: None,
-            name: parts[0].to_string(),
-            description: parts.get(3).map(|s| s.to_string()).unwrap_or_default(),
-            weight,
-            min: min.trim().parse().map_err(|_| bad())?,
-            max: max.trim().parse().map_err(|_| bad())?,
-        });
     }
-    Ok(out)
 }
 
 impl RoundForm {
@@ -138,29 +221,13 @@ impl RoundForm {
             others_scores: r.others_scores.clone(),
             feedback_release: r.feedback_release.clone(),
             reminder_hours: r.reminder_hours.to_string(),
-            rubric: r
-                .rubric
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{} | {} | {}-{}{}",
-                        c.name,
-                        c.weight,
-                        c.min,
-                        c.max,
-                        if c.description.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" | {}", c.description)
-                        }
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("\n"),
+            rows: HashMap::new(),
         }
+        .with_rows(&r.rubric.iter().map(CriterionRow::of).collect::<Vec<_>>())
     }
 
-    fn defaults() -> RoundForm {
+    /// A new round's form: the default rubric, its names in the organiser's language.
+    fn defaults(l: crate::i18n::Locale) -> RoundForm {
         RoundForm {
             kind: STANDARD.into(),
             blind: Some("on".into()),
@@ -172,13 +239,40 @@ impl RoundForm {
             others_scores: "after_scoring".into(),
             feedback_release: "round".into(),
             reminder_hours: "24".into(),
-            rubric: super::domain::default_rubric()
-                .iter()
-                .map(|c| format!("{} | {} | {}-{}", c.name, c.weight, c.min, c.max))
-                .collect::<Vec<_>>()
-                .join("\n"),
             ..RoundForm::default()
         }
+        .with_rows(
+            &super::domain::default_rubric()
+                .iter()
+                .map(|c| CriterionRow {
+                    name: l
+                        .t(&format!("judging.default_criterion_{}", c.key))
+                        .to_string(),
+                    ..CriterionRow::of(c)
+                })
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn with_rows(mut self, rows: &[CriterionRow]) -> RoundForm {
+        rows_into(&mut self.rows, rows);
+        self
+    }
+
+    /// The rubric rows to show: those the form holds, then a few empty ones.
+    fn criteria(&self) -> Vec<CriterionRow> {
+        let mut rows = criterion_rows(&self.rows);
+        let spare = SPARE_ROWS.min(super::domain::MAX_CRITERIA.saturating_sub(rows.len()));
+        rows.extend(std::iter::repeat_n(CriterionRow::default(), spare));
+        rows
+    }
+
+    /// The weights given so far, for the running total beside the rubric.
+    fn weight_total(&self) -> i64 {
+        criterion_rows(&self.rows)
+            .iter()
+            .filter_map(|r| r.weight.parse::<i64>().ok())
+            .sum()
     }
 
     fn input(&self) -> Result<RoundInput, AppError> {
@@ -206,7 +300,7 @@ impl RoundForm {
             }),
             opens_at: Some(self.opens_at.clone()),
             closes_at: Some(self.closes_at.clone()),
-            rubric: Some(parse_rubric_lines(&self.rubric)?),
+            rubric: Some(parse_criterion_rows(&criterion_rows(&self.rows))?),
             blind: Some(self.blind.is_some()),
             judges_per_entry: Some(num(
                 &self.judges_per_entry,
@@ -283,7 +377,10 @@ async fn rounds_show(
         .invited
         .is_some()
         .then(|| ctx.t("judging.invited").to_string());
-    rounds_page(&state, ctx, &who, &id, RoundForm::defaults(), None, notice).await
+    {
+        let f = RoundForm::defaults(ctx.l);
+        rounds_page(&state, ctx, &who, &id, f, None, notice).await
+    }
 }
 
 #[post("/organise/{id}/rounds")]
@@ -328,10 +425,12 @@ async fn panel_invite(
 ) -> Result<HttpResponse, AppError> {
     let f = form.into_inner();
     let lang = (!f.language.is_empty()).then_some(f.language.as_str());
-    match crate::accounts::judges::invite(&state, &who, &id, &f.email, lang).await {
-        Ok(()) => Ok(see_other(&format!("/organise/{id}/rounds?invited=1"))),
+    let judge = crate::accounts::team::TeamRole::Judge;
+    match crate::accounts::team::invite(&state, &who, &id, &f.email, lang, judge).await {
+        Ok(_) => Ok(see_other(&format!("/organise/{id}/rounds?invited=1"))),
         Err(e) if form_error(&e) => {
-            rounds_page(&state, ctx, &who, &id, RoundForm::defaults(), Some(e), None).await
+            let f = RoundForm::defaults(ctx.l);
+            rounds_page(&state, ctx, &who, &id, f, Some(e), None).await
         }
         Err(e) => Err(e),
     }
@@ -353,7 +452,8 @@ async fn panel_remove(
     match service::remove_judge(&state, &who, &id, &form.judge_id).await {
         Ok(_) => Ok(see_other(&format!("/organise/{id}/rounds"))),
         Err(e) if form_error(&e) => {
-            rounds_page(&state, ctx, &who, &id, RoundForm::defaults(), Some(e), None).await
+            let f = RoundForm::defaults(ctx.l);
+            rounds_page(&state, ctx, &who, &id, f, Some(e), None).await
         }
         Err(e) => Err(e),
     }
@@ -843,22 +943,79 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 mod tests {
     use super::*;
 
+    fn fields(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     #[test]
-    fn rubric_lines_parse() {
-        let r =
-            parse_rubric_lines("Originality | 30% | 1-10 | New ideas\nMusicality | 70 | 0 - 5\n\n")
-                .unwrap();
-        assert_eq!(r.len(), 2);
-        assert_eq!(r[0].weight, 30);
+    fn rubric_rows_parse_in_order_without_removed_or_blank_rows() {
+        let f = fields(&[
+            ("criterion.10.name", "Last"),
+            ("criterion.10.weight", "20"),
+            ("criterion.10.min", "1"),
+            ("criterion.10.max", "10"),
+            ("criterion.2.name", "Originality"),
+            ("criterion.2.key", "orig"),
+            ("criterion.2.weight", "80%"),
+            ("criterion.2.min", "0"),
+            ("criterion.2.max", "5"),
+            ("criterion.2.description", "New ideas"),
+            ("criterion.3.name", "Gone"),
+            ("criterion.3.weight", "5"),
+            ("criterion.3.remove", "on"),
+            ("criterion.4.name", ""),
+            ("criterion.4.min", "1"),
+            ("criterion.4.max", "10"),
+            ("name", "Round one"),
+        ]);
+        let rows = criterion_rows(&f);
+        assert_eq!(rows.len(), 2, "{rows:?}");
+        let r = parse_criterion_rows(&rows).unwrap();
+        assert_eq!(r[0].name, "Originality");
+        assert_eq!(r[0].key.as_deref(), Some("orig"));
+        assert_eq!(r[0].weight, 80);
+        assert_eq!((r[0].min, r[0].max), (0, 5));
         assert_eq!(r[0].description, "New ideas");
-        assert_eq!((r[1].min, r[1].max), (0, 5));
+        assert_eq!(r[1].name, "Last");
+        assert_eq!(r[1].key, None);
+    }
+
+    #[test]
+    fn a_rubric_row_that_is_not_whole_is_named() {
+        let f = fields(&[
+            ("criterion.0.name", "A"),
+            ("criterion.0.weight", "50"),
+            ("criterion.0.min", "1"),
+            ("criterion.0.max", "10"),
+            ("criterion.1.name", "B"),
+            ("criterion.1.weight", "x"),
+            ("criterion.1.min", "1"),
+            ("criterion.1.max", "10"),
+        ]);
+        let e = parse_criterion_rows(&criterion_rows(&f)).unwrap_err();
+        assert_eq!(e.code(), "judging.rubric_row_invalid");
+        let f = fields(&[("criterion.0.weight", "50"), ("criterion.0.min", "1")]);
+        let e = parse_criterion_rows(&criterion_rows(&f)).unwrap_err();
+        assert_eq!(e.code(), "judging.rubric_row_invalid");
+    }
+
+    #[test]
+    fn a_form_shows_its_rows_and_spare_ones() {
+        let f = RoundForm::defaults(crate::i18n::Locale::En);
+        let rows = f.criteria();
+        let n = super::super::domain::default_rubric().len();
+        assert_eq!(rows.len(), n + SPARE_ROWS);
+        assert_eq!(f.weight_total(), 100);
+        assert!(rows[n].is_blank());
+        assert_eq!(rows[0].name, "Originality");
+        assert_eq!(rows[0].key, "originality");
+        let zh = RoundForm::defaults(crate::i18n::Locale::ZhCn).criteria();
         assert_eq!(
-            parse_rubric_lines("Only a name").unwrap_err().code(),
-            "judging.rubric_line_invalid"
-        );
-        assert_eq!(
-            parse_rubric_lines("A | x | 1-10").unwrap_err().code(),
-            "judging.rubric_line_invalid"
+            zh[0].name, "原创性",
+            "a new round's rubric is in the organiser's language"
         );
     }
 }

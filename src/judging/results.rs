@@ -137,6 +137,9 @@ pub async fn put_results(
     input: ResultsInput,
 ) -> Result<ResultsView, AppError> {
     with_competition(state, who, competition_id, move |conn, who, c| {
+        if !competitions::may_own(who, &c) {
+            return Err(competitions::owner_only());
+        }
         let existing = store::find_results(conn, &c.id)?;
         let mut settings = results_settings(existing.as_ref());
         if let Some(m) = input.method {
@@ -203,6 +206,9 @@ pub async fn publish_results(
     competition_id: &str,
 ) -> Result<ResultsView, AppError> {
     with_competition(state, who, competition_id, move |conn, who, c| {
+        if !competitions::may_own(who, &c) {
+            return Err(competitions::owner_only());
+        }
         let mut row = store::find_results(conn, &c.id)?.ok_or(AppError::Conflict {
             code: "results.not_computed",
         })?;
@@ -297,9 +303,10 @@ pub async fn announce(
                     .iter()
                     .find(|s| &s.entry_id == id)
                     .map(|s| s.placing.place.to_string());
+                let competition = c.title_in(l);
                 let args = [
                     ("title", e.title.as_str()),
-                    ("competition", c.title.as_str()),
+                    ("competition", competition.as_str()),
                     ("place", place.as_deref().unwrap_or("")),
                 ];
                 let m = MailContent {

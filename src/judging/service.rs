@@ -541,19 +541,20 @@ fn notify_assigned(
             .closes_at
             .map(|t| crate::competitions::domain::local_label(t, &c.time_zone))
             .unwrap_or_else(|| l.t("judging.no_deadline").to_string());
+        let competition = c.title_in(l);
         let m = MailContent {
             locale: l,
             to: u.email.clone(),
             subject: l.tf(
                 "mail.judge_assigned_subject",
-                &[("round", &r.name), ("competition", &c.title)],
+                &[("round", &r.name), ("competition", &competition)],
             ),
             paragraphs: vec![l.tf(
                 "mail.judge_assigned_body",
                 &[
                     ("count", &list.len().to_string()),
                     ("round", &r.name),
-                    ("competition", &c.title),
+                    ("competition", &competition),
                     ("closes", &closes),
                 ],
             )],
@@ -1197,7 +1198,8 @@ pub async fn advance(
                 let l = Locale::parse(&u.locale).unwrap_or_default();
                 let went = chosen.contains(&x.entry_id);
                 let next_name = next.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| l.t("judging.the_final_results").to_string());
-                let args = [("title", e.title.as_str()), ("round", r.name.as_str()), ("competition", c.title.as_str()), ("next", next_name.as_str())];
+                let competition = c.title_in(l);
+                let args = [("title", e.title.as_str()), ("round", r.name.as_str()), ("competition", competition.as_str()), ("next", next_name.as_str())];
                 let m = MailContent {
                     locale: l,
                     to: u.email.clone(),
@@ -1260,7 +1262,7 @@ pub async fn remind(state: &AppState) -> Result<usize, AppError> {
                             &[
                                 ("count", &n.to_string()),
                                 ("round", &r.name),
-                                ("competition", &c.title),
+                                ("competition", &c.title_in(l)),
                                 ("closes", &closes),
                             ],
                         )],
@@ -1416,4 +1418,17 @@ pub fn export_of(conn: &mut DbConnection, user_id: &str) -> Result<serde_json::V
         }));
     }
     Ok(serde_json::json!({ "affiliations": affiliations, "judging": judged }))
+}
+
+/// Judging rounds past their closing time and not closed yet (for the organiser's home).
+pub fn count_overdue_rounds(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<i64, AppError> {
+    store::count_overdue_rounds(conn, competition_id, now())
+}
+
+/// The ids of a competition's judging rounds (for reading its audit log).
+pub fn round_ids(conn: &mut DbConnection, competition_id: &str) -> Result<Vec<String>, AppError> {
+    store::round_ids(conn, competition_id)
 }

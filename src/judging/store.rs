@@ -429,3 +429,25 @@ pub fn published_results(
         .select(ResultsRow::as_select())
         .load(conn)?)
 }
+
+/// Judging rounds of a competition still open after their closing time.
+pub fn count_overdue_rounds(
+    conn: &mut DbConnection,
+    competition_id: &str,
+    now: NaiveDateTime,
+) -> Result<i64, AppError> {
+    Ok(rounds::table
+        .filter(rounds::competition_id.eq(competition_id))
+        .filter(rounds::status.eq(super::model::OPEN))
+        .filter(rounds::closes_at.le(now))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The ids of a competition's judging rounds.
+pub fn round_ids(conn: &mut DbConnection, competition_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(rounds::table
+        .filter(rounds::competition_id.eq(competition_id))
+        .select(rounds::id)
+        .load(conn)?)
+}

@@ -36,6 +36,8 @@ pub struct StemPackRow {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Title, credit and licence in the competition's other languages.
+    pub translations: String,
 }
 
 impl StemPackRow {
@@ -165,6 +167,10 @@ pub struct StemPackInput {
     pub licence_name: Option<String>,
     /// Changing the name or the text makes a new licence version: musicians accept again.
     pub licence_text: Option<String>,
+    /// `title`, `credit`, `licence_name` and `licence_text` in the competition's other
+    /// languages; a changed licence translation is a new licence version too.
+    #[schema(value_type = Option<Object>)]
+    pub translations: Option<crate::competitions::domain::TranslationsInput>,
 }
 
 /// Accept a pack's licence: the version read (it must still be the current one).
@@ -247,6 +253,8 @@ pub struct StemPackView {
     pub licence_name: String,
     pub licence_text: String,
     pub licence_version: i32,
+    /// The pack's text in the competition's other languages.
+    pub translations: crate::i18n::content::Translations,
     /// Whether the reader accepted the current licence (false when signed out).
     pub licence_accepted: bool,
     pub files: Vec<StemFileView>,
@@ -254,6 +262,24 @@ pub struct StemPackView {
     pub acceptances: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl StemPackView {
+    /// The pack for a reader of `l`: its text in their language where the organiser gave it.
+    pub fn localised(mut self, l: crate::i18n::Locale) -> StemPackView {
+        let tr = &self.translations;
+        for (field, value) in [
+            ("title", &mut self.title),
+            ("credit", &mut self.credit),
+            ("licence_name", &mut self.licence_name),
+            ("licence_text", &mut self.licence_text),
+        ] {
+            if let Some(t) = tr.get(l, field) {
+                *value = t.to_string();
+            }
+        }
+        self
+    }
 }
 
 /// A short-lived signed download link.

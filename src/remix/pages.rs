@@ -52,11 +52,45 @@ pub struct PackFields {
     key: String,
     licence_name: String,
     licence_text: String,
+    /// The other languages: (tag, native name, title, credit, licence name, licence text).
+    tr: Vec<PackTranslation>,
+}
+
+struct PackTranslation {
+    tag: &'static str,
+    native: &'static str,
+    title: String,
+    credit: String,
+    licence_name: String,
+    licence_text: String,
+}
+
+fn pack_translations(
+    source: &str,
+    tr: &crate::i18n::content::Translations,
+) -> Vec<PackTranslation> {
+    let source = crate::i18n::content::source_of(source);
+    crate::i18n::Locale::ALL
+        .iter()
+        .filter(|l| **l != source)
+        .map(|l| {
+            let g = |f: &str| tr.get(*l, f).unwrap_or_default().to_string();
+            PackTranslation {
+                tag: l.tag(),
+                native: l.native_name(),
+                title: g("title"),
+                credit: g("credit"),
+                licence_name: g("licence_name"),
+                licence_text: g("licence_text"),
+            }
+        })
+        .collect()
 }
 
 impl PackFields {
-    fn of(p: &StemPackView) -> PackFields {
+    fn of(p: &StemPackView, source: &str) -> PackFields {
         PackFields {
+            tr: pack_translations(source, &p.translations),
             title: p.title.clone(),
             prompt_id: p.prompt_id.clone().unwrap_or_default(),
             source: p
@@ -72,8 +106,9 @@ impl PackFields {
         }
     }
 
-    fn empty() -> PackFields {
+    fn empty(source: &str) -> PackFields {
         PackFields {
+            tr: pack_translations(source, &Default::default()),
             title: String::new(),
             prompt_id: String::new(),
             source: String::new(),
@@ -105,11 +140,11 @@ struct OrganisePage {
 
 impl OrganisePage {
     fn fields(&self, p: &StemPackView) -> PackFields {
-        PackFields::of(p)
+        PackFields::of(p, &self.c.language)
     }
 
     fn new_fields(&self) -> PackFields {
-        PackFields::empty()
+        PackFields::empty(&self.c.language)
     }
 }
 
@@ -206,6 +241,9 @@ struct PackForm {
     musical_key: String,
     licence_name: String,
     licence_text: String,
+    /// `tr.{language}.{field}`: the text in the competition's other languages.
+    #[serde(flatten)]
+    rest: std::collections::HashMap<String, String>,
 }
 
 impl PackForm {
@@ -218,7 +256,19 @@ impl PackForm {
                     .map_err(|_| AppError::invalid("remix.tempo_invalid"))?,
             ),
         };
+        let mut translations = crate::competitions::domain::TranslationsInput::new();
+        for (k, v) in &self.rest {
+            if let Some((tag, field)) = k.strip_prefix("tr.").and_then(|r| r.split_once('.'))
+                && !v.trim().is_empty()
+            {
+                translations
+                    .entry(tag.to_string())
+                    .or_default()
+                    .insert(field.to_string(), v.clone());
+            }
+        }
         Ok(StemPackInput {
+            translations: Some(translations),
             title: Some(self.title),
             prompt_id: Some(self.prompt_id),
             source_entry_id: Some(song_id_of(&self.source_entry_id)),
@@ -322,7 +372,7 @@ async fn pack_page(
     error: Option<String>,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let p = service::get_pack(state, who, id).await?;
+    let p = service::get_pack(state, who, id).await?.localised(ctx.l);
     let ctx = match who {
         Some(w) => ctx.signed_in(&w.user.display_name),
         None => ctx,
@@ -661,7 +711,11 @@ pub async fn new_entry_fields(
     source: &str,
     song: &str,
 ) -> Result<String, AppError> {
-    let packs = service::packs(state, Some(who), competition_id).await?;
+    let packs: Vec<StemPackView> = service::packs(state, Some(who), competition_id)
+        .await?
+        .into_iter()
+        .map(|p| p.localised(ctx.l))
+        .collect();
     let settings = service::settings_view(state, Some(who), competition_id).await?;
     if packs.is_empty() && !settings.sources_required {
         return Ok(String::new());
@@ -692,7 +746,11 @@ pub async fn competition_section(
     who: Option<&AuthUser>,
     competition_id: &str,
 ) -> Result<String, AppError> {
-    let packs = service::packs(state, who, competition_id).await?;
+    let packs: Vec<StemPackView> = service::packs(state, who, competition_id)
+        .await?
+        .into_iter()
+        .map(|p| p.localised(ctx.l))
+        .collect();
     let settings = service::settings_view(state, who, competition_id).await?;
     if packs.is_empty() && !settings.sources_required {
         return Ok(String::new());

@@ -155,6 +155,22 @@ fn apply_pack(
         licence_changed |= t != row.licence_text;
         row.licence_text = t;
     }
+    if let Some(tr) = &input.translations {
+        let fields = ["title", "credit", "licence_name", "licence_text"];
+        let tr =
+            crate::i18n::content::parse_translations(tr, c.source(), &fields, |f, v| match f {
+                "title" => submissions::clean_text(v, MAX_TITLE, "remix.title_invalid"),
+                "licence_text" => submissions::clean_text(v, MAX_LICENCE, "remix.text_too_long"),
+                _ => submissions::clean_text(v, 300, "remix.text_too_long"),
+            })?;
+        let old = crate::i18n::content::Translations::from_stored(&row.translations);
+        licence_changed |= crate::i18n::Locale::ALL.iter().any(|l| {
+            ["licence_name", "licence_text"]
+                .iter()
+                .any(|f| old.get(*l, f) != tr.get(*l, f))
+        });
+        row.translations = tr.to_stored();
+    }
     if row.licence_name.is_empty() || row.licence_text.is_empty() {
         return Err(AppError::invalid("remix.licence_required"));
     }
@@ -197,6 +213,7 @@ pub async fn create_pack(
                 created_by: who.user.id.clone(),
                 created_at: now,
                 updated_at: now,
+                translations: "{}".into(),
             };
             apply_pack(conn, &c, &mut row, &input)?;
             row.licence_version = 1;
@@ -244,7 +261,7 @@ pub(super) fn visible_pack(
 ) -> Result<(StemPackRow, CompetitionRow, bool), AppError> {
     let p = store::find_pack(conn, id)?.ok_or(AppError::NotFound)?;
     let c = competitions::find(conn, &p.competition_id)?.ok_or(AppError::NotFound)?;
-    let organiser = who.is_some_and(|w| competitions::may_manage(w, c.created_by.as_deref()));
+    let organiser = who.is_some_and(|w| competitions::may_manage(w, &c));
     if !organiser && !c.is_published() {
         return Err(AppError::NotFound);
     }
@@ -311,6 +328,7 @@ pub(super) fn pack_view(
         licence_name: p.licence_name.clone(),
         licence_text: p.licence_text.clone(),
         licence_version: p.licence_version,
+        translations: crate::i18n::content::Translations::from_stored(&p.translations),
         licence_accepted: accepted,
         files,
         acceptances: if organiser {
@@ -352,7 +370,7 @@ pub async fn packs(
             let c = competitions::find(conn, &id)?.ok_or(AppError::NotFound)?;
             let organiser = who
                 .as_ref()
-                .is_some_and(|w| competitions::may_manage(w, c.created_by.as_deref()));
+                .is_some_and(|w| competitions::may_manage(w, &c));
             store::packs_of(conn, &c.id)?
                 .iter()
                 .map(|p| pack_view(conn, &c, p, who.as_ref(), organiser))

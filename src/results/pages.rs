@@ -88,8 +88,11 @@ async fn public_results(
     who: Option<crate::accounts::extract::AuthUser>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let v = results::public_results(&state, &slug).await?;
-    let c = crate::competitions::service::public_view(&state, None, &v.competition_slug).await?;
+    let mut v = results::public_results(&state, &slug).await?;
+    let c = crate::competitions::service::public_view(&state, None, &v.competition_slug)
+        .await?
+        .localised(ctx.l);
+    v.competition_title = c.title.clone();
     let base = state.settings.base_url().to_string();
     let notes = tie_notes(&ctx, &v.standings);
     let lines: Vec<Line> = v

@@ -33,7 +33,7 @@ pub async fn list(
     state
         .db
         .run(move |conn| {
-            competitions::managed(conn, &who, &cid)?;
+            competitions::moderated(conn, &who, &cid)?;
             let rows = store::list_for_competition(conn, &cid, &filter, 1000)?;
             rows.iter()
                 .map(|e| view(conn, e, Viewer::Organiser, locale))
@@ -70,7 +70,7 @@ pub async fn review(
         .db
         .transaction(move |conn| {
             let mut e = store::find_entry(conn, &id)?.ok_or(AppError::NotFound)?;
-            let c = competitions::managed(conn, &who, &e.competition_id)?;
+            let c = competitions::moderated(conn, &who, &e.competition_id)?;
             if e.withdrawn_at.is_some() {
                 return Err(AppError::invalid("entry.withdrawn"));
             }
@@ -92,7 +92,7 @@ pub async fn review(
                 let key = decision.as_str();
                 let mut paragraphs = vec![l.tf(
                     &format!("mail.review_{key}_body"),
-                    &[("title", &e.title), ("competition", &c.title)],
+                    &[("title", &e.title), ("competition", &c.title_in(l))],
                 )];
                 if !reason.is_empty() {
                     paragraphs.push(l.tf("mail.review_reason", &[("reason", &reason)]));
@@ -137,7 +137,7 @@ pub async fn export_csv(
     let (slug, rows) = state
         .db
         .run(move |conn| {
-            let c = competitions::managed(conn, &who, &cid)?;
+            let c = competitions::moderated(conn, &who, &cid)?;
             let rows = store::list_for_competition(conn, &cid, &EntryFilter::default(), 100_000)?;
             let views = rows
                 .iter()

@@ -174,7 +174,9 @@ async fn new_entry(
     let Some(who) = who else {
         return Ok(to_sign_in(&format!("/c/{slug}/enter")));
     };
-    let c = competitions::public_view(&state, Some(&who), &slug).await?;
+    let c = competitions::public_view(&state, Some(&who), &slug)
+        .await?
+        .localised(ctx.l);
     // Say what stands in the way before the musician fills anything in, and show no
     // form that could not be sent.
     let blocked = match service::may_enter(&state, &who, &c.id).await {
@@ -207,7 +209,9 @@ async fn create_entry(
     slug: web::Path<String>,
     form: web::Form<EntryForm>,
 ) -> Result<HttpResponse, AppError> {
-    let c = competitions::public_view(&state, Some(&who), &slug).await?;
+    let c = competitions::public_view(&state, Some(&who), &slug)
+        .await?
+        .localised(ctx.l);
     let f = form.into_inner();
     match service::create(&state, &who, &c.id, f.input(), ctx.l).await {
         Ok(v) => Ok(see_other(&format!("/entries/{}", v.id))),
@@ -440,7 +444,8 @@ async fn entry_page(
     let organiser = v.musician.is_some();
     let c = competitions::public_view(state, Some(who), &v.competition_id)
         .await
-        .ok();
+        .ok()
+        .map(|c| c.localised(ctx.l));
     use crate::submissions::model::Status;
     let check_kind = match v.status {
         Status::Draft => "none",
@@ -685,6 +690,8 @@ struct ModerationPage {
     q: FilterForm,
     statuses: Vec<(&'static str, &'static str)>,
     reviews: Vec<(&'static str, &'static str)>,
+    /// Whether the reader runs the competition (a moderator only reviews).
+    manages: bool,
 }
 
 #[get("/organise/{id}/entries")]
@@ -698,7 +705,10 @@ async fn moderation_page(
     let Some(who) = who else {
         return Ok(to_sign_in(&format!("/organise/{id}/entries")));
     };
-    let c = competitions::managed_view(&state, &who, &id).await?;
+    let c = competitions::moderated_view(&state, &who, &id)
+        .await?
+        .localised(ctx.l);
+    let manages = competitions::manages(&state, &who, &id).await?;
     let q = q.into_inner();
     let query = super::routes::ModerationQuery {
         status: Some(q.status.clone()),
@@ -732,6 +742,7 @@ async fn moderation_page(
         q,
         statuses,
         reviews,
+        manages,
     })
 }
 

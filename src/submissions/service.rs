@@ -407,7 +407,7 @@ pub fn viewer_of(
         return Ok(Viewer::Musician);
     }
     let c = competitions::find(conn, &e.competition_id)?.ok_or(AppError::NotFound)?;
-    if competitions::may_manage(who, c.created_by.as_deref()) {
+    if competitions::may_moderate(who, &c) {
         return Ok(Viewer::Organiser);
     }
     Err(AppError::NotFound)
@@ -457,8 +457,8 @@ pub fn view(
     let c = competitions::find(conn, &e.competition_id)?.ok_or(AppError::NotFound)?;
     let prompt = match &e.prompt_id {
         Some(p) => competitions::find_prompt(conn, p)?.map(|p| NamedRef {
+            name: p.title_in(locale),
             id: p.id,
-            name: p.title,
         }),
         None => None,
     };
@@ -467,8 +467,8 @@ pub fn view(
             .into_iter()
             .find(|x| &x.id == k)
             .map(|x| NamedRef {
+                name: x.name_in(locale),
                 id: x.id,
-                name: x.name,
             }),
         None => None,
     };
@@ -519,7 +519,7 @@ pub fn view(
         id: e.id.clone(),
         competition_id: c.id.clone(),
         competition_slug: c.slug.clone(),
-        competition_title: c.title.clone(),
+        competition_title: c.title_in(locale),
         title: e.title.clone(),
         prompt,
         category,
@@ -690,4 +690,14 @@ pub fn export_of(
         }));
     }
     Ok((serde_json::Value::Array(out), files))
+}
+
+/// Entries waiting for the organiser's review (for the organiser's home).
+pub fn count_to_moderate(conn: &mut DbConnection, competition_id: &str) -> Result<i64, AppError> {
+    store::count_to_moderate(conn, competition_id)
+}
+
+/// The ids of a competition's entries (for reading its audit log).
+pub fn entry_ids(conn: &mut DbConnection, competition_id: &str) -> Result<Vec<String>, AppError> {
+    store::entry_ids(conn, competition_id)
 }

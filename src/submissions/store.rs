@@ -327,3 +327,25 @@ pub fn unindexed_fingerprints(conn: &mut DbConnection) -> Result<Vec<(String, St
         .select((entries::id, entries::fingerprint.assume_not_null()))
         .load(conn)?)
 }
+
+/// Entries of a competition that passed the audio check and wait for the organiser's review.
+pub fn count_to_moderate(conn: &mut DbConnection, competition_id: &str) -> Result<i64, AppError> {
+    Ok(entries::table
+        .filter(entries::competition_id.eq(competition_id))
+        .filter(entries::withdrawn_at.is_null())
+        .filter(entries::review.eq(super::model::Review::Pending.as_str()))
+        .filter(entries::status.eq_any([
+            super::model::Status::Accepted.as_str(),
+            super::model::Status::NeedsAttention.as_str(),
+        ]))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The ids of a competition's entries (for reading its audit log).
+pub fn entry_ids(conn: &mut DbConnection, competition_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(entries::table
+        .filter(entries::competition_id.eq(competition_id))
+        .select(entries::id)
+        .load(conn)?)
+}

@@ -62,11 +62,19 @@ pub struct RoundInfo {
     pub allow: Vec<ipnet::IpNet>,
     /// Entries of the round withdrawn or disqualified since: on no public surface.
     pub withdrawn: HashSet<String>,
+    /// The competition's categories by id, with their names in every language.
+    pub categories: HashMap<String, crate::competitions::model::CategoryRow>,
 }
 
 impl RoundInfo {
     pub fn entry(&self, id: &str) -> Option<&EntryInfo> {
         self.by_id.get(id).map(|&i| &self.entries[i])
+    }
+
+    /// A category's name in the reader's language (falling back to the other).
+    pub fn category_in(&self, id: Option<&str>, l: crate::i18n::Locale) -> Option<String> {
+        id.and_then(|id| self.categories.get(id))
+            .map(|c| c.name_in(l))
     }
 }
 

@@ -35,6 +35,8 @@ pub struct VotingRoundRow {
     pub updated_at: NaiveDateTime,
     /// `venue`, `hold` or `count`: what happens to votes from new accounts.
     pub new_accounts: String,
+    /// The title in the competition's other languages (`i18n::content::Translations`).
+    pub translations: String,
 }
 
 impl VotingRoundRow {
@@ -46,6 +48,12 @@ impl VotingRoundRow {
     }
     pub fn allowlist(&self) -> Vec<String> {
         serde_json::from_str(&self.allowlist).unwrap_or_default()
+    }
+    /// The title in the reader's language (falling back to the competition's own).
+    pub fn title_in(&self, l: crate::i18n::Locale) -> String {
+        crate::i18n::content::Translations::from_stored(&self.translations)
+            .text(&self.title, l, "title")
+            .to_string()
     }
 }
 
@@ -152,6 +160,9 @@ pub struct NewReview {
 #[serde(deny_unknown_fields)]
 pub struct VotingRoundInput {
     pub title: Option<String>,
+    /// The title in the competition's other languages: `{"zh-CN": {"title": "…"}}`.
+    #[schema(value_type = Option<Object>)]
+    pub translations: Option<crate::competitions::domain::TranslationsInput>,
     /// RFC 3339 (server clock).
     pub opens_at: Option<DateTime<Utc>>,
     pub closes_at: Option<DateTime<Utc>>,
@@ -220,6 +231,8 @@ pub struct VotingRoundView {
     pub competition_id: String,
     pub competition_slug: String,
     pub title: String,
+    /// The title in the competition's other languages.
+    pub translations: crate::i18n::content::Translations,
     pub opens_at: DateTime<Utc>,
     pub closes_at: DateTime<Utc>,
     /// `upcoming`, `open` or `closed` (server clock).

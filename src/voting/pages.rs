@@ -116,21 +116,32 @@ async fn gallery_for(
     who: Option<&AuthUser>,
     slug: &str,
     rid: &str,
+    l: crate::i18n::Locale,
 ) -> Result<Viewed, AppError> {
     let (seed, fresh) = seed_of(req);
-    let g = service::gallery(state, who, rid, &seed).await?;
+    let mut g = service::gallery(state, who, rid, &seed).await?;
+    g.round.title = g
+        .round
+        .translations
+        .text(&g.round.title, l, "title")
+        .to_string();
     if g.round.competition_slug != slug {
         return Err(AppError::NotFound);
     }
     // Cached by the call above.
     let i = service::info(state, rid).await?;
+    for e in &mut g.entries {
+        if let Some(name) = i.category_in(e.category_id.as_deref(), l) {
+            e.category = Some(name);
+        }
+    }
     let results_out = g.round.state == "closed"
         && crate::judging::results::published(state, &i.competition.id).await?;
     Ok(Viewed {
         g,
         seed,
         fresh,
-        title: i.competition.title.clone(),
+        title: i.competition.title_in(l),
         tz: i.competition.time_zone.clone(),
         results_out,
     })
@@ -152,7 +163,7 @@ async fn gallery(
         title: competition_title,
         tz,
         results_out,
-    } = gallery_for(&state, &req, who.as_ref(), &slug, &rid).await?;
+    } = gallery_for(&state, &req, who.as_ref(), &slug, &rid, ctx.l).await?;
     let ctx = match &who {
         Some(w) => ctx.signed_in(&w.user.display_name),
         None => ctx,
@@ -203,7 +214,7 @@ async fn entry(
         title: competition_title,
         tz,
         results_out,
-    } = gallery_for(&state, &req, who.as_ref(), &slug, &rid).await?;
+    } = gallery_for(&state, &req, who.as_ref(), &slug, &rid, ctx.l).await?;
     let e = g
         .entries
         .iter()
@@ -262,17 +273,22 @@ async fn leaderboard(
     }
     let category = q.category.clone().filter(|c| !c.is_empty());
     // The public page shows what the public sees, also to the organiser.
-    let b = service::leaderboard(&state, None, &rid, category.as_deref()).await?;
+    let mut b = service::leaderboard(&state, None, &rid, category.as_deref()).await?;
+    b.title = i.row.title_in(ctx.l);
+    for line in &mut b.lines {
+        if let Some(name) = i.category_in(line.category_id.as_deref(), ctx.l) {
+            line.category = Some(name);
+        }
+    }
     let mut categories: Vec<(String, String, bool)> = Vec::new();
     for e in &i.entries {
-        if let (Some(id), Some(name)) = (&e.category_id, &e.category)
+        if let Some(id) = &e.category_id
             && !categories.iter().any(|(c, _, _)| c == id)
+            && let Some(name) = i
+                .category_in(Some(id), ctx.l)
+                .or_else(|| e.category.clone())
         {
-            categories.push((
-                id.clone(),
-                name.clone(),
-                category.as_deref() == Some(id.as_str()),
-            ));
+            categories.push((id.clone(), name, category.as_deref() == Some(id.as_str())));
         }
     }
     let integrity = if i.row.is_closed(service::now()) {
@@ -297,7 +313,7 @@ async fn leaderboard(
             &i.competition.time_zone,
             ctx.l,
         ),
-        competition_title: i.competition.title.clone(),
+        competition_title: i.competition.title_in(ctx.l),
         slug,
         categories,
         integrity,
@@ -312,7 +328,11 @@ async fn leaderboard(
 /// The settings form, as text fields.
 #[derive(Default, Clone)]
 struct RoundForm {
+    /// The competition's own language: `title` is in it.
+    source: String,
     title: String,
+    /// The title in the other languages, by tag.
+    title_tr: std::collections::BTreeMap<String, String>,
     opens_at: String,
     closes_at: String,
     votes_per_voter: String,
@@ -334,8 +354,31 @@ impl RoundForm {
         domain::NEW_ACCOUNT_POLICIES
     }
 
-    fn of(r: &VotingRoundView, tz: &str) -> RoundForm {
+    /// The other languages' title fields: (tag, native name, value).
+    fn other_titles(&self) -> Vec<(&'static str, &'static str, String)> {
+        let source = crate::i18n::content::source_of(&self.source);
+        crate::i18n::Locale::ALL
+            .iter()
+            .filter(|l| **l != source)
+            .map(|l| {
+                (
+                    l.tag(),
+                    l.native_name(),
+                    self.title_tr.get(l.tag()).cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    fn of(r: &VotingRoundView, tz: &str, source: &str) -> RoundForm {
         RoundForm {
+            source: source.to_string(),
+            title_tr: r
+                .translations
+                .0
+                .iter()
+                .filter_map(|(tag, m)| Some((tag.clone(), m.get("title")?.clone())))
+                .collect(),
             title: r.title.clone(),
             opens_at: local_input(Some(r.opens_at.naive_utc()), tz),
             closes_at: local_input(Some(r.closes_at.naive_utc()), tz),
@@ -353,9 +396,11 @@ impl RoundForm {
         }
     }
 
-    fn defaults(tz: &str) -> RoundForm {
+    fn defaults(tz: &str, source: &str) -> RoundForm {
         let now = chrono::Utc::now().naive_utc();
         RoundForm {
+            source: source.to_string(),
+            title_tr: Default::default(),
             title: String::new(),
             opens_at: local_input(Some(now), tz),
             closes_at: local_input(Some(now + chrono::Duration::days(7)), tz),
@@ -378,6 +423,11 @@ impl RoundForm {
         let p: HashMap<String, String> = all.iter().cloned().collect();
         let g = |k: &str| p.get(k).cloned().unwrap_or_default();
         RoundForm {
+            source: g("source"),
+            title_tr: p
+                .iter()
+                .filter_map(|(k, v)| Some((k.strip_prefix("title_tr.")?.to_string(), v.clone())))
+                .collect(),
             title: g("title"),
             opens_at: g("opens_at"),
             closes_at: g("closes_at"),
@@ -418,6 +468,18 @@ impl RoundForm {
         };
         Ok(VotingRoundInput {
             title: Some(self.title.clone()),
+            translations: Some(
+                self.title_tr
+                    .iter()
+                    .filter(|(_, v)| !v.trim().is_empty())
+                    .map(|(tag, v)| {
+                        (
+                            tag.clone(),
+                            std::collections::BTreeMap::from([("title".to_string(), v.clone())]),
+                        )
+                    })
+                    .collect(),
+            ),
             opens_at: time(&self.opens_at)?,
             closes_at: time(&self.closes_at)?,
             votes_per_voter: num(&self.votes_per_voter)?,
@@ -454,6 +516,8 @@ struct RoundsPage {
     /// Songs that can be put to a vote, finalists first; whether a round was decided.
     candidates: Vec<VotingEntryItem>,
     decided: bool,
+    /// Whether the reader may make rounds (an organiser, not a moderator).
+    manages: bool,
 }
 
 impl RoundsPage {
@@ -475,7 +539,7 @@ async fn rounds_page(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let c = competitions::managed_view(state, who, cid).await?;
+    let c = competitions::moderated_view(state, who, cid).await?;
     let rounds = service::list_rounds(state, Some(who), &c.id)
         .await?
         .into_iter()
@@ -487,11 +551,19 @@ async fn rounds_page(
             (r, o, cl)
         })
         .collect();
-    let f = f.unwrap_or_else(|| RoundForm::defaults(&c.time_zone));
-    let (candidates, decided) = super::manage::candidates(state, who, &c.id).await?;
+    let f = f.unwrap_or_else(|| RoundForm::defaults(&c.time_zone, &c.language));
+    // A moderator sees the rounds (to review held votes) but cannot make one.
+    let (candidates, decided, manages) = match super::manage::candidates(state, who, &c.id).await {
+        Err(AppError::NotFound) => (Vec::new(), false, false),
+        other => {
+            let (candidates, decided) = other?;
+            (candidates, decided, true)
+        }
+    };
     render_with_status(
         &RoundsPage {
             ctx: ctx.signed_in(&who.user.display_name),
+            manages,
             c,
             rounds,
             f,
@@ -557,6 +629,8 @@ struct RoundPage {
     error: Option<String>,
     notice: Option<String>,
     share_url: String,
+    /// Whether the reader may change the round (an organiser, not a moderator).
+    manages: bool,
 }
 
 async fn round_page(
@@ -591,7 +665,7 @@ async fn round_page(
         .into_iter()
         .map(label)
         .collect();
-    let f = f.unwrap_or_else(|| RoundForm::of(&r, &tz));
+    let f = f.unwrap_or_else(|| RoundForm::of(&r, &tz, &i.competition.language));
     let mut held_rules: Vec<(String, usize)> = Vec::new();
     for (v, _) in &held {
         let rule: String = v.rule.clone().unwrap_or_else(|| domain::RULE_MANUAL.into());
@@ -600,9 +674,34 @@ async fn round_page(
             None => held_rules.push((rule, 1)),
         }
     }
-    let line_up = super::manage::entries(state, who, rid).await?;
+    // A moderator reviews votes; the songs, the dates and the settings are the
+    // organisers' (they see the line-up, not the forms that change it).
+    let manages = competitions::may_manage(who, &i.competition);
+    let line_up = if manages {
+        super::manage::entries(state, who, rid).await?
+    } else {
+        VotingEntries {
+            round_id: rid.to_string(),
+            locked: true,
+            entries: i
+                .entries
+                .iter()
+                .map(|e| VotingEntryItem {
+                    entry_id: e.id.clone(),
+                    title: e.title.clone(),
+                    musician: e.musician.clone(),
+                    category: i.category_in(e.category_id.as_deref(), ctx.l),
+                    finalist: false,
+                })
+                .collect(),
+            candidates: Vec::new(),
+        }
+    };
+    let competition_title = i.competition.title_in(ctx.l);
     render_with_status(
         &RoundPage {
+            manages,
+            competition_title,
             ctx: ctx.signed_in(&who.user.display_name),
             share_url: format!(
                 "{}/c/{}/vote/{}",
@@ -610,7 +709,6 @@ async fn round_page(
                 i.competition.slug,
                 r.id
             ),
-            competition_title: i.competition.title.clone(),
             r,
             f,
             board,

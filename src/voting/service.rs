@@ -57,6 +57,7 @@ pub fn view(
         competition_id: c.id.clone(),
         competition_slug: c.slug.clone(),
         title: r.title.clone(),
+        translations: crate::i18n::content::Translations::from_stored(&r.translations),
         opens_at: utc(r.opens_at),
         closes_at: utc(r.closes_at),
         state: state_of(r, now).into(),
@@ -86,14 +87,29 @@ fn bounded(v: Option<i64>, lo: i64, hi: i64, code: &'static str) -> Result<Optio
     }
 }
 
-/// Apply `input` to `r`; every setting checked.
-fn apply(r: &mut VotingRoundRow, input: &VotingRoundInput) -> Result<(), AppError> {
+fn parse_round_title(t: &str) -> Result<String, AppError> {
+    let t = t.trim();
+    if t.is_empty() || t.chars().count() > 120 || t.chars().any(char::is_control) {
+        return Err(AppError::invalid("vote.title_invalid"));
+    }
+    Ok(t.to_string())
+}
+
+/// Apply `input` to `r` (of a competition written in `source`); every setting checked.
+fn apply(
+    r: &mut VotingRoundRow,
+    input: &VotingRoundInput,
+    source: crate::i18n::Locale,
+) -> Result<(), AppError> {
     if let Some(t) = &input.title {
-        let t = t.trim();
-        if t.is_empty() || t.chars().count() > 120 {
-            return Err(AppError::invalid("vote.title_invalid"));
-        }
-        r.title = t.to_string();
+        r.title = parse_round_title(t)?;
+    }
+    if let Some(tr) = &input.translations {
+        r.translations =
+            crate::i18n::content::parse_translations(tr, source, &["title"], |_, v| {
+                parse_round_title(v)
+            })?
+            .to_stored();
     }
     if let Some(t) = input.opens_at {
         r.opens_at = t.naive_utc();
@@ -219,8 +235,9 @@ pub async fn create_round(
                 created_at: now,
                 updated_at: now,
                 new_accounts: domain::NEW_VENUE.into(),
+                translations: "{}".into(),
             };
-            apply(&mut r, &input)?;
+            apply(&mut r, &input, c.source())?;
             let ids = match &input.entry_ids {
                 Some(ids) => check_entries(conn, &c.id, ids)?,
                 None => default_entries(conn, &c.id)?,
@@ -274,7 +291,7 @@ pub async fn update_round(
             }
             let before = (r.opens_at, r.closes_at);
             let rules_before = (rule_settings(&r), r.allowlist.clone());
-            apply(&mut r, &input)?;
+            apply(&mut r, &input, c.source())?;
             if (rule_settings(&r), r.allowlist.clone()) != rules_before {
                 // New thresholds apply to the whole log: the audit starts over.
                 store::restart_audit(conn, &r.id)?;
@@ -311,10 +328,11 @@ fn load_info(conn: &mut DbConnection, id: &str) -> Result<RoundInfo, AppError> {
     let rows = submissions::find_entries(conn, &ids)?;
     let musicians: Vec<String> = domain::distinct(rows.values().map(|e| e.musician_id.as_str()));
     let names = accounts::display_names(conn, &musicians)?;
-    let cats: HashMap<String, String> = competitions::categories_of(conn, &competition.id)?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
+    let categories: HashMap<String, crate::competitions::model::CategoryRow> =
+        competitions::categories_of(conn, &competition.id)?
+            .into_iter()
+            .map(|c| (c.id.clone(), c))
+            .collect();
     let mut entries = Vec::new();
     let mut withdrawn = HashSet::new();
     for id in &ids {
@@ -333,7 +351,10 @@ fn load_info(conn: &mut DbConnection, id: &str) -> Result<RoundInfo, AppError> {
             musician_id: e.musician_id.clone(),
             musician: names.get(&e.musician_id).cloned().unwrap_or_default(),
             category_id: e.category_id.clone(),
-            category: e.category_id.as_ref().and_then(|c| cats.get(c).cloned()),
+            category: e
+                .category_id
+                .as_ref()
+                .and_then(|c| categories.get(c).map(|c| c.name.clone())),
             upload_id: e.upload_id.clone(),
         });
     }
@@ -350,6 +371,7 @@ fn load_info(conn: &mut DbConnection, id: &str) -> Result<RoundInfo, AppError> {
         by_id,
         allow,
         withdrawn,
+        categories,
     })
 }
 
@@ -372,8 +394,7 @@ pub async fn visible(
     id: &str,
 ) -> Result<(Arc<RoundInfo>, bool), AppError> {
     let i = info(state, id).await?;
-    let organiser =
-        who.is_some_and(|w| competitions::may_manage(w, i.competition.created_by.as_deref()));
+    let organiser = who.is_some_and(|w| competitions::may_moderate(w, &i.competition));
     if !i.competition.is_published() && !organiser {
         return Err(AppError::NotFound);
     }
@@ -402,7 +423,7 @@ pub async fn list_rounds(
             let c = competitions::find_by_slug_or_id(conn, &key)?.ok_or(AppError::NotFound)?;
             let organiser = who
                 .as_ref()
-                .is_some_and(|w| competitions::may_manage(w, c.created_by.as_deref()));
+                .is_some_and(|w| competitions::may_moderate(w, &c));
             if !c.is_published() && !organiser {
                 return Err(AppError::NotFound);
             }
@@ -574,7 +595,7 @@ pub async fn voter(state: &AppState, req: &HttpRequest) -> Result<Arc<VoterFacts
     {
         return Ok(f);
     }
-    let (user, sid, _) = crate::accounts::auth::authenticate(state, &token).await?;
+    let (user, sid, _, _) = crate::accounts::auth::authenticate(state, &token).await?;
     let facts = Arc::new(VoterFacts {
         user_id: user.id.clone(),
         verified: user.email_verified_at.is_some(),
@@ -1156,7 +1177,7 @@ pub async fn review_list(
     state
         .db
         .run(move |conn| {
-            competitions::managed(conn, &who, &i.row.competition_id)?;
+            competitions::moderated(conn, &who, &i.row.competition_id)?;
             let flags = store::flags_by_status(conn, &i.row.id, &status)?;
             let ids: Vec<i64> = flags.iter().map(|f| f.vote_id).take(5000).collect();
             let mut out = Vec::new();
@@ -1343,7 +1364,8 @@ where
         .db
         .transaction(move |conn| {
             let r = store::find_round(conn, &key)?.ok_or(AppError::NotFound)?;
-            let c = competitions::managed(conn, &who, &r.competition_id)?;
+            // Reviewing, auditing and recounting votes is moderation.
+            let c = competitions::moderated(conn, &who, &r.competition_id)?;
             f(conn, &who, &r, &base, &c.slug)
         })
         .await?;
@@ -1818,4 +1840,14 @@ pub fn export_of(conn: &mut DbConnection, voter: &str) -> Result<serde_json::Val
             })
             .collect(),
     ))
+}
+
+/// Held votes waiting for a review (for the organiser's home).
+pub fn count_held(conn: &mut DbConnection, competition_id: &str) -> Result<i64, AppError> {
+    store::count_held(conn, competition_id)
+}
+
+/// The ids of a competition's voting rounds (for reading its audit log).
+pub fn round_ids(conn: &mut DbConnection, competition_id: &str) -> Result<Vec<String>, AppError> {
+    store::round_ids_of(conn, competition_id)
 }

@@ -838,3 +838,25 @@ pub fn voters_with_patterns(
     }
     Ok(out)
 }
+
+/// Held votes nobody has reviewed yet, in a competition's voting rounds.
+pub fn count_held(conn: &mut DbConnection, competition_id: &str) -> Result<i64, AppError> {
+    Ok(vote_flags::table
+        .inner_join(voting_rounds::table.on(voting_rounds::id.eq(vote_flags::round_id)))
+        .filter(voting_rounds::competition_id.eq(competition_id))
+        .filter(vote_flags::status.eq(super::domain::QUARANTINED))
+        .filter(vote_flags::reviewed.eq(false))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The ids of a competition's voting rounds.
+pub fn round_ids_of(
+    conn: &mut DbConnection,
+    competition_id: &str,
+) -> Result<Vec<String>, AppError> {
+    Ok(voting_rounds::table
+        .filter(voting_rounds::competition_id.eq(competition_id))
+        .select(voting_rounds::id)
+        .load(conn)?)
+}

@@ -7,9 +7,11 @@ pub mod assets;
 
 use std::future::{Ready, ready};
 
+use actix_web::body::MessageBody;
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
-use actix_web::dev::Payload;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{StatusCode, header};
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, post, web};
 use askama::Template;
 use serde::Deserialize;
@@ -41,6 +43,17 @@ pub fn locale_of(req: &HttpRequest) -> Locale {
         .unwrap_or_default()
 }
 
+/// The header's links by role, looked up once a minute per person (`accounts::extract::page_nav`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Nav {
+    /// Organises (or co-organises, or moderates) at least one competition, or may create one.
+    pub organise: bool,
+    /// Judges in at least one competition.
+    pub judge: bool,
+    /// Runs the site.
+    pub admin: bool,
+}
+
 /// What every page template needs from the request.
 #[derive(Debug, Clone)]
 pub struct PageCtx {
@@ -52,6 +65,8 @@ pub struct PageCtx {
     pub signed_in: bool,
     /// The reader's stage name, when the page looked it up.
     pub user_name: Option<String>,
+    /// Which role links the header shows.
+    pub nav: Nav,
 }
 
 impl PageCtx {
@@ -79,6 +94,7 @@ impl PageCtx {
             here,
             signed_in: crate::accounts::extract::has_valid_access(req),
             user_name: None,
+            nav: req.extensions().get::<Nav>().copied().unwrap_or_default(),
         }
     }
 
@@ -100,6 +116,11 @@ impl PageCtx {
 
     pub fn tf(&self, key: &str, name: &str, value: &str) -> String {
         self.l.tf(key, &[(name, value)])
+    }
+
+    /// A message with two placeholders filled.
+    pub fn tf2(&self, key: &str, n1: &str, v1: &str, n2: &str, v2: &str) -> String {
+        self.l.tf(key, &[(n1, v1), (n2, v2)])
     }
 
     /// The other languages, for the switcher.
@@ -167,14 +188,16 @@ pub fn render_error_page(
     status: StatusCode,
     message: &str,
     request_id: Option<&str>,
+    (signed_in, nav): (bool, Nav),
 ) -> String {
     let page = ErrorPage {
         ctx: PageCtx {
             l: locale,
             nonce: nonce.to_string(),
             here: "/".into(),
-            signed_in: false,
+            signed_in,
             user_name: None,
+            nav,
         },
         status: status.as_u16(),
         message,
@@ -267,6 +290,43 @@ pub fn visit_language_cookie(locale: Locale, https: bool) -> Cookie<'static> {
         .secure(https)
         .http_only(true)
         .finish()
+}
+
+/// A page opened in a language by its address (`?lang=`, as a poster's QR code or a
+/// shared link does) keeps that language for the rest of the visit: the next page, the
+/// gallery, sign-in. Not for the API, static files or the printable posters themselves.
+pub async fn remember_visit_language(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let path = req.path();
+    let lang = (req.method() == actix_web::http::Method::GET
+        && req.query_string().contains("lang=")
+        && !path.starts_with("/api/")
+        && !path.starts_with("/static/")
+        && !path.starts_with("/posters/"))
+    .then(|| {
+        url::form_urlencoded::parse(req.query_string().as_bytes())
+            .find(|(k, _)| k == "lang")
+            .and_then(|(_, v)| Locale::parse(&v))
+    })
+    .flatten()
+    .filter(|l| {
+        req.cookie(VISIT_LANG_COOKIE)
+            .is_none_or(|c| c.value() != l.tag())
+    });
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.settings.is_https());
+    let mut res = next.call(req).await?;
+    if let Some(l) = lang
+        && res.status().is_success()
+    {
+        res.response_mut()
+            .add_cookie(&visit_language_cookie(l, https))
+            .map_err(actix_web::error::ErrorInternalServerError)?;
+    }
+    Ok(res)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -42,6 +42,10 @@ async fn create_organiser_emails_a_link_that_sets_the_password_once() {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains("organiser@example.org"));
+    assert!(
+        html.contains(r#"name="name""#),
+        "the page asks for the organiser's name"
+    );
 
     // A fixable mistake shows the form again.
     let token = path.split("token=").nth(1).unwrap().to_string();
@@ -66,12 +70,18 @@ async fn create_organiser_emails_a_link_that_sets_the_password_once() {
             ("token", token.as_str()),
             ("password", "a long passphrase"),
             ("password_confirm", "a long passphrase"),
+            ("name", "Wei Lin, curator"),
         ])
         .send()
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().contains("Your password is set"));
+    // The name was asked once, on that page; invitations are signed with it.
+    let user = cadenza::accounts::admin::find_by_email(&app.state, "organiser@example.org")
+        .await
+        .unwrap();
+    assert_eq!(user.display_name, "Wei Lin, curator");
 
     let (roles, hash) = roles_of(&app, "organiser@example.org").await;
     assert_eq!(roles, ["organiser"]);

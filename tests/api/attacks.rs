@@ -126,9 +126,15 @@ enum Role {
     OtherMusician,
     AssignedJudge,
     PanelJudge,
+    /// Invited to run the competition with its organiser (not its rules or results).
+    CoOrganiser,
+    /// Invited to moderate entries and votes.
+    Moderator,
+    /// A site admin.
+    Admin,
 }
 
-const ROLES: [Role; 7] = [
+const ROLES: [Role; 10] = [
     Role::Anonymous,
     Role::Organiser,
     Role::OtherOrganiser,
@@ -136,6 +142,9 @@ const ROLES: [Role; 7] = [
     Role::OtherMusician,
     Role::AssignedJudge,
     Role::PanelJudge,
+    Role::CoOrganiser,
+    Role::Moderator,
+    Role::Admin,
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -160,8 +169,14 @@ struct Action {
 fn actions() -> Vec<Action> {
     use Role::*;
     use serde_json::json;
-    const ORG: &[Role] = &[Organiser];
-    const OWNER_AND_ORG: &[Role] = &[Organiser, Musician];
+    // Rules and results: the organiser who created it, and site admins.
+    const OWNER: &[Role] = &[Organiser, Admin];
+    // Running it: with its co-organisers.
+    const ORG: &[Role] = &[Organiser, CoOrganiser, Admin];
+    // Moderating entries and votes: with its moderators.
+    const MOD: &[Role] = &[Organiser, CoOrganiser, Moderator, Admin];
+    const OWNER_AND_ORG: &[Role] = &[Organiser, Musician, CoOrganiser, Moderator, Admin];
+    const ADMIN: &[Role] = &[Admin];
     const ASSIGNED: &[Role] = &[AssignedJudge];
     const PANEL: &[Role] = &[AssignedJudge, PanelJudge];
     let get = |path, allowed| Action {
@@ -180,17 +195,24 @@ fn actions() -> Vec<Action> {
     };
     vec![
         get("/api/v1/competitions/{c}/panel", ORG),
-        get("/api/v1/competitions/{c}/entries", ORG),
-        get("/api/v1/competitions/{c}/entries.csv", ORG),
+        get("/api/v1/competitions/{c}/entries", MOD),
+        get("/api/v1/competitions/{c}/entries.csv", MOD),
+        get("/api/v1/competitions/{c}/audit", ORG),
+        get("/api/v1/competitions/{c}/audit.csv", ORG),
+        get("/api/v1/competitions/{c}/team", ORG),
+        get("/api/v1/competitions/{c}/invitations", ORG),
+        get("/api/v1/admin/accounts", ADMIN),
+        get("/api/v1/admin/audit", ADMIN),
+        get("/api/v1/admin/audit.csv", ADMIN),
         get("/api/v1/competitions/{c}/scores.csv", ORG),
         get("/api/v1/competitions/{c}/rounds", ORG),
         get("/api/v1/rounds/{r}", ORG),
         get("/api/v1/rounds/{r}/progress", ORG),
         get("/api/v1/rounds/{r}/ranking", ORG),
-        get("/api/v1/voting-rounds/{v}/audit.csv", ORG),
+        get("/api/v1/voting-rounds/{v}/audit.csv", MOD),
         // Public once the round has closed; the round here stays open.
-        get("/api/v1/voting-rounds/{v}/log.csv", ORG),
-        get("/api/v1/voting-rounds/{v}/review", ORG),
+        get("/api/v1/voting-rounds/{v}/log.csv", MOD),
+        get("/api/v1/voting-rounds/{v}/review", MOD),
         get("/api/v1/entries/{e}", OWNER_AND_ORG),
         get("/api/v1/entries/{e}/audio", OWNER_AND_ORG),
         get("/api/v1/judging/assignments/{a}", ASSIGNED),
@@ -202,8 +224,29 @@ fn actions() -> Vec<Action> {
             "PATCH",
             "/api/v1/competitions/{c}",
             json!({ "summary": "Songs for paintings" }),
+            OWNER,
+            true,
+        ),
+        write(
+            "POST",
+            "/api/v1/competitions/{c}/invitations",
+            json!({ "email": "new-moderator@example.org", "role": "moderator" }),
             ORG,
             true,
+        ),
+        write(
+            "POST",
+            "/api/v1/admin/accounts/{m}/roles",
+            json!({ "role": "organiser" }),
+            ADMIN,
+            true,
+        ),
+        write(
+            "POST",
+            "/api/v1/admin/accounts/{m}/block",
+            json!({ "reason": "spam" }),
+            ADMIN,
+            false,
         ),
         write(
             "POST",
@@ -224,21 +267,21 @@ fn actions() -> Vec<Action> {
             "POST",
             "/api/v1/competitions/{c}/unpublish",
             json!({}),
-            ORG,
+            OWNER,
             false,
         ),
         write(
             "POST",
             "/api/v1/competitions/{c}/results/publish",
             json!({}),
-            ORG,
+            OWNER,
             false,
         ),
         write(
             "PUT",
             "/api/v1/competitions/{c}/results",
             json!({ "jury_weight": 60, "public_weight": 40 }),
-            ORG,
+            OWNER,
             false,
         ),
         write("POST", "/api/v1/rounds/{r}/assign", json!({}), ORG, false),
@@ -247,21 +290,21 @@ fn actions() -> Vec<Action> {
             "POST",
             "/api/v1/voting-rounds/{v}/recompute",
             json!({}),
-            ORG,
+            MOD,
             false,
         ),
         write(
             "POST",
             "/api/v1/voting-rounds/{v}/audit",
             json!({}),
-            ORG,
+            MOD,
             false,
         ),
         write(
             "POST",
             "/api/v1/entries/{e}/review",
             json!({ "action": "accept" }),
-            ORG,
+            MOD,
             false,
         ),
         write(
@@ -331,6 +374,11 @@ async fn authorization_matrix_has_no_unexpected_allows() {
         .await
         .1;
     let other_musician = musician(&app, "authz-other@example.org").await;
+    // The team: a co-organiser and a moderator invited by email, and a site admin.
+    let co_org = crate::team::member(&app, &s.call, "authz-co@example.org", "co_organiser").await;
+    let moderator = crate::team::member(&app, &s.call, "authz-mod@example.org", "moderator").await;
+    let (admin_id, admin) = crate::team::admin(&app, "authz-admin@example.org").await;
+    let _ = admin_id;
     let token = |role: Role| -> Option<String> {
         match role {
             Role::Anonymous => None,
@@ -340,14 +388,27 @@ async fn authorization_matrix_has_no_unexpected_allows() {
             Role::OtherMusician => Some(other_musician.clone()),
             Role::AssignedJudge => Some(s.judges[0].token.clone()),
             Role::PanelJudge => Some(s.judges[1].token.clone()),
+            Role::CoOrganiser => Some(co_org.clone()),
+            Role::Moderator => Some(moderator.clone()),
+            Role::Admin => Some(admin.clone()),
         }
     };
+    // An account the admin actions act on (not one of the roles above).
+    let target = crate::submissions::musician(&app, "authz-target@example.org").await;
+    let target_id: Value = app
+        .get_with("/api/v1/me", &target)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let target_id = target_id["id"].as_str().unwrap().to_string();
     let fill = |p: &str| {
         p.replace("{c}", &s.call.id)
             .replace("{r}", &rid)
             .replace("{v}", &vid)
             .replace("{e}", &s.entries[0].2)
             .replace("{a}", &alias)
+            .replace("{m}", &target_id)
     };
 
     let mut cases = 0;

@@ -301,3 +301,10 @@ pub fn assert_security_headers(res: &reqwest::Response) {
     let csp = res.headers()["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
 }
+
+/// Bytes that pass as a PNG picture (the signature and some padding).
+pub fn tiny_png() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend_from_slice(&[0u8; 200]);
+    png
+}

@@ -5,6 +5,7 @@
 mod accounts;
 mod attacks;
 mod auth;
+mod bilingual;
 mod cli;
 mod competitions;
 mod consent;
@@ -24,6 +25,7 @@ mod recovery;
 mod remix;
 mod schema;
 mod submissions;
+mod team;
 mod uploads;
 mod voting;
 mod web_shell;

@@ -1,5 +1,6 @@
 // Shared helpers for the browser tests: start the real cadenza binary on a free
 // port with a fresh data folder, and launch Debian's Chromium headless.
+import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
@@ -73,8 +74,11 @@ export async function startCadenza(extraEnv = {}) {
   };
 }
 
+/** Chromium, headless. Every page it opens is checked, each time one loads, for
+ * buttons that render as grey system buttons; closing the browser fails if any did, so
+ * every page the suite visits is held to the design system. */
 export async function launchBrowser() {
-  return chromium.launch({
+  const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: [
@@ -87,6 +91,33 @@ export async function launchBrowser() {
       "--disable-quic",
     ],
   });
+  const unstyled = new Set();
+  const watch = (page) =>
+    page.on("load", async () => {
+      try {
+        for (const b of await page.evaluate(unstyledControls)) unstyled.add(`${new URL(page.url()).pathname}: ${b}`);
+      } catch {
+        // The page moved on before the check ran; the next load is checked.
+      }
+    });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const ctx = await newContext(...args);
+    ctx.on("page", watch);
+    return ctx;
+  };
+  const newPage = browser.newPage.bind(browser);
+  browser.newPage = async (...args) => {
+    const page = await newPage(...args);
+    watch(page);
+    return page;
+  };
+  const close = browser.close.bind(browser);
+  browser.close = async () => {
+    await close();
+    if (unstyled.size) throw new Error(`unstyled system buttons:\n${[...unstyled].join("\n")}`);
+  };
+  return browser;
 }
 
 /** Collect console errors and CSP violations of a page, to assert there are none. */
@@ -190,12 +221,28 @@ export async function register(server, page, email, yearsOld, guardian) {
   await Promise.all([page.waitForNavigation(), page.click("form[data-register] button[type=submit]")]);
 }
 
-/** Sign in through the page; lands on the account page. */
+/** Sign in through the page; lands on the person's home (account, organise or judge). */
 export async function signIn(server, page, email, password = "violin sunrise 1987") {
   await page.goto(server.url + "/sign-in");
   await page.fill("#email", email);
   await page.fill("#password", password);
-  await Promise.all([page.waitForURL(server.url + "/account"), page.click("form[data-sign-in] button[type=submit]")]);
+  await Promise.all([
+    page.waitForURL((u) => !u.pathname.startsWith("/sign-in")),
+    page.click("form[data-sign-in] button[type=submit]"),
+  ]);
+}
+
+/** An organiser made with the admin command, their password set through the emailed link. */
+export async function makeOrganiser(server, email, password = "baton and score 42") {
+  const out = server.run(["admin", "create-organiser", "--email", email]);
+  const token = out.match(/https?:\/\/\S+token=\S+/)[0].split("token=")[1];
+  const res = await fetch(server.url + "/api/v1/account/password-setup", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token, password }),
+  });
+  if (res.status !== 204) throw new Error(`password setup: ${res.status}`);
+  return password;
 }
 
 /** A 16-bit stereo WAV of a few seconds: a short melody, at `gain(t)` of full scale
@@ -340,4 +387,29 @@ export async function publicAudioReady(server, roundId, entryIds) {
     }
     return true;
   });
+}
+
+/** Every visible button (and submit input, and link styled as a button) is one of ours:
+ * not the browser's grey system button. Fails the test naming the ones that are. */
+/** Buttons on the page that look like the browser's own grey ones (run in the page). */
+function unstyledControls() {
+  const system = new Set(["rgb(239, 239, 239)", "rgb(240, 240, 240)", "rgb(221, 221, 221)"]);
+  const out = [];
+  for (const el of document.querySelectorAll("button, input[type=submit], input[type=button], input[type=reset]")) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    const s = getComputedStyle(el);
+    const greyBox = system.has(s.backgroundColor) && s.borderStyle.includes("outset");
+    const nativeLook = s.appearance === "auto" || s.appearance === "button";
+    if (greyBox || (nativeLook && system.has(s.backgroundColor))) {
+      out.push(`${el.outerHTML.slice(0, 120)} (${s.backgroundColor}, ${s.borderStyle})`);
+    }
+  }
+  return out;
+}
+
+/** Every button on the page is one of ours (now, not only at load). */
+export async function assertStyledControls(page) {
+  const bad = await page.evaluate(unstyledControls);
+  assert.deepEqual(bad, [], `unstyled buttons on ${page.url()}:\n${bad.join("\n")}`);
 }

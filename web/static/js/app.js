@@ -1,7 +1,9 @@
 // Cadenza's page enhancements. Every page works without JavaScript; this module
 // only makes things smoother. Our own code, no third-party libraries.
+import { enhanceCompetitionEditor } from "./competition-editor.js";
 import { startCountdowns } from "./countdown.js";
 import { enhanceEntryUpload } from "./entry-upload.js";
+import { enhanceFormRows } from "./form-rows.js";
 import { enhanceExhibition } from "./exhibition.js";
 import { enhanceImageUploads } from "./image-upload.js";
 import { enhanceJudgePlayer } from "./judge-player.js";
@@ -22,3 +24,7 @@ enhanceVoting(document);
 enhanceLeaderboard(document);
 enhanceExhibition(document);
 enhanceSelectAll(document);
+enhanceCompetitionEditor(document);
+enhanceFormRows(document);
+// A form sent back with an error: its message gets the focus (and is read out).
+document.querySelector("[data-focus-on-load]")?.focus();

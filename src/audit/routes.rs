@@ -1,0 +1,98 @@
+//! The audit log's API: a competition's (for those who run it) and the site's (admins),
+//! as pages of JSON or one CSV file.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, web};
+
+use super::service::{self, AuditPage, AuditQuery, CSV_MAX, PAGE};
+use crate::accounts::extract::AuthUser;
+use crate::error::{AppError, ErrorBody};
+use crate::startup::AppState;
+
+fn csv_response(body: String, name: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body)
+}
+
+/// A competition's audit log, newest first, 100 at a time.
+#[utoipa::path(get, path = "/api/v1/competitions/{id}/audit", tag = "audit",
+    params(("id" = String, Path, description = "Competition id"), AuditQuery),
+    responses((status = 200, description = "One page", body = AuditPage),
+        (status = 404, description = "No competition you run", body = ErrorBody),
+        (status = 422, description = "A filter is not valid", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/competitions/{id}/audit")]
+pub async fn competition_audit(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = service::competition_log(&state, &who, &id, q.into_inner(), PAGE).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(page))
+}
+
+/// A competition's audit log as CSV (the filters apply; at most 100,000 rows).
+#[utoipa::path(get, path = "/api/v1/competitions/{id}/audit.csv", tag = "audit",
+    params(("id" = String, Path, description = "Competition id"), AuditQuery),
+    responses((status = 200, description = "CSV", content_type = "text/csv"),
+        (status = 404, description = "No competition you run", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/competitions/{id}/audit.csv")]
+pub async fn competition_audit_csv(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    id: web::Path<String>,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = service::competition_log(&state, &who, &id, q.into_inner(), CSV_MAX).await?;
+    Ok(csv_response(service::csv(&page.items)?, "audit.csv"))
+}
+
+/// The whole site's audit log (site admins).
+#[utoipa::path(get, path = "/api/v1/admin/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "One page", body = AuditPage),
+        (status = 404, description = "Not an admin", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/admin/audit")]
+pub async fn site_audit(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = service::site_log(&state, &who, q.into_inner(), PAGE).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(page))
+}
+
+/// The whole site's audit log as CSV (site admins).
+#[utoipa::path(get, path = "/api/v1/admin/audit.csv", tag = "audit", params(AuditQuery),
+    responses((status = 200, description = "CSV", content_type = "text/csv"),
+        (status = 404, description = "Not an admin", body = ErrorBody)),
+    security(("bearer" = [])))]
+#[get("/api/v1/admin/audit.csv")]
+pub async fn site_audit_csv(
+    state: web::Data<AppState>,
+    who: AuthUser,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let page = service::site_log(&state, &who, q.into_inner(), CSV_MAX).await?;
+    Ok(csv_response(service::csv(&page.items)?, "site-audit.csv"))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    // The CSV routes first: `/audit.csv` must not be read as a page.
+    cfg.service(competition_audit_csv)
+        .service(competition_audit)
+        .service(site_audit_csv)
+        .service(site_audit);
+}
