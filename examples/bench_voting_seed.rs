@@ -10,7 +10,8 @@
 use std::io::Write;
 
 use cadenza::config::Settings;
-use cadenza::startup::AppState;
+use cadenza::startup::build_state;
+use cadenza::voting::VotingState as _;
 use chrono::Utc;
 
 const ENTRIES: usize = 24;
@@ -23,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
     let out = args.get(3).cloned().unwrap_or_else(|| "votes.tsv".into());
     let config = std::env::var("CADENZA_CONFIG").ok();
     let settings = Settings::load(config.as_deref().map(std::path::Path::new))?;
-    let state = AppState::build(settings).await?;
+    let state = build_state(settings, None).await?;
     let round = uuid::Uuid::now_v7().to_string();
     let r = round.clone();
     let n = voters as i64;
@@ -63,7 +64,10 @@ async fn main() -> anyhow::Result<()> {
         let user = format!("bv-{v}");
         let token = state.jwt.issue(&user, &format!("bs-{v}"), now);
         for k in 0..per {
-            let c = state.voting.pow.challenge(&round, &user, now.timestamp())?;
+            let c = state
+                .voting()
+                .pow
+                .challenge(&round, &user, now.timestamp())?;
             let pow =
                 cadenza::voting::pow::solve(&c).ok_or_else(|| anyhow::anyhow!("unsolvable"))?;
             let entry = format!("be-{}", 1 + (v + k * 7) % ENTRIES);

@@ -11,7 +11,7 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncWriteExt;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::StorageError;
 
 /// What a deployment holds, in numbers that must survive a backup and restore.

@@ -9,8 +9,9 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::i18n::Locale;
-use crate::jobs::{JobRegistry, handlers::SELFTEST_JOB, store as job_store};
-use crate::startup::{AppState, Application, run_workers_until_stopped};
+use crate::jobs::store as job_store;
+use crate::startup::jobs::SELFTEST_JOB;
+use crate::startup::{Application, build_state, run_workers_until_stopped};
 
 #[derive(Parser, Debug)]
 #[command(name = "cadenza", version, about = "Run music creativity competitions")]
@@ -258,12 +259,13 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCo
         }
         Command::Worker { workers } => {
             let n = workers.unwrap_or(settings.jobs.workers).max(1);
-            let state = AppState::build(settings).await?;
-            run_workers_until_stopped(state, Arc::new(JobRegistry::standard()), n).await?;
+            let registry = Arc::new(crate::startup::jobs::standard(&settings));
+            let state = build_state(settings, None).await?;
+            run_workers_until_stopped(state, registry, n).await?;
         }
         Command::Migrate => {
             // Building the state applies migrations.
-            let state = AppState::build(settings).await?;
+            let state = build_state(settings, None).await?;
             println!("database is up to date ({})", state.db.backend().name());
         }
         Command::Admin { command } => return admin(command, settings).await,
@@ -273,7 +275,7 @@ async fn dispatch(command: Command, settings: Settings) -> anyhow::Result<ExitCo
 }
 
 async fn admin(command: AdminCommand, settings: Settings) -> anyhow::Result<ExitCode> {
-    let state = AppState::build(settings).await?;
+    let state = build_state(settings, None).await?;
     match command {
         AdminCommand::CreateOrganiser { email, lang } => {
             let locale = Locale::parse(&lang)
@@ -372,9 +374,11 @@ async fn admin(command: AdminCommand, settings: Settings) -> anyhow::Result<Exit
             }
         }
         AdminCommand::RunJobs => {
-            let n =
-                crate::jobs::run_pending_jobs(&state, std::sync::Arc::new(JobRegistry::standard()))
-                    .await;
+            let n = crate::jobs::run_pending_jobs(
+                &state,
+                std::sync::Arc::new(crate::startup::jobs::standard(&state.settings)),
+            )
+            .await;
             println!("ran {n} job(s)");
             Ok(ExitCode::SUCCESS)
         }

@@ -291,6 +291,12 @@ impl From<diesel::r2d2::PoolError> for AppError {
     }
 }
 
+impl From<crate::i18n::content::Refusal> for AppError {
+    fn from(r: crate::i18n::content::Refusal) -> Self {
+        AppError::invalid_with(r.code, r.params)
+    }
+}
+
 impl From<StorageError> for AppError {
     fn from(e: StorageError) -> Self {
         match e {
@@ -299,7 +305,7 @@ impl From<StorageError> for AppError {
             StorageError::InvalidRange => AppError::invalid("storage.invalid_range"),
             StorageError::Unavailable(m) => AppError::Unavailable(m),
             // The client's body failed (cut, or too slow): its problem, said plainly.
-            e @ StorageError::Source(_) => crate::http::body::interrupted(&e),
+            e @ StorageError::Source(_) => interrupted(&e),
             other => AppError::Internal(anyhow::Error::new(other).context("storage")),
         }
     }
@@ -314,6 +320,32 @@ impl From<askama::Error> for AppError {
 impl From<tokio::task::JoinError> for AppError {
     fn from(e: tokio::task::JoinError) -> Self {
         AppError::Internal(anyhow::Error::new(e).context("blocking task"))
+    }
+}
+
+/// The marker of a request body that arrived too slowly (the pace guard in
+/// `http::body` fails the read with it).
+pub const TOO_SLOW: &str = "the request body arrived too slowly";
+
+/// The answer to a request whose body arrived too slowly (408 `http.too_slow`).
+pub fn too_slow() -> AppError {
+    AppError::Refused {
+        status: actix_web::http::StatusCode::REQUEST_TIMEOUT,
+        code: "http.too_slow",
+        params: Vec::new(),
+    }
+}
+
+/// Whether a body-read failure's message is the pace guard's.
+pub fn is_too_slow(message: &str) -> bool {
+    message.contains(TOO_SLOW)
+}
+
+/// The answer to an upload whose body failed while it was read: too slow, or cut.
+pub fn interrupted(e: &StorageError) -> AppError {
+    match e {
+        StorageError::Source(m) if is_too_slow(m) => too_slow(),
+        _ => AppError::invalid("entry.upload_interrupted"),
     }
 }
 

@@ -4,8 +4,11 @@
 
 pub mod accounts;
 pub mod admin;
+#[cfg(test)]
+mod architecture;
 pub mod audio;
 pub mod audit;
+pub mod auth;
 pub mod cli;
 pub mod competitions;
 pub mod config;
@@ -17,13 +20,17 @@ pub mod i18n;
 pub mod jobs;
 pub mod judging;
 pub mod mail;
+pub mod media;
+pub mod metrics;
 pub mod openapi;
 pub mod processes;
 pub mod remix;
 pub mod results;
 pub mod startup;
+pub mod state;
 pub mod storage;
 pub mod submissions;
 pub mod telemetry;
+pub mod time;
 pub mod voting;
 pub mod web;

@@ -1,26 +1,28 @@
 //! The processes of a deployment: each `serve` and `worker` process keeps a row in
 //! `server_processes` fresh (every [`BEAT`]); one not seen for [`LIVE_FOR`] is gone.
 //! Operators list them (`cadenza admin processes`); serve processes use the count of
-//! live ones to share out the vote velocity limits they keep in memory.
+//! live ones (public voting shares out the velocity limits it keeps in memory).
 
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::db::processes::{self as store, ProcessRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const BEAT: Duration = Duration::from_secs(5);
 pub const LIVE_FOR: Duration = Duration::from_secs(15);
 /// Rows of processes gone this long are removed.
 const FORGET_AFTER: chrono::Duration = chrono::Duration::hours(1);
 
-/// Keep this process's row fresh until `shutdown`, then remove it. A serve process also
-/// shares out the vote velocity limits among the live serve processes.
+/// Keep this process's row fresh until `shutdown`, then remove it. After each beat of a
+/// serve process, `on_serving` hears how many serve processes are live (public voting
+/// shares its velocity limits among them).
 pub fn spawn_heartbeat(
     state: &AppState,
     kind: &'static str,
     shutdown: CancellationToken,
+    on_serving: impl Fn(&AppState, u32) + Send + 'static,
 ) -> tokio::task::JoinHandle<()> {
     let state = state.clone();
     let now = || chrono::Utc::now().naive_utc();
@@ -47,7 +49,7 @@ pub fn spawn_heartbeat(
                 })
                 .await;
             match seen {
-                Ok(serving) if kind == "serve" => state.voting.share_limits(serving.len() as u32),
+                Ok(serving) if kind == "serve" => on_serving(&state, serving.len() as u32),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "cannot renew this process's heartbeat"),
             }

@@ -9,7 +9,7 @@ use super::extract::{AuthUser, clear_session_cookies};
 use super::profile::{self, Profile, ProfileInput, SessionView};
 use super::team::{self, AcceptInput, InvitationView, MemberView, TeamRole};
 use crate::error::{AppError, ErrorBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The profile other people see (stage name, bio, links, avatar) and the language.
 #[utoipa::path(get, path = "/api/v1/me/profile", tag = "accounts",

@@ -13,7 +13,7 @@ use super::store;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::http::pagination::{decode_cursor, encode_cursor};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const PAGE: i64 = 50;
 

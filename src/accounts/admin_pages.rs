@@ -8,9 +8,10 @@ use utoipa::ToSchema;
 
 use super::admin::{self, AccountPage, AccountQuery, AccountView, SiteRole};
 use super::extract::AuthUser;
+use super::extract::PageUser;
 use crate::error::{AppError, ErrorBody};
-use crate::startup::AppState;
-use crate::web::{PageCtx, form_error, render_with_status, see_other, to_sign_in};
+use crate::state::AppState;
+use crate::web::{PageCtx, form_error, render_with_status, see_other};
 
 /// Accounts, newest first, matching `q` (site admins).
 #[utoipa::path(get, path = "/api/v1/admin/accounts", tag = "admin", params(AccountQuery),
@@ -175,12 +176,10 @@ async fn admin_page(
 async fn show(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     q: web::Query<AdminQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in("/admin"));
-    };
+    let who = who.0;
     let q = q.into_inner();
     let notice = match q.done.as_deref() {
         Some("granted") => Some("admin.notice_granted"),
@@ -200,12 +199,10 @@ async fn show(
 async fn audit(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     q: web::Query<crate::audit::service::AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in("/admin/audit"));
-    };
+    let who = who.0;
     crate::audit::pages::site_page(&state, ctx, &who, q.into_inner()).await
 }
 

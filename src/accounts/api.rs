@@ -9,7 +9,7 @@ use super::extract::{AuthUser, REFRESH_COOKIE};
 use super::recovery;
 use crate::error::{AppError, ErrorBody};
 use crate::http::ratelimit::{self, Limit};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub fn ip_key(req: &HttpRequest, state: &AppState) -> String {
     ratelimit::ip_key(ratelimit::client_ip(

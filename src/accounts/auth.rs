@@ -1,7 +1,8 @@
 //! Registration, email verification, sign-in, token refresh and sign-out (a guardian's
 //! consent is in `guardian.rs`). Answers never reveal whether an email has an account.
 
-use chrono::{Duration, NaiveDateTime, Utc};
+use super::AccountsState as _;
+use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,7 +14,7 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::mail::{self, MailAction, MailContent};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -56,9 +57,7 @@ pub struct Tokens {
     pub session_id: String,
 }
 
-pub(super) fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
-}
+pub(super) use crate::time::now;
 
 fn verify_mail(
     state: &AppState,
@@ -66,7 +65,7 @@ fn verify_mail(
     token: &str,
     next: &str,
 ) -> Result<mail::Email, AppError> {
-    let l = Locale::parse(&user.locale).unwrap_or_default();
+    let l = user.language();
     let hours = state.settings.auth.verify_link_hours.to_string();
     Ok(MailContent {
         locale: l,
@@ -93,7 +92,7 @@ pub(super) fn notice_mail(
     body_key: &str,
     link: Option<(String, &str)>,
 ) -> Result<mail::Email, AppError> {
-    let l = Locale::parse(&user.locale).unwrap_or_default();
+    let l = user.language();
     Ok(MailContent {
         locale: l,
         to: user.email.clone(),
@@ -442,7 +441,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<Tokens, Ap
 }
 
 pub async fn sign_out(state: &AppState, session_id: &str) -> Result<(), AppError> {
-    state.revoked.revoke_session(session_id);
+    state.revoked().revoke_session(session_id);
     let id = session_id.to_string();
     state
         .db
@@ -451,7 +450,7 @@ pub async fn sign_out(state: &AppState, session_id: &str) -> Result<(), AppError
 }
 
 pub async fn sign_out_everywhere(state: &AppState, user_id: &str) -> Result<(), AppError> {
-    state.revoked.revoke_user(user_id);
+    state.revoked().revoke_user(user_id);
     let id = user_id.to_string();
     state
         .db

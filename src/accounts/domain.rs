@@ -41,41 +41,7 @@ impl EmailAddress {
     }
 }
 
-/// A password within the length rules (8 to 256 characters, counted as characters).
-/// No composition rules, no truncation, no case change.
-pub struct Password(String);
-
-impl Password {
-    pub const MIN: usize = 8;
-    pub const MAX: usize = 256;
-
-    pub fn parse(raw: &str) -> Result<Password, AppError> {
-        let n = raw.chars().count();
-        if n < Self::MIN {
-            return Err(AppError::invalid_with(
-                "account.password_too_short",
-                vec![("min", Self::MIN.to_string())],
-            ));
-        }
-        if n > Self::MAX {
-            return Err(AppError::invalid_with(
-                "account.password_too_long",
-                vec![("max", Self::MAX.to_string())],
-            ));
-        }
-        Ok(Password(raw.to_string()))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Password {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password(…)")
-    }
-}
+pub use crate::auth::password::Password;
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,6 @@
-//! Authentication as an extractor: handlers take `AuthUser` (or `Option<AuthUser>`).
+//! Authentication as an extractor: handlers take `AuthUser` (401 without a session),
+//! `PageUser` (pages: a visitor is sent to sign in) or `Option<AuthUser>` (pages anyone
+//! may read).
 //! API clients send `Authorization: Bearer <access token>`; browsers carry the access
 //! and refresh tokens in `__Host-` HttpOnly cookies, and the access cookie renews
 //! itself from the refresh cookie on page navigations (`renew_session`).
@@ -9,17 +11,16 @@ use std::pin::Pin;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponseBuilder, web};
 
 use super::auth::{self, Tokens};
 use super::model::UserRow;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
-pub const ACCESS_COOKIE: &str = "__Host-cadenza-at";
-pub const REFRESH_COOKIE: &str = "__Host-cadenza-rt";
+use crate::auth::request::RenewedAccess;
+pub use crate::auth::request::{ACCESS_COOKIE, REFRESH_COOKIE, access_token, has_valid_access};
 
 /// The signed-in person.
 #[derive(Debug, Clone)]
@@ -53,41 +54,6 @@ impl AuthUser {
     }
 }
 
-/// An access token renewed for this request by `renew_session`.
-#[derive(Clone)]
-struct RenewedAccess(String);
-
-fn bearer(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_string())
-}
-
-pub fn access_token(req: &HttpRequest) -> Option<String> {
-    if let Some(t) = bearer(req) {
-        return Some(t);
-    }
-    if let Some(r) = req.extensions().get::<RenewedAccess>() {
-        return Some(r.0.clone());
-    }
-    req.cookie(ACCESS_COOKIE).map(|c| c.value().to_string())
-}
-
-/// Whether the request carries an access token that verifies (no database lookup: for
-/// showing "Account" rather than "Sign in" in the navigation).
-pub fn has_valid_access(req: &HttpRequest) -> bool {
-    let Some(state) = req.app_data::<web::Data<AppState>>() else {
-        return false;
-    };
-    access_token(req)
-        .is_some_and(|t| !t.is_empty() && state.jwt.verify(&t, chrono::Utc::now()).is_ok())
-}
-
 impl FromRequest for AuthUser {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<AuthUser, actix_web::Error>>>>;
@@ -108,6 +74,34 @@ impl FromRequest for AuthUser {
                 roles,
                 competition_roles,
             })
+        })
+    }
+}
+
+/// The signed-in reader of a page. A visitor who is not signed in is sent to sign in
+/// (and brought back to this page after); any other failure (a blocked account, the
+/// database down) is answered as it is, never mistaken for "not signed in".
+pub struct PageUser(pub AuthUser);
+
+impl FromRequest for PageUser {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<PageUser, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let who = AuthUser::from_request(req, payload);
+        let here = req.path().to_string();
+        Box::pin(async move {
+            match who.await {
+                Ok(who) => Ok(PageUser(who)),
+                Err(e) if matches!(e.as_error::<AppError>(), Some(AppError::Unauthorized)) => {
+                    Err(actix_web::error::InternalError::from_response(
+                        "sign in first",
+                        crate::web::to_sign_in(&here),
+                    )
+                    .into())
+                }
+                Err(e) => Err(e),
+            }
         })
     }
 }

@@ -14,9 +14,8 @@ use super::service::{hash_token, new_token};
 use super::store;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::i18n::Locale;
 use crate::mail::{self, MailAction, MailContent};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Consent requests a teen may send in an hour (each one emails the guardian).
 pub const REQUESTS_PER_HOUR: u32 = 3;
@@ -32,7 +31,7 @@ fn consent_mail(
     guardian: &str,
     token: &str,
 ) -> Result<mail::Email, AppError> {
-    let l = Locale::parse(&user.locale).unwrap_or_default();
+    let l = user.language();
     let days = state.settings.auth.guardian_link_days.to_string();
     Ok(MailContent {
         locale: l,
@@ -155,7 +154,7 @@ pub async fn give(state: &AppState, token: &str, guardian_name: &str) -> Result<
                 now + Duration::days(WITHDRAW_LINK_DAYS),
                 now,
             )?;
-            let l = Locale::parse(&user.locale).unwrap_or_default();
+            let l = user.language();
             let m = MailContent {
                 locale: l,
                 to: email.clone(),

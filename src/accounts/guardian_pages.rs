@@ -12,7 +12,7 @@ use super::guardian;
 use super::page_kit::{ConfirmPage, Notice, TokenForm, TokenQuery, notice};
 use super::pages::account_view;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::{PageCtx, render, render_with_status};
 
 #[derive(Template)]

@@ -11,15 +11,26 @@ pub mod domain;
 pub mod extract;
 pub mod guardian;
 pub mod guardian_pages;
-pub mod jwt;
 pub mod model;
 pub mod page_kit;
 pub mod pages;
-pub mod password;
 pub mod profile;
 pub mod recovery;
 pub mod recovery_pages;
 pub mod revocations;
+
+pub use revocations::Revocations;
+
+/// What accounts keep in the application state: the sessions and accounts that ended.
+pub trait AccountsState {
+    fn revoked(&self) -> &Revocations;
+}
+
+impl AccountsState for crate::state::AppState {
+    fn revoked(&self) -> &Revocations {
+        self.part()
+    }
+}
 pub mod routes;
 pub mod service;
 pub mod store;

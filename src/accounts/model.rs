@@ -3,6 +3,10 @@ use diesel::prelude::*;
 
 use crate::db::schema::{account_tokens, invitations, refresh_tokens, sessions, user_roles, users};
 
+/// The signed-in person, as handlers and other features see them (the extractor that
+/// makes one is `accounts::extract`).
+pub use super::extract::{AuthUser, PageUser};
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
 pub struct UserRow {
@@ -37,6 +41,13 @@ pub struct UserRow {
     /// Blocked by a site admin: no sign-in, no requests.
     pub blocked_at: Option<NaiveDateTime>,
     pub blocked_reason: Option<String>,
+}
+
+impl UserRow {
+    /// The language the person reads Cadenza in (English when the stored tag is unknown).
+    pub fn language(&self) -> crate::i18n::Locale {
+        crate::i18n::Locale::parse(&self.locale).unwrap_or_default()
+    }
 }
 
 impl UserRow {

@@ -14,7 +14,7 @@ use super::page_kit::{ConfirmPage, Notice, TokenForm, TokenQuery, notice};
 use super::profile::{self, Profile, ProfileInput, SessionView};
 use super::team::{self, TeamRole};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::{PageCtx, render, render_with_status, safe_return_path, with_next};
 
 #[derive(Deserialize, Default, Clone)]

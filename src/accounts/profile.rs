@@ -1,6 +1,7 @@
 //! The account's own data: profile (stage name, bio, links, language, avatar), active
 //! sessions, a download of everything we hold about the person, and erasure.
 
+use super::AccountsState as _;
 use bytes::Bytes;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use super::extract::AuthUser;
 use super::store;
 use crate::error::AppError;
 use crate::i18n::Locale;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const MAX_BIO_CHARS: usize = 500;
 pub const MAX_LINKS: usize = 5;
@@ -112,18 +113,7 @@ pub async fn update_profile(
         .await
 }
 
-/// The image type of an avatar, by content.
-pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(b"\xff\xd8\xff") {
-        Some("image/jpeg")
-    } else if bytes.len() > 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
-}
+pub use crate::media::image_type;
 
 pub async fn set_avatar(
     state: &AppState,
@@ -374,7 +364,7 @@ pub async fn delete_account(
     }
     let id = who.user.id.clone();
     let avatar = who.user.avatar_key.clone();
-    state.revoked.revoke_user(&id);
+    state.revoked().revoke_user(&id);
     let keys = state
         .db
         .transaction(move |conn| {

@@ -13,7 +13,7 @@ use super::store;
 use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::mail::{self, MailAction, MailContent};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const RESET_LINK_MINUTES: i64 = 30;
 pub const MAGIC_LINK_MINUTES: i64 = 10;
@@ -47,7 +47,7 @@ fn link_mail(
 }
 
 fn locale_of(user: &UserRow) -> Locale {
-    Locale::parse(&user.locale).unwrap_or_default()
+    user.language()
 }
 
 /// Email a reset link if the address has an account; the answer is the same either way.

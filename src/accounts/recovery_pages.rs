@@ -12,7 +12,7 @@ use super::extract::{AuthUser, set_session_cookies};
 use super::page_kit::{ConfirmPage, TokenForm, TokenQuery, notice};
 use super::recovery;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::{PageCtx, render, render_with_status};
 
 #[derive(Template)]

@@ -4,12 +4,13 @@
 //! once; other serve processes learn of revoked sessions from the database within a
 //! second (`spawn_watch`), so a signed-out session cannot vote a second later anywhere.
 
+use super::AccountsState as _;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, Utc};
 use tokio_util::sync::CancellationToken;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// How often a serve process reads the sessions revoked since it last looked.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -69,7 +70,7 @@ pub fn spawn_watch(state: &AppState, shutdown: CancellationToken) -> tokio::task
             {
                 Ok(ids) => {
                     for id in ids {
-                        state.revoked.revoke_session(&id);
+                        state.revoked().revoke_session(&id);
                     }
                     since = now;
                 }

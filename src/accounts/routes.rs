@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 
 use super::service;
 use crate::error::{AppError, ErrorBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::{PageCtx, render, render_with_status};
 
 #[derive(Template)]

@@ -12,7 +12,7 @@ use super::store;
 use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::mail::{self, MailAction, MailContent};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// A fresh one-time token (256 random bits, URL-safe) and the hash we store.
 pub fn new_token() -> (String, String) {
@@ -283,6 +283,17 @@ pub fn has_audit(
     action: &str,
 ) -> Result<bool, AppError> {
     store::has_audit(conn, subject, action)
+}
+
+/// Who an access token belongs to (for paths that check tokens themselves, like the
+/// ballot): the account, the session, site roles and roles per competition.
+pub use super::auth::{Authenticated, authenticate};
+
+/// Whether session `sid` of account `sub` ended (signed out, blocked, erased), read from
+/// memory: for paths too hot to ask the database on every request.
+pub fn session_ended(state: &AppState, sid: &str, sub: &str) -> bool {
+    use super::AccountsState;
+    state.revoked().is_revoked(sid, sub)
 }
 
 /// People whose name or email contains `q`, newest first (for the site administration

@@ -20,7 +20,7 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::mail::{self, MailAction, MailContent};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const INVITE_DAYS: i64 = 14;
 

@@ -6,11 +6,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::extract::AuthUser;
+use super::extract::PageUser;
 use super::team::{self, InvitationView, MemberView, TeamRole};
 use crate::competitions::model::CompetitionView;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::web::{PageCtx, form_error, render_with_status, see_other, to_sign_in};
+use crate::state::AppState;
+use crate::web::{PageCtx, form_error, render_with_status, see_other};
 
 #[derive(Template)]
 #[template(path = "account/team.html")]
@@ -73,13 +74,11 @@ struct NoticeQuery {
 async fn show(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
     q: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/{id}/team")));
-    };
+    let who = who.0;
     let notice = match q.done.as_deref() {
         Some("invited") => Some("team.notice_invited"),
         Some("resent") => Some("team.notice_resent"),

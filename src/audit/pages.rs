@@ -5,11 +5,12 @@ use actix_web::{HttpResponse, get, web};
 use askama::Template;
 
 use super::service::{self, AuditEntry, AuditQuery, PAGE};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
+use crate::accounts::model::PageUser;
 use crate::competitions::model::CompetitionView;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::web::{PageCtx, form_error, render_with_status, to_sign_in};
+use crate::state::AppState;
+use crate::web::{PageCtx, form_error, render_with_status};
 
 #[derive(Template)]
 #[template(path = "audit/log.html")]
@@ -57,13 +58,11 @@ fn labelled(items: Vec<AuditEntry>, tz: &str, l: crate::i18n::Locale) -> Vec<(Au
 async fn competition(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/{id}/audit")));
-    };
+    let who = who.0;
     let c = crate::competitions::service::managed_view(&state, &who, &id).await?;
     let q = q.into_inner();
     let base = format!("/organise/{}/audit", c.id);

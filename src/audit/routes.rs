@@ -5,19 +5,12 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
 
 use super::service::{self, AuditPage, AuditQuery, CSV_MAX, PAGE};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::error::{AppError, ErrorBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 fn csv_response(body: String, name: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .body(body)
+    crate::http::csv::response(name, body)
 }
 
 /// A competition's audit log, newest first, 100 at a time.

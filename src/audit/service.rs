@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::store::{self, AuditRow, Filter};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::accounts::model::Role;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const PAGE: i64 = 100;
 /// The most rows a CSV export holds.
@@ -239,7 +239,7 @@ pub async fn site_log(
 
 /// Entries as CSV (cells that a spreadsheet would run as formulas are quoted).
 pub fn csv(items: &[AuditEntry]) -> Result<String, AppError> {
-    let cell = crate::submissions::moderation::cell;
+    let cell = crate::http::csv::cell;
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["at", "actor", "actor_email", "action", "subject", "details"])
         .map_err(AppError::internal)?;

@@ -17,14 +17,15 @@ use super::domain::{
 };
 use super::model::CompetitionView;
 use super::service::{self, ImageOf, MAX_IMAGE_BYTES};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
+use crate::accounts::model::PageUser;
 use crate::audio::policy::{PRESETS, Policy, Severity};
 use crate::error::AppError;
 use crate::http::form::{self, FormData, FormLimits};
 use crate::i18n::Locale;
 use crate::i18n::content::Translations;
-use crate::startup::AppState;
-use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
+use crate::state::AppState;
+use crate::web::{PageCtx, render, render_with_status, see_other};
 
 const LIMITS: FormLimits = FormLimits {
     text: 64 * 1024,
@@ -721,13 +722,11 @@ struct SavedQuery {
 async fn edit(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
     q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/{id}")));
-    };
+    let who = who.0;
     let c = service::managed_view(&state, &who, &id).await?;
     let owns = service::owns(&state, &who, &id).await?;
     let v = Values::of_view(&c);
@@ -737,7 +736,7 @@ async fn edit(
 /// Check every picture before anything is saved: nothing half-written on a bad file.
 fn check_images(f: &FormData) -> Result<(), AppError> {
     for file in f.files.values() {
-        if crate::accounts::profile::image_type(&file.bytes).is_none() {
+        if crate::media::image_type(&file.bytes).is_none() {
             return Err(AppError::invalid_with(
                 "competition.image_type",
                 vec![("file", file.file_name.clone())],

@@ -9,10 +9,11 @@ use serde::Deserialize;
 use super::domain::{CompetitionInput, local_label_in};
 use super::model::{CompetitionSummary, CompetitionView, Phase};
 use super::service;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
+use crate::accounts::model::PageUser;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
+use crate::state::AppState;
+use crate::web::{PageCtx, render, render_with_status, see_other};
 
 #[derive(Template)]
 #[template(path = "competitions/show.html")]
@@ -291,11 +292,9 @@ struct OrganisePage {
 async fn organise(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in("/organise"));
-    };
+    let who = who.0;
     let competitions = my_competitions(&state, &who, ctx.l).await?;
     render(&OrganisePage {
         ctx,

@@ -5,10 +5,10 @@ use askama::Template;
 use super::domain::CompetitionInput;
 use super::model::{CompetitionPage, CompetitionSummary, CompetitionView, Phase};
 use super::service::{self, ImageOf};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::http::pagination::PageQuery;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::{PageCtx, locale_of, render};
 
 /// A competition card on the home page, with texts already in the reader's language.
@@ -254,7 +254,7 @@ async fn image_response(state: &AppState, of: ImageOf, id: &str) -> Result<HttpR
             crate::storage::StorageError::TooLarge { .. } => AppError::NotFound,
             other => other.into(),
         })?;
-    let kind = crate::accounts::profile::image_type(&bytes).ok_or(AppError::NotFound)?;
+    let kind = crate::media::image_type(&bytes).ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok()
         .content_type(kind)
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))

@@ -9,14 +9,14 @@ use super::model::{
     PUBLISHED, Phase, PromptRow,
 };
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::accounts::model::{Role, UserRow};
 use crate::db::{Db, DbConnection};
 use crate::error::AppError;
 use crate::http::pagination::{PageQuery, encode_cursor};
 use crate::i18n::Locale;
 use crate::i18n::content::{self, Translations};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Largest cover or prompt image.
 pub const MAX_IMAGE_BYTES: usize = 5 * 1024 * 1024;
@@ -580,7 +580,7 @@ pub async fn set_image(
             limit: MAX_IMAGE_BYTES as u64,
         });
     }
-    if crate::accounts::profile::image_type(&bytes).is_none() {
+    if crate::media::image_type(&bytes).is_none() {
         return Err(AppError::invalid("competition.image_type"));
     }
     // Check the right to change it before storing anything.

@@ -23,9 +23,7 @@ pub struct ProcessRow {
     pub seen_at: NaiveDateTime,
 }
 
-fn now() -> NaiveDateTime {
-    chrono::Utc::now().naive_utc()
-}
+use crate::time::now;
 
 /// Renew `row`'s `seen_at` (inserting it the first time).
 pub fn beat(conn: &mut DbConnection, row: &ProcessRow) -> Result<(), AppError> {

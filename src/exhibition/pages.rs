@@ -7,11 +7,11 @@ use askama::Template;
 use super::model::{COMPETITION, ENTRY, PROMPT, PosterView};
 use super::routes::{LangQuery, lang_of};
 use super::service::{self, Target};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::competitions::model::CompetitionView;
 use crate::error::AppError;
 use crate::i18n::Locale;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::{PageCtx, render};
 
 #[derive(Template)]

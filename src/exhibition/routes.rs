@@ -6,10 +6,10 @@ use serde::Deserialize;
 
 use super::model::PosterView;
 use super::{qr, service};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::i18n::Locale;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct LangQuery {

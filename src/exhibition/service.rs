@@ -7,14 +7,14 @@ use rand::Rng;
 
 use super::model::*;
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::competitions::model::{CompetitionView, PromptView};
 use crate::competitions::service as competitions;
 use crate::error::AppError;
 use crate::i18n::Locale;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::submissions::service as submissions;
-use crate::voting::EntryInfo;
+use crate::voting::model::EntryInfo;
 use crate::voting::service as voting;
 
 /// What a poster shows and where a scan of it leads.

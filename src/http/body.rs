@@ -13,7 +13,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::{ByteStream, StorageError};
 
 /// How fast a request body must arrive.
@@ -27,7 +27,7 @@ pub struct Pace {
 }
 
 /// The message every cut-off body carries, recognised where bodies are read.
-pub const TOO_SLOW: &str = "the request body arrived too slowly";
+pub use crate::error::{TOO_SLOW, interrupted, is_too_slow, too_slow};
 
 impl Pace {
     /// How long the next piece may take, for a body that has delivered `bytes` in
@@ -103,18 +103,6 @@ pub async fn pace_guard(
 }
 
 /// The answer to a body that was cut off for its pace.
-pub fn too_slow() -> AppError {
-    AppError::Refused {
-        status: actix_web::http::StatusCode::REQUEST_TIMEOUT,
-        code: "http.too_slow",
-        params: Vec::new(),
-    }
-}
-
-pub fn is_too_slow(message: &str) -> bool {
-    message.contains(TOO_SLOW)
-}
-
 /// Run `work` on the request body as a [`ByteStream`]. The body itself is not `Send`; a
 /// small bounded channel hands its chunks over. When `work` fails before the body was
 /// read to its end, the connection is closed (it cannot carry another request).
@@ -152,14 +140,6 @@ where
             }
             Ok(res)
         }
-    }
-}
-
-/// The answer to an upload whose body failed while it was read: too slow, or cut.
-pub fn interrupted(e: &StorageError) -> AppError {
-    match e {
-        StorageError::Source(m) if is_too_slow(m) => too_slow(),
-        _ => AppError::invalid("entry.upload_interrupted"),
     }
 }
 

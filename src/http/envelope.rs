@@ -182,7 +182,7 @@ pub async fn envelope(
                 log_server_error(status, err, &cause);
                 // A signed-in reader's error page keeps their header (no "Sign in").
                 let who = (
-                    crate::accounts::extract::has_valid_access(res.request()),
+                    crate::auth::request::has_valid_access(res.request()),
                     res.request()
                         .extensions()
                         .get::<web::Nav>()

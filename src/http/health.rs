@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(1);
 

@@ -1,9 +1,12 @@
 //! HTTP infrastructure shared by every feature: the response envelope (request ids
-//! and error bodies), security headers and the cross-site request guard, metrics,
-//! health endpoints and cursor pagination.
+//! and error bodies, error pages), security headers and the cross-site request guard,
+//! request bodies read at a minimum pace, forms with files, ranged file responses and
+//! CSV downloads, rate limits, metrics, health endpoints and cursor pagination.
 
 pub mod body;
+pub mod csv;
 pub mod envelope;
+pub mod files;
 pub mod form;
 pub mod health;
 pub mod metrics;
@@ -26,4 +29,11 @@ pub fn wants_json(req: &HttpRequest) -> bool {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     accept.contains("application/json") && !accept.contains("text/html")
+}
+
+/// A JSON answer that no cache keeps (it is about the reader, or changes by the second).
+pub fn no_store(v: impl serde::Serialize) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(v)
 }

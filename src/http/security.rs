@@ -11,7 +11,7 @@ use rand::RngCore;
 
 use crate::error::AppError;
 use crate::http::envelope::PreparedResponse;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The nonce of this response's Content-Security-Policy; templates put it on `<script>`.
 #[derive(Clone, Debug)]

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::Locale;
-use crate::error::AppError;
 
 /// The other languages' text of one record, by language tag and field name.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -93,13 +92,19 @@ pub fn source_of(tag: &str) -> Locale {
     Locale::parse(tag).unwrap_or_default()
 }
 
+/// Why content an organiser sent was refused: a stable code and its parameters (the
+/// error module makes it a 422 with the message in the reader's language).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub params: Vec<(&'static str, String)>,
+}
+
 /// The language a record is written in, from what an organiser sent.
-pub fn parse_language(raw: &str) -> Result<Locale, AppError> {
-    Locale::parse(raw).ok_or_else(|| {
-        AppError::invalid_with(
-            "content.language_invalid",
-            vec![("languages", languages_list())],
-        )
+pub fn parse_language(raw: &str) -> Result<Locale, Refusal> {
+    Locale::parse(raw).ok_or_else(|| Refusal {
+        code: "content.language_invalid",
+        params: vec![("languages", languages_list())],
     })
 }
 
@@ -113,31 +118,33 @@ fn languages_list() -> String {
 
 /// An organiser's translations, checked: known languages only (not the record's own),
 /// known fields only, each value parsed by `parse(field, value)`. Empty values are dropped.
-pub fn parse_translations(
+pub fn parse_translations<E: From<Refusal>>(
     raw: &BTreeMap<String, BTreeMap<String, String>>,
     source: Locale,
     fields: &[&str],
-    mut parse: impl FnMut(&str, &str) -> Result<String, AppError>,
-) -> Result<Translations, AppError> {
+    mut parse: impl FnMut(&str, &str) -> Result<String, E>,
+) -> Result<Translations, E> {
     let mut out = Translations::default();
     for (tag, texts) in raw {
         let l = parse_language(tag)?;
         for (field, value) in texts {
             if !fields.contains(&field.as_str()) {
-                return Err(AppError::invalid_with(
-                    "content.field_unknown",
-                    vec![("field", field.clone()), ("fields", fields.join(", "))],
-                ));
+                return Err(Refusal {
+                    code: "content.field_unknown",
+                    params: vec![("field", field.clone()), ("fields", fields.join(", "))],
+                }
+                .into());
             }
             if value.trim().is_empty() {
                 continue;
             }
             if l == source {
                 // The record's own language is its ordinary field.
-                return Err(AppError::invalid_with(
-                    "content.language_is_source",
-                    vec![("language", l.tag().to_string())],
-                ));
+                return Err(Refusal {
+                    code: "content.language_is_source",
+                    params: vec![("language", l.tag().to_string())],
+                }
+                .into());
             }
             let v = parse(field, value)?;
             out.set(l, field, &v);
@@ -149,6 +156,7 @@ pub fn parse_translations(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::AppError;
 
     fn zh(title: &str) -> Translations {
         let mut t = Translations::default();

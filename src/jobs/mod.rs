@@ -4,7 +4,6 @@
 //! killed mid-job) are reclaimed. On shutdown a worker finishes the job in hand within
 //! a grace period or releases it to the queue.
 
-pub mod handlers;
 pub mod store;
 
 use std::collections::HashMap;
@@ -18,7 +17,7 @@ use futures_util::future::BoxFuture;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 pub use store::JobRow;
 
 /// How a job ended when it did not succeed.
@@ -35,18 +34,18 @@ pub enum JobError {
 pub type JobFuture = BoxFuture<'static, Result<(), JobError>>;
 type HandlerFn = Arc<dyn Fn(AppState, JobRow) -> JobFuture + Send + Sync>;
 
-/// The job kinds this process can run.
+/// The job kinds this process can run, and those enqueued on a timer (the composition
+/// root fills it: `startup::jobs::standard`).
 #[derive(Clone, Default)]
 pub struct JobRegistry {
     handlers: HashMap<String, HandlerFn>,
+    periodic: Vec<(&'static str, Duration)>,
 }
 
 impl JobRegistry {
-    /// The kinds every Cadenza process runs.
-    pub fn standard() -> JobRegistry {
-        let mut r = JobRegistry::default();
-        handlers::register(&mut r);
-        r
+    /// Enqueue a `kind` job every `every` in processes that run workers.
+    pub fn every(&mut self, kind: &'static str, every: Duration) {
+        self.periodic.push((kind, every));
     }
 
     pub fn register<F>(&mut self, kind: &str, f: F)
@@ -335,7 +334,7 @@ pub fn spawn_workers(
         })
         .collect();
     if n > 0 {
-        for (kind, every) in handlers::periodic(&state.settings) {
+        for &(kind, every) in &registry.periodic {
             tasks.push(tokio::spawn(schedule(
                 state.clone(),
                 kind,

@@ -15,12 +15,13 @@ use super::domain::feedback_released;
 use super::model::{ACTIVE, STANDARD};
 use super::service::{now, with_competition};
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
+use crate::accounts::model::PageUser;
 use crate::competitions::model::CompetitionRow;
 use crate::competitions::service as competitions;
 use crate::error::{AppError, ErrorBody};
-use crate::startup::AppState;
-use crate::web::{PageCtx, render_with_status, see_other, to_sign_in};
+use crate::state::AppState;
+use crate::web::{PageCtx, render_with_status, see_other};
 
 /// The longest reason for holding a comment back.
 pub const MAX_HOLD_REASON: usize = 500;
@@ -167,7 +168,7 @@ pub async fn csv(
     who: &AuthUser,
     competition_id: &str,
 ) -> Result<(String, String), AppError> {
-    use crate::submissions::moderation::cell;
+    use crate::http::csv::cell;
     let (c, list) = review(state, who, competition_id).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     let head = [
@@ -311,12 +312,10 @@ async fn page(
 async fn feedback_page(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/{id}/feedback")));
-    };
+    let who = who.0;
     page(&state, ctx, &who, &id, None, StatusCode::OK).await
 }
 

@@ -10,7 +10,7 @@ use super::model::RenditionRow;
 use super::service::now;
 use super::store;
 use crate::jobs::{JobError, JobRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 struct Payload {

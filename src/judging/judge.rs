@@ -13,12 +13,12 @@ use super::model::*;
 use super::scoring;
 use super::service::{comment_view, now, top_up_after};
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::competitions::model::CompetitionRow;
 use crate::competitions::service as competitions;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::GetObject;
 use crate::submissions::model::{EntryRow, report_value};
 use crate::submissions::service as submissions;
@@ -369,8 +369,7 @@ pub async fn audio(
                 code: "judging.audio_preparing",
             })?;
             let size = rendition.size_bytes as u64;
-            let Ok(range) = crate::submissions::playback::parse_range(header.as_deref(), size)
-            else {
+            let Ok(range) = crate::http::files::parse_range(header.as_deref(), size) else {
                 return Ok(Err(size));
             };
             // What the server sends is the proof of listening (with the time since).

@@ -13,10 +13,11 @@ use serde::Deserialize;
 use super::judge;
 use super::model::*;
 use super::pages::{form_error, script_json, when};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
+use crate::accounts::model::PageUser;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
+use crate::state::AppState;
+use crate::web::{PageCtx, render, render_with_status, see_other};
 
 #[derive(Template)]
 #[template(path = "judging/home.html")]
@@ -29,11 +30,9 @@ struct HomePage {
 async fn home(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in("/judge"));
-    };
+    let who = who.0;
     let rounds = judge::my_rounds(&state, &who).await?;
     render(&HomePage {
         ctx: ctx.signed_in(&who.user.display_name),
@@ -62,12 +61,10 @@ impl QueuePage {
 async fn queue_page(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/judge/rounds/{id}")));
-    };
+    let who = who.0;
     let q = judge::queue(&state, &who, &id).await?;
     let calibration = if q.round.kind == CALIBRATION {
         Some(judge::calibration(&state, &who, &id).await?)
@@ -198,13 +195,11 @@ struct SavedQuery {
 async fn score_show(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     alias: web::Path<String>,
     q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/judge/a/{alias}")));
-    };
+    let who = who.0;
     let shown = Shown {
         saved: q.saved.is_some(),
         ..Default::default()
@@ -422,12 +417,10 @@ fn affiliations_text(a: &Affiliations) -> String {
 async fn affiliations_show(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in("/account/affiliations"));
-    };
+    let who = who.0;
     let a = judge::get_affiliations(&state, &who).await?;
     render(&AffiliationsPage {
         ctx: ctx.signed_in(&who.user.display_name),

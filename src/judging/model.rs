@@ -656,6 +656,4 @@ pub struct RoundOutcome {
     pub advanced: Option<bool>,
 }
 
-pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    t.and_utc()
-}
+pub use crate::time::utc;

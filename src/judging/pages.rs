@@ -12,12 +12,13 @@ use serde::Deserialize;
 use super::model::*;
 use super::scoring::{Advancement, Criterion, Method, TieBreak};
 use super::{results, service};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
+use crate::accounts::model::PageUser;
 use crate::competitions::model::CompetitionView;
 use crate::competitions::service as competitions;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::web::{PageCtx, render_with_status, see_other, to_sign_in};
+use crate::state::AppState;
+use crate::web::{PageCtx, render_with_status, see_other};
 
 pub(super) use crate::web::{form_error, script_json};
 
@@ -29,9 +30,9 @@ fn z(x: Option<f64>) -> String {
     x.map(|v| format!("{v:+.2}")).unwrap_or_else(|| "—".into())
 }
 
+/// A time in the competition's zone, named as organisers and judges read it.
 pub(super) fn when(t: Option<chrono::DateTime<chrono::Utc>>, tz: &str) -> String {
-    t.map(|t| crate::competitions::domain::local_label(t.naive_utc(), tz))
-        .unwrap_or_else(|| "—".into())
+    crate::time::when(t, tz, crate::i18n::Locale::En)
 }
 
 /// The round settings form. Numbers arrive as text; the rubric as one row of fields per
@@ -366,13 +367,11 @@ async fn rounds_page(
 async fn rounds_show(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
     q: web::Query<InvitedQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/{id}/rounds")));
-    };
+    let who = who.0;
     let notice = q
         .invited
         .is_some()
@@ -590,13 +589,11 @@ struct NoticeQuery {
 async fn round_show(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
     q: web::Query<NoticeQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/rounds/{id}")));
-    };
+    let who = who.0;
     let notice = q.done.as_deref().and_then(|d| match d {
         "saved" | "assigned" | "closed" | "advanced" | "changed" => {
             Some(ctx.t(&format!("judging.done_{d}")).to_string())
@@ -849,12 +846,10 @@ async fn results_admin(
 async fn results_show(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/{id}/results")));
-    };
+    let who = who.0;
     results_admin(&state, ctx, &who, &id, None, StatusCode::OK).await
 }
 

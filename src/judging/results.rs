@@ -10,14 +10,13 @@ use super::model::*;
 use super::scoring::{self, Finalist};
 use super::service::{audit, comment_view, now, ranking_of, tz, with_competition};
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::competitions::model::CompetitionRow;
 use crate::competitions::service as competitions;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::i18n::Locale;
 use crate::mail::{self, MailAction, MailContent};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::submissions::model::EntryRow;
 use crate::submissions::service as submissions;
 
@@ -298,7 +297,7 @@ pub async fn announce(
                 let Some(u) = crate::accounts::service::find_user(conn, &e.musician_id)? else {
                     continue;
                 };
-                let l = Locale::parse(&u.locale).unwrap_or_default();
+                let l = u.language();
                 let place = standings
                     .iter()
                     .find(|s| &s.entry_id == id)
@@ -526,7 +525,7 @@ pub async fn results_csv(
     who: &AuthUser,
     competition_id: &str,
 ) -> Result<(String, String), AppError> {
-    use crate::submissions::moderation::cell;
+    use crate::http::csv::cell;
     let v = organiser_results(state, who, competition_id).await?;
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([

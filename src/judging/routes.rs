@@ -2,22 +2,17 @@
 //! advancement and results; judges' queues, entries, audio, scores and comments;
 //! musicians' outcomes; public results.
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 
 use super::judge::{self, JudgeAudioFetch};
 use super::model::*;
 use super::{results, service};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::error::{AppError, ErrorBody};
-use crate::startup::AppState;
-use crate::submissions::playback::{audio_response, bad_range_response, disposition};
+use crate::http::files::{audio_response, bad_range_response};
+use crate::state::AppState;
 
-fn no_store(v: impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(v)
-}
+use crate::http::no_store;
 
 /// Create a round in a competition.
 #[utoipa::path(post, path = "/api/v1/competitions/{id}/rounds", tag = "judging", request_body = RoundInput,
@@ -310,14 +305,7 @@ pub async fn get_results(
 }
 
 pub(super) fn csv_response((name, body): (String, String)) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            disposition("attachment", &name),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body)
+    crate::http::csv::response(&name, body)
 }
 
 /// Every score of every round, as CSV.

@@ -4,31 +4,28 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 
 use super::assign::{self, Plan, Problem};
 use super::domain::{self, default_rubric, reminder_due};
 use super::model::*;
 use super::scoring::{self, Advancement, Basis, JudgeScore};
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::accounts::model::UserRow;
 use crate::competitions::model::CompetitionRow;
 use crate::competitions::service as competitions;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::i18n::Locale;
 use crate::mail::{self, MailAction, MailContent};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::submissions::model::EntryRow;
 use crate::submissions::service as submissions;
 
 pub const RENDER_JOB: &str = "judging.render";
 pub const REMIND_JOB: &str = "judging.remind";
 
-pub fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
-}
+pub use crate::time::now;
 
 pub(super) fn audit(
     conn: &mut DbConnection,
@@ -536,7 +533,7 @@ fn notify_assigned(
         let Some(u) = crate::accounts::service::find_user(conn, &judge)? else {
             continue;
         };
-        let l = Locale::parse(&u.locale).unwrap_or_default();
+        let l = u.language();
         let closes = r
             .closes_at
             .map(|t| crate::competitions::domain::local_label(t, &c.time_zone))
@@ -1195,7 +1192,7 @@ pub async fn advance(
             for x in &ranking.entries {
                 let Some(e) = submissions::find_entry(conn, &x.entry_id)? else { continue };
                 let Some(u) = crate::accounts::service::find_user(conn, &e.musician_id)? else { continue };
-                let l = Locale::parse(&u.locale).unwrap_or_default();
+                let l = u.language();
                 let went = chosen.contains(&x.entry_id);
                 let next_name = next.as_ref().map(|n| n.name.clone()).unwrap_or_else(|| l.t("judging.the_final_results").to_string());
                 let competition = c.title_in(l);
@@ -1248,7 +1245,7 @@ pub async fn remind(state: &AppState) -> Result<usize, AppError> {
                     let Some(u) = crate::accounts::service::find_user(conn, &judge)? else {
                         continue;
                     };
-                    let l = Locale::parse(&u.locale).unwrap_or_default();
+                    let l = u.language();
                     let closes = r
                         .closes_at
                         .map(|t| crate::competitions::domain::local_label(t, &c.time_zone))
@@ -1299,7 +1296,7 @@ pub async fn scores_csv(
     who: &AuthUser,
     competition_id: &str,
 ) -> Result<(String, String), AppError> {
-    use crate::submissions::moderation::cell;
+    use crate::http::csv::cell;
     let (slug, rows) = with_competition(state, who, competition_id, move |conn, _, c| {
         let mut rows: Vec<Vec<String>> = Vec::new();
         for r in store::rounds_of(conn, &c.id)? {

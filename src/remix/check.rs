@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use super::model::*;
 use super::service::{CHECK_JOB, LANDMARKS_JOB, now, utc};
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::competitions::service as competitions;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::submissions::service as submissions;
 
 pub fn enqueue_check(conn: &mut DbConnection, entry_id: &str) -> Result<(), AppError> {

@@ -7,7 +7,7 @@ use super::model::{ANALYSED, FAILED, PENDING};
 use super::{service, store};
 use crate::audio::sandbox::analyze_isolated;
 use crate::jobs::{JobError, JobRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::submissions::analysis::{copy_to_temp, sandbox_config};
 
 #[derive(Deserialize)]

@@ -12,10 +12,10 @@ use super::model::*;
 use super::service::{now, utc, visible_pack};
 use super::service::{pack_view, public_entry};
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::submissions::service as submissions;
 
 pub async fn accept(
@@ -198,7 +198,7 @@ pub async fn redeem(
         })
         .await?;
     let size = size.max(0) as u64;
-    let range = match crate::submissions::playback::parse_range(range, size) {
+    let range = match crate::http::files::parse_range(range, size) {
         Ok(r) => r,
         Err(_) => return Ok(None),
     };

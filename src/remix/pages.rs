@@ -9,12 +9,13 @@ use serde::Deserialize;
 
 use super::model::*;
 use super::service;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
+use crate::accounts::model::PageUser;
 use crate::competitions::model::CompetitionView;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::submissions::model::EntryView;
-use crate::web::{PageCtx, form_error, render_with_status, see_other, to_sign_in};
+use crate::web::{PageCtx, form_error, render_with_status, see_other};
 
 /// A row of a lineage tree, flattened for the page (depth gives the indent).
 pub struct TreeRow {
@@ -190,12 +191,10 @@ async fn organise_page(
 async fn organise(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/{id}/remix")));
-    };
+    let who = who.0;
     organise_page(
         &state,
         ctx,

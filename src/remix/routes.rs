@@ -8,9 +8,9 @@ use utoipa::IntoParams;
 use super::links::LinkQuery;
 use super::model::*;
 use super::service::{self, FileMeta};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::error::{AppError, ErrorBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Make a competition a remix competition (every entry names its source), or not.
 #[utoipa::path(put, path = "/api/v1/competitions/{id}/remix", tag = "remix", request_body = RemixSettingsInput,
@@ -246,20 +246,17 @@ async fn download(
         .and_then(|v| v.to_str().ok());
     match super::links::redeem(&state, &kind, &id, &q, range).await? {
         Some(d) => {
-            let mut res = crate::submissions::playback::audio_response(
-                d.object,
-                &d.content_type,
-                &d.file_name,
-            );
+            let mut res =
+                crate::http::files::audio_response(d.object, &d.content_type, &d.file_name);
             res.headers_mut().insert(
                 header::CONTENT_DISPOSITION,
-                crate::submissions::playback::disposition("attachment", &d.file_name)
+                crate::http::files::disposition("attachment", &d.file_name)
                     .parse()
                     .map_err(AppError::internal)?,
             );
             Ok(res)
         }
-        None => Ok(crate::submissions::playback::bad_range_response(0)),
+        None => Ok(crate::http::files::bad_range_response(0)),
     }
 }
 

@@ -4,17 +4,16 @@
 use std::collections::HashSet;
 
 use actix_web::http::StatusCode;
-use chrono::{NaiveDateTime, Utc};
 use futures_util::StreamExt;
 
 use super::model::*;
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::competitions::model::CompetitionRow;
 use crate::competitions::service as competitions;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::{ByteStream, StorageError};
 use crate::submissions::model::{EntryRow, Review, Status};
 use crate::submissions::service as submissions;
@@ -34,13 +33,9 @@ const MAX_SIDE_FILE: u64 = 5 * 1024 * 1024;
 /// How far up a lineage is followed (a guard; sources are always older, so no cycles).
 const MAX_DEPTH: usize = 32;
 
-pub fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
-}
+pub use crate::time::now;
 
-pub(super) fn utc(t: NaiveDateTime) -> chrono::DateTime<Utc> {
-    t.and_utc()
-}
+pub(super) use crate::time::utc;
 
 // ---- settings ----
 

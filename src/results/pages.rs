@@ -11,7 +11,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::judging::model::{ResultsView, Standing};
 use crate::judging::results;
 use crate::judging::scoring::TieBreak;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::{PageCtx, render};
 
 /// One line of the results, with what the page needs beside the standing.
@@ -85,7 +85,7 @@ fn tie_notes(ctx: &PageCtx, standings: &[Standing]) -> Vec<Option<String>> {
 async fn public_results(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<crate::accounts::extract::AuthUser>,
+    who: Option<crate::accounts::model::AuthUser>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut v = results::public_results(&state, &slug).await?;
@@ -169,7 +169,7 @@ pub async fn song_audio(
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
-    Ok(crate::submissions::playback::response(
+    Ok(crate::http::files::response(
         crate::submissions::public_audio::fetch(&state, &upload_id, &title, range).await?,
     ))
 }

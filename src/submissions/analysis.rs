@@ -20,7 +20,7 @@ use crate::db::backend::HEAVY_LANE;
 use crate::i18n::Locale;
 use crate::jobs::{JobError, JobRow};
 use crate::mail::{self, MailAction, MailContent};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 struct Payload {
@@ -218,7 +218,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
             store::save_entry(conn, &e)?;
             // Tell the musician.
             if let Some(user) = crate::accounts::service::find_user(conn, &e.musician_id)? {
-                let l = Locale::parse(&user.locale).unwrap_or_default();
+                let l = user.language();
                 let status_key = format!("entry.status_{}", e.status);
                 let mut paragraphs = vec![l.tf(
                     "mail.analysis_done_body",

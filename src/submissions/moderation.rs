@@ -5,12 +5,12 @@
 use super::model::{EntryView, Review, ReviewInput, Status, report_value};
 use super::service::{Viewer, now, view};
 use super::store::{self, EntryFilter};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::competitions::service as competitions;
 use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::mail::{self, MailAction, MailContent};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn list(
     state: &AppState,
@@ -88,7 +88,7 @@ pub async fn review(
                 now,
             )?;
             if let Some(user) = crate::accounts::service::find_user(conn, &e.musician_id)? {
-                let l = Locale::parse(&user.locale).unwrap_or_default();
+                let l = user.language();
                 let key = decision.as_str();
                 let mut paragraphs = vec![l.tf(
                     &format!("mail.review_{key}_body"),
@@ -118,14 +118,7 @@ pub async fn review(
         .await
 }
 
-/// A spreadsheet cell that cannot run as a formula (OWASP CSV injection).
-pub fn cell(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
+use crate::http::csv::cell;
 
 /// Every entry of a competition as CSV.
 pub async fn export_csv(

@@ -8,20 +8,15 @@ use serde::Deserialize;
 
 use super::model::{Credits, EntryInput, EntryView, ReviewInput, SampleUse, Status, report_value};
 use super::{moderation, service};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
+use crate::accounts::model::PageUser;
 use crate::competitions::model::CompetitionView;
 use crate::competitions::service as competitions;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::web::{PageCtx, render, render_with_status, see_other, to_sign_in};
+use crate::state::AppState;
+use crate::web::{PageCtx, render, render_with_status, see_other};
 
-/// Whether an error is one to show on the form (rather than as an error page).
-fn is_form_error(e: &AppError) -> bool {
-    matches!(
-        e,
-        AppError::Invalid { .. } | AppError::Conflict { .. } | AppError::Refused { .. }
-    )
-}
+use crate::web::form_error;
 
 #[derive(Deserialize, Default, Clone)]
 struct EntryForm {
@@ -168,12 +163,10 @@ impl Blocked {
 async fn new_entry(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/c/{slug}/enter")));
-    };
+    let who = who.0;
     let c = competitions::public_view(&state, Some(&who), &slug)
         .await?
         .localised(ctx.l);
@@ -181,7 +174,7 @@ async fn new_entry(
     // form that could not be sent.
     let blocked = match service::may_enter(&state, &who, &c.id).await {
         Ok(()) => None,
-        Err(e) if is_form_error(&e) => Some(Blocked::of(&ctx, &e)),
+        Err(e) if form_error(&e) => Some(Blocked::of(&ctx, &e)),
         Err(e) => return Err(e),
     };
     let f = EntryForm {
@@ -215,7 +208,7 @@ async fn create_entry(
     let f = form.into_inner();
     match service::create(&state, &who, &c.id, f.input(), ctx.l).await {
         Ok(v) => Ok(see_other(&format!("/entries/{}", v.id))),
-        Err(e) if is_form_error(&e) => {
+        Err(e) if form_error(&e) => {
             let status = e.status();
             let remix_html = crate::remix::pages::new_entry_fields(
                 &state,
@@ -554,12 +547,10 @@ fn serde_plain<T: serde::Serialize>(v: &T) -> String {
 async fn show(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/entries/{id}")));
-    };
+    let who = who.0;
     entry_page(
         &state,
         ctx,
@@ -583,7 +574,7 @@ async fn update(
     let f = form.into_inner();
     match service::update(&state, &who, &id, f.input(), ctx.l).await {
         Ok(v) => Ok(see_other(&format!("/entries/{}", v.id))),
-        Err(e) if is_form_error(&e) => {
+        Err(e) if form_error(&e) => {
             let (msg, status) = (e.message(ctx.l), e.status());
             entry_page(&state, ctx, &who, &id, Some(f), Some(msg), status).await
         }
@@ -600,7 +591,7 @@ async fn withdraw(
 ) -> Result<HttpResponse, AppError> {
     match service::withdraw(&state, &who, &id, ctx.l).await {
         Ok(v) => Ok(see_other(&format!("/entries/{}", v.id))),
-        Err(e) if is_form_error(&e) => {
+        Err(e) if form_error(&e) => {
             let (msg, status) = (e.message(ctx.l), e.status());
             entry_page(&state, ctx, &who, &id, None, Some(msg), status).await
         }
@@ -618,7 +609,7 @@ async fn review(
 ) -> Result<HttpResponse, AppError> {
     match moderation::review(&state, &who, &id, form.into_inner(), ctx.l).await {
         Ok(v) => Ok(see_other(&format!("/entries/{}", v.id))),
-        Err(e) if is_form_error(&e) => {
+        Err(e) if form_error(&e) => {
             let (msg, status) = (e.message(ctx.l), e.status());
             entry_page(&state, ctx, &who, &id, None, Some(msg), status).await
         }
@@ -655,11 +646,9 @@ struct MinePage {
 async fn mine(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in("/me/entries"));
-    };
+    let who = who.0;
     let items = service::list_mine(&state, &who, ctx.l).await?;
     render(&MinePage {
         rows: rows(&ctx, items),
@@ -698,13 +687,11 @@ struct ModerationPage {
 async fn moderation_page(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
     q: web::Query<FilterForm>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/{id}/entries")));
-    };
+    let who = who.0;
     let c = competitions::moderated_view(&state, &who, &id)
         .await?
         .localised(ctx.l);

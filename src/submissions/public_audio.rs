@@ -22,7 +22,7 @@ use crate::audio::sandbox::render_isolated;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::jobs::{JobError, JobRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::ByteStream;
 
 pub const PUBLIC_RENDER_JOB: &str = "audio.public_rendition";

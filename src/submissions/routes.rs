@@ -12,9 +12,10 @@ use super::playback::{self, Fetched};
 use super::store::EntryFilter;
 use super::upload::{self, Answer, UploadMeta};
 use super::{moderation, service};
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::error::{AppError, ErrorBody};
-use crate::startup::AppState;
+use crate::http::files;
+use crate::state::AppState;
 use crate::web::locale_of;
 
 fn answer((status, body): Answer) -> HttpResponse {
@@ -218,8 +219,8 @@ pub async fn get_audio(
 ) -> Result<HttpResponse, AppError> {
     let range = header_str(&req, "range");
     Ok(match playback::fetch(&state, &who, &id, range).await? {
-        Fetched::Audio(a) => playback::audio_response(a.object, &a.content_type, &a.file_name),
-        Fetched::BadRange(size) => playback::bad_range_response(size),
+        Fetched::Audio(a) => files::audio_response(a.object, &a.content_type, &a.file_name),
+        Fetched::BadRange(size) => files::bad_range_response(size),
     })
 }
 
@@ -305,14 +306,7 @@ pub async fn export_entries(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let (name, csv) = moderation::export_csv(&state, &who, &id).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            playback::disposition("attachment", &name),
-        ))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(csv))
+    Ok(crate::http::csv::response(&name, csv))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -1,30 +1,32 @@
 //! Entries: create, edit, withdraw, read; who may see what. Uploads live in
 //! `upload.rs`, the analysis job in `analysis.rs`, moderation in `moderation.rs`.
 
-use chrono::{NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 
 use super::model::{
     AnalysisFailure, AudioView, Credits, EntryInput, EntryRow, EntryView, Flag, NamedRef, Review,
     RuleView, SampleUse, Status, UploadRow,
 };
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::audio::policy::{Outcome, Verdict};
 use crate::competitions::model::{CompetitionRow, Phase};
 use crate::competitions::service as competitions;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::i18n::Locale;
-use crate::startup::AppState;
+use crate::state::AppState;
+
+/// Entries analysed before the fingerprint index existed join it (run once, when the
+/// migration that made it was applied).
+pub use super::duplicates::index_backlog as index_fingerprint_backlog;
 
 const MAX_TITLE: usize = 120;
 const MAX_TEXT: usize = 5_000;
 const MAX_LYRICS: usize = 20_000;
 const MAX_SAMPLES: usize = 50;
 
-pub fn now() -> NaiveDateTime {
-    Utc::now().naive_utc()
-}
+pub use crate::time::now;
 
 /// Who is asking about an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

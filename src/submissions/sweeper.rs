@@ -11,7 +11,7 @@ use super::service::now;
 use super::store;
 use super::upload::discard;
 use crate::jobs::{JobError, JobRow};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const SWEEP_JOB: &str = "uploads.sweep";
 

@@ -13,11 +13,11 @@ use futures_util::StreamExt;
 use super::model::{EntryRow, PENDING, Review, STORED, Status, UploadRow};
 use super::service::{Viewer, check_account, now, own_editable, view};
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::db::idempotency::{self, Begin};
 use crate::error::AppError;
 use crate::i18n::Locale;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::storage::{ByteRange, ByteStream, PutResult, StorageError};
 
 pub const ANALYSE_JOB: &str = "entry.analyse";

@@ -2,17 +2,18 @@
 //! by default, changed only before the vote opens, each change audited with its reason),
 //! and opening or closing the vote now.
 
+use super::VotingState as _;
 use std::collections::{HashMap, HashSet};
 
 use super::model::*;
 use super::service::{now, view};
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::accounts::service as accounts;
 use crate::competitions::service as competitions;
 use crate::db::DbConnection;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::submissions::model::EntryRow;
 use crate::submissions::service as submissions;
 
@@ -182,8 +183,8 @@ pub async fn change_entries(
             entries_view(conn, &r)
         })
         .await?;
-    state.voting.rounds.invalidate(id);
-    state.voting.boards.invalidate(id);
+    state.voting().rounds.invalidate(id);
+    state.voting().boards.invalidate(id);
     Ok(out)
 }
 
@@ -236,7 +237,7 @@ pub async fn open_or_close_now(
             Ok(view(&r, &c, n, true))
         })
         .await?;
-    state.voting.rounds.invalidate(id);
-    state.voting.boards.invalidate(id);
+    state.voting().rounds.invalidate(id);
+    state.voting().boards.invalidate(id);
     Ok(out)
 }

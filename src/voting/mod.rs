@@ -4,11 +4,15 @@
 //! fraud rules with quarantine and human review; deterministic tallies with a published
 //! hash; live leaderboards over Server-Sent Events; public votes in the final results.
 
+pub mod audit;
+pub mod ballot;
+pub mod boards;
 pub mod domain;
 pub mod manage;
 pub mod model;
 pub mod pages;
 pub mod pow;
+pub mod review;
 pub mod routes;
 pub mod service;
 pub mod store;
@@ -91,6 +95,17 @@ pub struct BoardJson {
     pub data: Option<Arc<BoardData>>,
     pub phase: &'static str,
     pub json: bytes::Bytes,
+}
+
+/// Public voting's runtime, kept in the application state as a part.
+pub trait VotingState {
+    fn voting(&self) -> &Runtime;
+}
+
+impl VotingState for crate::state::AppState {
+    fn voting(&self) -> &Runtime {
+        self.part()
+    }
 }
 
 /// The in-process side of voting: the writer, the limiters and the caches.

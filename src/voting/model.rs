@@ -7,6 +7,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// A round as every viewer reads it (cached), and one of its songs.
+pub use super::{EntryInfo, RoundInfo};
+
 use crate::db::schema::{
     vote_flags, vote_reviews, vote_tallies, votes, voting_round_entries, voting_rounds,
 };
@@ -418,6 +421,4 @@ pub struct RecomputeOutcome {
     pub counted: u64,
 }
 
-pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    t.and_utc()
-}
+pub use crate::time::utc;

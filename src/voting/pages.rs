@@ -13,20 +13,17 @@ use askama::Template;
 use super::domain;
 use super::model::*;
 use super::service;
-use crate::accounts::extract::AuthUser;
-use crate::competitions::domain::{local_input, local_label_in, parse_time};
+use crate::accounts::model::AuthUser;
+use crate::accounts::model::PageUser;
+use crate::competitions::domain::{local_input, parse_time};
 use crate::competitions::service as competitions;
 use crate::error::AppError;
-use crate::startup::AppState;
-use crate::web::{
-    PageCtx, form_error, render, render_with_status, script_json, see_other, to_sign_in,
-};
+use crate::state::AppState;
+use crate::web::{PageCtx, form_error, render, render_with_status, script_json, see_other};
 
 const SEED_COOKIE: &str = "cadenza-seed";
 
-fn when(t: chrono::DateTime<chrono::Utc>, tz: &str, l: crate::i18n::Locale) -> String {
-    local_label_in(t.naive_utc(), tz, l)
-}
+use crate::time::when;
 
 /// The voting round open now (or the next, or the last) of a competition.
 #[get("/c/{slug}/vote")]
@@ -579,12 +576,10 @@ async fn rounds_page(
 async fn rounds_show(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/{id}/voting")));
-    };
+    let who = who.0;
     rounds_page(&state, ctx, &who, &id, None, None, StatusCode::OK).await
 }
 
@@ -748,12 +743,10 @@ async fn done(
 async fn round_show(
     state: web::Data<AppState>,
     ctx: PageCtx,
-    who: Option<AuthUser>,
+    who: PageUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(who) = who else {
-        return Ok(to_sign_in(&format!("/organise/voting/{id}")));
-    };
+    let who = who.0;
     round_page(&state, ctx, &who, &id, None, (None, None), StatusCode::OK).await
 }
 

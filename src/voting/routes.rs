@@ -1,5 +1,6 @@
 //! The JSON API of public voting, the live leaderboard stream and the log exports.
 
+use super::VotingState as _;
 use std::time::Duration;
 
 use actix_web::http::header;
@@ -10,15 +11,11 @@ use serde::Deserialize;
 use super::model::*;
 use super::service;
 use super::store;
-use crate::accounts::extract::AuthUser;
+use crate::accounts::model::AuthUser;
 use crate::error::{AppError, ErrorBody};
-use crate::startup::AppState;
+use crate::state::AppState;
 
-fn no_store(v: impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(v)
-}
+use crate::http::no_store;
 
 /// Create a voting round: window, entries in play (default: the finalists), policy.
 #[utoipa::path(post, path = "/api/v1/competitions/{id}/voting-rounds", tag = "voting", request_body = VotingRoundInput,
@@ -138,7 +135,7 @@ pub async fn audio(
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
-    Ok(crate::submissions::playback::response(
+    Ok(crate::http::files::response(
         crate::submissions::public_audio::fetch(&state, &upload_id, &e.title, range).await?,
     ))
 }
@@ -227,9 +224,9 @@ pub async fn close_now(
 pub async fn challenge(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    req: HttpRequest,
+    voter: service::VoteRequest,
 ) -> Result<HttpResponse, AppError> {
-    Ok(no_store(service::challenge(&state, &req, &id).await?))
+    Ok(no_store(service::challenge(&state, &voter, &id).await?))
 }
 
 /// Start listening to an entry: a signed ticket; a vote counts `min_listen_secs` later.
@@ -242,11 +239,11 @@ pub async fn challenge(
 pub async fn listen(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    req: HttpRequest,
     input: web::Json<ListenInput>,
+    voter: service::VoteRequest,
 ) -> Result<HttpResponse, AppError> {
     Ok(no_store(
-        service::listen(&state, &req, &id, input.into_inner()).await?,
+        service::listen(&state, &voter, &id, input.into_inner()).await?,
     ))
 }
 
@@ -267,10 +264,10 @@ pub async fn listen(
 pub async fn vote(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    req: HttpRequest,
     input: web::Json<VoteInput>,
+    voter: service::VoteRequest,
 ) -> Result<HttpResponse, AppError> {
-    let receipt = service::cast(&state, &req, &id, input.into_inner()).await?;
+    let receipt = service::cast(&state, &voter, &id, input.into_inner()).await?;
     let mut res = if receipt.replayed {
         HttpResponse::Ok()
     } else {
@@ -428,7 +425,7 @@ async fn log_csv(
     } else {
         service::PUBLIC_LOG_HEADER
     };
-    let key = state.voting.pseudonym_key.clone();
+    let key = state.voting().pseudonym_key.clone();
     let flags = std::sync::Arc::new(flags);
     let start = (state.clone(), row, Some(0i64), false);
     let body = futures_util::stream::unfold(start, move |(state, row, after, headed)| {

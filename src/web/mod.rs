@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::error::AppError;
 use crate::http::security::CspNonce;
 use crate::i18n::{LANG_COOKIE, Locale, VISIT_LANG_COOKIE};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The reader's language: `?lang=` in the address (a poster's QR code opens its page in
 /// the poster's language), else the language the scanned QR code chose for this visit,
@@ -43,7 +43,8 @@ pub fn locale_of(req: &HttpRequest) -> Locale {
         .unwrap_or_default()
 }
 
-/// The header's links by role, looked up once a minute per person (`accounts::extract::page_nav`).
+/// The header's links by role, looked up once a minute per person (by the accounts feature's
+/// `page_nav` middleware).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Nav {
     /// Organises (or co-organises, or moderates) at least one competition, or may create one.
@@ -92,7 +93,7 @@ impl PageCtx {
             l: locale_of(req),
             nonce,
             here,
-            signed_in: crate::accounts::extract::has_valid_access(req),
+            signed_in: crate::auth::request::has_valid_access(req),
             user_name: None,
             nav: req.extensions().get::<Nav>().copied().unwrap_or_default(),
         }

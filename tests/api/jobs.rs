@@ -4,8 +4,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cadenza::error::AppError;
-use cadenza::jobs::handlers::SELFTEST_JOB;
 use cadenza::jobs::{JobError, JobRegistry, JobRow, store};
+use cadenza::startup::jobs::SELFTEST_JOB;
 use chrono::Utc;
 use diesel::Connection;
 
@@ -44,7 +44,7 @@ struct Counters {
 }
 
 fn test_registry() -> (JobRegistry, Counters) {
-    let mut r = JobRegistry::standard();
+    let mut r = cadenza::startup::jobs::standard(&cadenza::config::Settings::default());
     let flaky = Arc::new(AtomicUsize::new(0));
     let f = flaky.clone();
     r.register("test.flaky", move |_, _| {

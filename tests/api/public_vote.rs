@@ -5,6 +5,7 @@
 //! leaving the vote, results over the finalists with public votes beside the jury, and
 //! public audio from a clean, loudness-matched rendition.
 
+use cadenza::voting::VotingState as _;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
@@ -498,7 +499,7 @@ async fn a_withdrawn_finalist_leaves_the_vote_at_once() {
     )
     .await;
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
-    app.state.voting.rounds.invalidate(&vid);
+    app.state.voting().rounds.invalidate(&vid);
     let g: Value = app
         .get(&format!("/api/v1/voting-rounds/{vid}/entries"))
         .await
@@ -664,7 +665,7 @@ async fn deleting_accounts_always_works_and_keeps_the_vote_and_the_scores_honest
     // The musician of a song in the public vote can delete her account.
     let res = delete_me(&app, &finalist.0, "violin sunrise 1987").await;
     assert_eq!(res.status(), 204, "{}", res.text().await.unwrap());
-    app.state.voting.rounds.invalidate(&vid);
+    app.state.voting().rounds.invalidate(&vid);
     let g: Value = app
         .get(&format!("/api/v1/voting-rounds/{vid}/entries"))
         .await

@@ -1,5 +1,9 @@
-//! Building the application: state, the HTTP server (bound to a port, 0 in tests) and
-//! the in-process job workers, run side by side until a signal or a stop request.
+//! The composition root, on top of everything: it builds the state (and installs what
+//! features keep in it), registers every feature's routes and the middleware, wires the
+//! job registry, and runs the HTTP server (bound to a port, 0 in tests) and the
+//! in-process job workers side by side until a signal or a stop request.
+
+pub mod jobs;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -15,93 +19,69 @@ use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::accounts::jwt::JwtKeys;
-use crate::accounts::password::PasswordHasher;
+use crate::auth::jwt::JwtKeys;
+use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::error::AppError;
-use crate::http::metrics::Metrics;
 use crate::http::{envelope, health, metrics, security};
-use crate::jobs::{self, JobRegistry};
+use crate::jobs::JobRegistry;
 use crate::mail::Mailer;
 use crate::openapi::ApiDoc;
+use crate::state::{AppState, Infrastructure, Parts};
 use crate::storage::ObjectStore;
+use crate::voting::VotingState as _;
 
-/// Everything a request handler or a job needs. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub db: Db,
-    pub storage: ObjectStore,
-    pub mailer: Mailer,
-    pub hasher: PasswordHasher,
-    pub jwt: Arc<JwtKeys>,
-    pub metrics: Metrics,
-    /// Public voting's writer, limiters and caches.
-    pub voting: Arc<crate::voting::Runtime>,
-    /// Sessions and accounts that ended, for paths that cache who is signed in.
-    pub revoked: Arc<crate::accounts::revocations::Revocations>,
-    /// Cancelled when the process starts to stop: long-lived responses (event streams)
-    /// end so the drain does not wait for them.
-    pub shutdown: CancellationToken,
-}
-
-impl AppState {
-    /// Connect to the database (applying migrations), the object store and the mailer.
-    pub async fn build(settings: Settings) -> anyhow::Result<AppState> {
-        Self::build_with(settings, None).await
+/// Build the application state: connect to the database (applying migrations), the
+/// object store and the mailer, and install what features keep for the life of the
+/// process (public voting's writer and caches, the sessions that ended).
+pub async fn build_state(settings: Settings, mailer: Option<Mailer>) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&settings.data_dir).ok();
+    let db = Db::connect(&settings.database)?;
+    let migrator = db.clone();
+    let applied = tokio::task::spawn_blocking(move || migrator.migrate()).await??;
+    for m in &applied {
+        tracing::info!(migration = %m, backend = db.backend().name(), "applied migration");
     }
-
-    pub async fn build_with(
-        settings: Settings,
-        mailer: Option<Mailer>,
-    ) -> anyhow::Result<AppState> {
-        std::fs::create_dir_all(&settings.data_dir).ok();
-        let db = Db::connect(&settings.database)?;
-        let migrator = db.clone();
-        let applied = tokio::task::spawn_blocking(move || migrator.migrate()).await??;
-        for m in &applied {
-            tracing::info!(migration = %m, backend = db.backend().name(), "applied migration");
-        }
-        if applied
-            .iter()
-            .any(|m| m.replace(['-', '_'], "").starts_with("20261202000011"))
-        {
-            // Entries analysed before the duplicate index existed join it once.
-            let n = db
-                .run(crate::submissions::duplicates::index_backlog)
-                .await
-                .map_err(|e| anyhow::anyhow!("indexing fingerprints: {e}"))?;
-            tracing::info!(
-                entries = n,
-                "indexed earlier fingerprints for duplicate checks"
-            );
-        }
-        let storage = ObjectStore::from_settings(&settings.storage)
+    if applied
+        .iter()
+        .any(|m| m.replace(['-', '_'], "").starts_with("20261202000011"))
+    {
+        // Entries analysed before the duplicate index existed join it once.
+        let n = db
+            .run(crate::submissions::service::index_fingerprint_backlog)
             .await
-            .map_err(|e| anyhow::anyhow!("object store: {e}"))?;
-        let mailer = match mailer {
-            Some(m) => m,
-            None => Mailer::from_settings(&settings.mail)?,
-        };
-        let hasher = PasswordHasher::new(&settings.auth)?;
-        let jwt = Arc::new(JwtKeys::from_settings(&settings)?);
-        let voting = Arc::new(crate::voting::Runtime::start(&settings, db.clone())?);
-        Ok(AppState {
-            settings: Arc::new(settings),
+            .map_err(|e| anyhow::anyhow!("indexing fingerprints: {e}"))?;
+        tracing::info!(
+            entries = n,
+            "indexed earlier fingerprints for duplicate checks"
+        );
+    }
+    let storage = ObjectStore::from_settings(&settings.storage)
+        .await
+        .map_err(|e| anyhow::anyhow!("object store: {e}"))?;
+    let mailer = match mailer {
+        Some(m) => m,
+        None => Mailer::from_settings(&settings.mail)?,
+    };
+    let hasher = PasswordHasher::new(&settings.auth)?;
+    let jwt = JwtKeys::from_settings(&settings)?;
+    let parts = Parts::default()
+        .with(crate::voting::Runtime::start(&settings, db.clone())?)
+        .with(crate::accounts::Revocations::new(Duration::from_secs(
+            24 * 3600,
+        )));
+    Ok(AppState::new(
+        Infrastructure {
+            settings,
             db,
             storage,
             mailer,
             hasher,
             jwt,
-            metrics: Metrics::new(),
-            voting,
-            revoked: Arc::new(crate::accounts::revocations::Revocations::new(
-                std::time::Duration::from_secs(24 * 3600),
-            )),
-            shutdown: CancellationToken::new(),
-        })
-    }
+        },
+        parts,
+    ))
 }
 
 type RouteHook = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
@@ -138,7 +118,7 @@ impl ApplicationBuilder {
     }
 
     pub async fn build(self) -> anyhow::Result<Application> {
-        let state = AppState::build_with(self.settings, self.mailer).await?;
+        let state = build_state(self.settings, self.mailer).await?;
         let s = &state.settings.server;
         let listener = TcpListener::bind((s.host.as_str(), s.port))
             .map_err(|e| anyhow::anyhow!("cannot listen on {}:{}: {e}", s.host, s.port))?;
@@ -181,9 +161,9 @@ impl StopHandle {
 impl Application {
     pub fn builder(settings: Settings) -> ApplicationBuilder {
         ApplicationBuilder {
+            registry: jobs::standard(&settings),
             settings,
             mailer: None,
-            registry: JobRegistry::standard(),
             extra_routes: Vec::new(),
             handle_signals: true,
         }
@@ -217,7 +197,7 @@ impl Application {
     /// or release their jobs.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
-        let workers = jobs::spawn_workers(
+        let workers = crate::jobs::spawn_workers(
             &self.state,
             self.registry.clone(),
             self.state.settings.jobs.workers,
@@ -231,8 +211,12 @@ impl Application {
             mail = self.state.mailer.backend_name(),
             "cadenza is serving"
         );
-        let heartbeat =
-            crate::processes::spawn_heartbeat(&self.state, "serve", self.shutdown.clone());
+        let heartbeat = crate::processes::spawn_heartbeat(
+            &self.state,
+            "serve",
+            self.shutdown.clone(),
+            |state, serving| state.voting().share_limits(serving),
+        );
         let _revocations =
             crate::accounts::revocations::spawn_watch(&self.state, self.shutdown.clone());
         let mut server = tokio::spawn(self.server);
@@ -270,8 +254,9 @@ pub async fn run_workers_until_stopped(
     n: usize,
 ) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
-    let workers = jobs::spawn_workers(&state, registry, n.max(1), &shutdown);
-    let heartbeat = crate::processes::spawn_heartbeat(&state, "worker", shutdown.clone());
+    let workers = crate::jobs::spawn_workers(&state, registry, n.max(1), &shutdown);
+    let heartbeat =
+        crate::processes::spawn_heartbeat(&state, "worker", shutdown.clone(), |_, _| {});
     tracing::info!(
         workers = workers.len(),
         database = state.db.backend().name(),

@@ -1,4 +1,6 @@
-//! The job kinds every process runs.
+//! The job registry every process runs: each feature's job kinds, wired here (the
+//! composition root) so that the queue in `jobs/` knows none of them, and the jobs
+//! enqueued on a timer.
 
 use std::time::Duration;
 
@@ -6,15 +8,26 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::{JobError, JobRegistry, JobRow};
+use crate::config::Settings;
+use crate::jobs::{JobError, JobRegistry, JobRow};
 use crate::mail::{Email, MailError, SEND_JOB};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Checks the worker pipeline end to end: a probe object is written, read back and
 /// deleted. `cadenza admin selftest` enqueues one and waits for it.
 pub const SELFTEST_JOB: &str = "system.selftest";
 
-pub fn register(r: &mut JobRegistry) {
+/// The job kinds every Cadenza process runs, and the ones enqueued on a timer.
+pub fn standard(settings: &Settings) -> JobRegistry {
+    let mut r = JobRegistry::default();
+    register(&mut r);
+    for (kind, every) in periodic(settings) {
+        r.every(kind, every);
+    }
+    r
+}
+
+fn register(r: &mut JobRegistry) {
     use crate::submissions::{analysis, sweeper, upload::ANALYSE_JOB};
     r.register(SEND_JOB, |state, job| Box::pin(send_mail(state, job)));
     r.register(SELFTEST_JOB, |state, job| Box::pin(selftest(state, job)));
@@ -57,7 +70,7 @@ pub fn register(r: &mut JobRegistry) {
 }
 
 /// Jobs enqueued on a timer by processes that run workers.
-pub fn periodic(settings: &crate::config::Settings) -> Vec<(&'static str, Duration)> {
+fn periodic(settings: &Settings) -> Vec<(&'static str, Duration)> {
     // Judges are reminded before a round closes; a few minutes late is fine.
     let mut out = vec![(
         crate::judging::service::REMIND_JOB,
