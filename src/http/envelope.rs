@@ -158,6 +158,16 @@ pub async fn envelope(
         Ok(res) => {
             let mut res = res.map_into_boxed_body();
             let status = res.status();
+            if status.is_redirection() && res.response().error().is_some() {
+                // A redirect carried as an extractor's error (a visitor sent to sign in)
+                // is an answer, not a failure: without the error, it is not logged as one.
+                let (req, sent) = res.into_parts();
+                let mut fresh = HttpResponse::build(status);
+                for (k, v) in sent.headers() {
+                    fresh.append_header((k.clone(), v.clone()));
+                }
+                return Ok(ServiceResponse::new(req, fresh.finish()));
+            }
             let needs_body = status.as_u16() >= 400
                 && (res.response().error().is_some()
                     || !res.headers().contains_key(header::CONTENT_TYPE));

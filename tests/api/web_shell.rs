@@ -195,3 +195,18 @@ async fn hsts_is_sent_behind_https() {
     }
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_visitor_on_an_organisers_page_is_sent_to_sign_in_and_back() {
+    let app = spawn_app().await;
+    for path in ["/organise", "/admin", "/judge", "/organise/some-id/team"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 303, "{path}");
+        assert_eq!(
+            res.headers()["location"].to_str().unwrap(),
+            format!("/sign-in?next={path}")
+        );
+        assert_security_headers(&res);
+    }
+    app.shutdown().await;
+}
