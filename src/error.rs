@@ -349,6 +349,23 @@ pub fn interrupted(e: &StorageError) -> AppError {
     }
 }
 
+/// A use case's answer on a page that shows it only when there is one: a refusal (a
+/// 4xx: not found, not allowed, not yet) means "nothing to show", while a failure (a
+/// 5xx: the database, the store) still fails the page instead of hiding itself.
+pub trait OrNone<T> {
+    fn or_none(self) -> Result<Option<T>, AppError>;
+}
+
+impl<T> OrNone<T> for Result<T, AppError> {
+    fn or_none(self) -> Result<Option<T>, AppError> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.status().is_client_error() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

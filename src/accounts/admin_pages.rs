@@ -195,17 +195,6 @@ async fn show(
     admin_page(&state, ctx, &who, query, notice, None).await
 }
 
-#[get("/admin/audit")]
-async fn audit(
-    state: web::Data<AppState>,
-    ctx: PageCtx,
-    who: PageUser,
-    q: web::Query<crate::audit::service::AuditQuery>,
-) -> Result<HttpResponse, AppError> {
-    let who = who.0;
-    crate::audit::pages::site_page(&state, ctx, &who, q.into_inner()).await
-}
-
 #[derive(Deserialize)]
 struct ActionForm {
     #[serde(default)]
@@ -272,6 +261,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(block)
         .service(unblock)
         .service(show)
-        .service(audit)
         .service(act);
 }

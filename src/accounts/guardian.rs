@@ -4,6 +4,7 @@
 //! Whether consent is needed depends on the competition (`domain::consent_check`); every
 //! step is in the audit log and the teen is told by email what happened.
 
+use super::AccountsState as _;
 use chrono::{Duration, NaiveDateTime};
 
 use super::auth::{notice_mail, now, spend};
@@ -218,12 +219,9 @@ pub async fn withdraw(state: &AppState, token: &str) -> Result<usize, AppError> 
             store::lock_user(conn, &t.user_id)?;
             store::withdraw_guardian_consent(conn, &t.user_id, now)?;
             let user = store::find_user(conn, &t.user_id)?.ok_or(AppError::NotFound)?;
-            let stopped = crate::submissions::service::withdraw_without_consent(
-                conn,
-                &user,
-                default_age,
-                now,
-            )?;
+            let stopped = st
+                .holders()
+                .consent_withdrawn(conn, &user, default_age, now)?;
             let teen = notice_mail(
                 &user,
                 "mail.guardian_withdrew_subject",

@@ -238,19 +238,18 @@ async fn export_with_files(
     who: &AuthUser,
 ) -> Result<(serde_json::Value, Vec<(String, String)>), AppError> {
     let id = who.user.id.clone();
+    let st = state.clone();
     state
         .db
         .run(move |conn| {
-            let (entries, files) = crate::submissions::service::export_of(conn, &id)?;
-            let votes = crate::voting::service::export_of(conn, &id)?;
-            let judging = crate::judging::service::export_of(conn, &id)?;
+            let mut held = serde_json::Map::new();
+            let files = st.holders().export(conn, &id, &mut held)?;
             let u = store::find_user(conn, &id)?.ok_or(AppError::NotFound)?;
             let roles = store::roles_with_scope(conn, &id)?;
             let sessions = store::all_sessions(conn, &id)?;
             let audit = store::audit_of(conn, &id)?;
-            let licences = crate::remix::links::export_of(conn, &id)?;
             let ts = |t: Option<chrono::NaiveDateTime>| t.map(|t| t.and_utc().to_rfc3339());
-            Ok((serde_json::json!({
+            let mut data = serde_json::json!({
                 "format": "cadenza.account-export/2",
                 "exported_at": Utc::now().to_rfc3339(),
                 "account": {
@@ -270,13 +269,12 @@ async fn export_with_files(
                     "created_at": s.created_at.and_utc().to_rfc3339(), "last_used_at": s.last_used_at.and_utc().to_rfc3339(),
                     "user_agent": s.user_agent, "ended_at": ts(s.revoked_at),
                 })).collect::<Vec<_>>(),
-                "licence_acceptances": licences,
                 "activity": audit.iter().map(|(at, action)| serde_json::json!({ "at": at.and_utc().to_rfc3339(), "action": action })).collect::<Vec<_>>(),
-                "entries": entries,
-                "votes": votes,
-                "affiliations": judging["affiliations"],
-                "judging": judging["judging"],
-            }), files))
+            });
+            if let Some(o) = data.as_object_mut() {
+                o.extend(held);
+            }
+            Ok((data, files))
         })
         .await
 }
@@ -365,11 +363,12 @@ pub async fn delete_account(
     let id = who.user.id.clone();
     let avatar = who.user.avatar_key.clone();
     state.revoked().revoke_user(&id);
+    let st = state.clone();
     let keys = state
         .db
         .transaction(move |conn| {
             let now = Utc::now().naive_utc();
-            let mut keys = crate::submissions::service::erase_musician(conn, &id, now)?;
+            let mut keys = st.holders().erase(conn, &id, now)?;
             store::erase_user(conn, &id, now)?;
             store::audit(
                 conn,

@@ -1,5 +1,12 @@
 //! Account use cases of the foundation: the first organiser and password set-up links.
 
+/// Where on the account page a teen asks for (or sees) their guardian's consent.
+pub use super::guardian::ACCOUNT_SECTION;
+/// What features implement to take part in a person's export, erasure and consent.
+pub use super::holders::PersonalData;
+/// A competition's team (judges are invited through it).
+pub use super::team::{TeamRole, invite as invite_to_team};
+
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
@@ -193,18 +200,6 @@ pub fn blocked() -> AppError {
     }
 }
 
-/// Record an action in the audit log (for features outside accounts).
-pub fn audit(
-    conn: &mut crate::db::DbConnection,
-    actor_id: Option<&str>,
-    action: &str,
-    subject: &str,
-    details: &serde_json::Value,
-    now: chrono::NaiveDateTime,
-) -> Result<(), AppError> {
-    store::audit(conn, actor_id, action, subject, details, now)
-}
-
 /// See [`store::lock_user`].
 pub fn lock_user(conn: &mut crate::db::DbConnection, user_id: &str) -> Result<(), AppError> {
     store::lock_user(conn, user_id)
@@ -274,15 +269,6 @@ pub fn erased_among(
     ids: &[String],
 ) -> Result<std::collections::HashSet<String>, AppError> {
     store::erased_among(conn, ids)
-}
-
-/// Whether the audit log has an `action` about `subject` (for jobs that must run once).
-pub fn has_audit(
-    conn: &mut crate::db::DbConnection,
-    subject: &str,
-    action: &str,
-) -> Result<bool, AppError> {
-    store::has_audit(conn, subject, action)
 }
 
 /// Who an access token belongs to (for paths that check tokens themselves, like the

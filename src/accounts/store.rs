@@ -1,15 +1,17 @@
+//! Queries of the account tables: people, one-time tokens, guardian consent, sign-in
+//! throttling, profiles and erasure. Sessions are `session_store`, roles and
+//! invitations `role_store` (both re-exported here).
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{
-    InvitationRow, NewRole, NewToken, NewUser, RefreshRow, Role, SessionRow, TokenPurpose,
-    TokenRow, UserRow,
-};
+use super::model::{NewToken, NewUser, TokenPurpose, TokenRow, UserRow};
 use crate::db::DbConnection;
-use crate::db::schema::{
-    account_tokens, audit_log, invitations, refresh_tokens, sessions, user_roles, users,
-};
+use crate::db::schema::{account_tokens, audit_log, refresh_tokens, sessions, user_roles, users};
 use crate::error::AppError;
+
+pub use super::role_store::*;
+pub use super::session_store::*;
 
 pub fn find_user_by_email(
     conn: &mut DbConnection,
@@ -34,56 +36,6 @@ pub fn insert_user(conn: &mut DbConnection, user: &NewUser) -> Result<(), AppErr
     diesel::insert_into(users::table)
         .values(user)
         .execute(conn)?;
-    Ok(())
-}
-
-/// Site-wide roles of a person.
-pub fn site_roles(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, AppError> {
-    Ok(user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .filter(user_roles::competition_id.is_null())
-        .select(user_roles::role)
-        .order(user_roles::role)
-        .load(conn)?)
-}
-
-/// Grant a site-wide role; granting one already held changes nothing.
-pub fn grant_site_role(
-    conn: &mut DbConnection,
-    user_id: &str,
-    role: Role,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    grant_role(conn, user_id, role, None, now)
-}
-
-/// Grant `role`, site-wide (`None`) or for one competition, unless already held.
-fn grant_role(
-    conn: &mut DbConnection,
-    user_id: &str,
-    role: Role,
-    competition_id: Option<&str>,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    let mut held = user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .filter(user_roles::role.eq(role.as_str()))
-        .into_boxed();
-    held = match competition_id {
-        Some(c) => held.filter(user_roles::competition_id.eq(c)),
-        None => held.filter(user_roles::competition_id.is_null()),
-    };
-    let held: i64 = held.count().get_result(conn)?;
-    if held == 0 {
-        diesel::insert_into(user_roles::table)
-            .values(NewRole {
-                user_id,
-                role: role.as_str(),
-                competition_id,
-                created_at: now,
-            })
-            .execute(conn)?;
-    }
     Ok(())
 }
 
@@ -316,143 +268,7 @@ pub fn reset_failed_logins(conn: &mut DbConnection, user_id: &str) -> Result<(),
     Ok(())
 }
 
-pub fn insert_session(conn: &mut DbConnection, s: &SessionRow) -> Result<(), AppError> {
-    diesel::insert_into(sessions::table)
-        .values(s)
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn find_session(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, AppError> {
-    Ok(sessions::table
-        .find(id)
-        .select(SessionRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-pub fn touch_session(
-    conn: &mut DbConnection,
-    id: &str,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    diesel::update(sessions::table.find(id))
-        .set(sessions::last_used_at.eq(now))
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn revoke_session(
-    conn: &mut DbConnection,
-    id: &str,
-    reason: &str,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    diesel::update(
-        sessions::table
-            .find(id)
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(Some(now)),
-        sessions::revoke_reason.eq(Some(reason)),
-    ))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// Sessions revoked at or after `since` (the revocation watch of other processes).
-pub fn sessions_revoked_since(
-    conn: &mut DbConnection,
-    since: NaiveDateTime,
-) -> Result<Vec<String>, AppError> {
-    Ok(sessions::table
-        .filter(sessions::revoked_at.ge(since))
-        .select(sessions::id)
-        .limit(100_000)
-        .load(conn)?)
-}
-
-pub fn revoke_all_sessions(
-    conn: &mut DbConnection,
-    user_id: &str,
-    reason: &str,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    diesel::update(
-        sessions::table
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(Some(now)),
-        sessions::revoke_reason.eq(Some(reason)),
-    ))
-    .execute(conn)?;
-    diesel::update(users::table.find(user_id))
-        .set(users::tokens_valid_after.eq(Some(now)))
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn insert_refresh(
-    conn: &mut DbConnection,
-    session_id: &str,
-    token_hash: &str,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    diesel::insert_into(refresh_tokens::table)
-        .values((
-            refresh_tokens::session_id.eq(session_id),
-            refresh_tokens::token_hash.eq(token_hash),
-            refresh_tokens::created_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn find_refresh(
-    conn: &mut DbConnection,
-    token_hash: &str,
-) -> Result<Option<RefreshRow>, AppError> {
-    Ok(refresh_tokens::table
-        .filter(refresh_tokens::token_hash.eq(token_hash))
-        .select(RefreshRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-/// Spend a refresh token. False if it had already been spent (reuse).
-pub fn use_refresh(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> Result<bool, AppError> {
-    let n = diesel::update(
-        refresh_tokens::table
-            .find(id)
-            .filter(refresh_tokens::used_at.is_null()),
-    )
-    .set(refresh_tokens::used_at.eq(Some(now)))
-    .execute(conn)?;
-    Ok(n == 1)
-}
-
-pub fn audit(
-    conn: &mut DbConnection,
-    actor_id: Option<&str>,
-    action: &str,
-    subject: &str,
-    details: &serde_json::Value,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::at.eq(now),
-            audit_log::actor_id.eq(actor_id),
-            audit_log::action.eq(action),
-            audit_log::subject.eq(subject),
-            audit_log::details.eq(details.to_string()),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
+pub use crate::db::audit::record as audit;
 
 pub fn unblock_login(conn: &mut DbConnection, user_id: &str) -> Result<(), AppError> {
     diesel::update(users::table.find(user_id))
@@ -478,28 +294,6 @@ pub fn set_email(
             users::updated_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(())
-}
-
-/// Revoke every session of the person but `keep`.
-pub fn revoke_other_sessions(
-    conn: &mut DbConnection,
-    user_id: &str,
-    keep: &str,
-    reason: &str,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    diesel::update(
-        sessions::table
-            .filter(sessions::user_id.eq(user_id))
-            .filter(sessions::id.ne(keep))
-            .filter(sessions::revoked_at.is_null()),
-    )
-    .set((
-        sessions::revoked_at.eq(Some(now)),
-        sessions::revoke_reason.eq(Some(reason)),
-    ))
-    .execute(conn)?;
     Ok(())
 }
 
@@ -546,40 +340,6 @@ pub fn set_avatar_key(
         .set((users::avatar_key.eq(key), users::updated_at.eq(now)))
         .execute(conn)?;
     Ok(())
-}
-
-/// Sessions that have not been revoked, newest use first.
-pub fn active_sessions(
-    conn: &mut DbConnection,
-    user_id: &str,
-    now: NaiveDateTime,
-) -> Result<Vec<SessionRow>, AppError> {
-    Ok(sessions::table
-        .filter(sessions::user_id.eq(user_id))
-        .filter(sessions::revoked_at.is_null())
-        .filter(sessions::expires_at.gt(now))
-        .select(SessionRow::as_select())
-        .order(sessions::last_used_at.desc())
-        .load(conn)?)
-}
-
-pub fn all_sessions(conn: &mut DbConnection, user_id: &str) -> Result<Vec<SessionRow>, AppError> {
-    Ok(sessions::table
-        .filter(sessions::user_id.eq(user_id))
-        .select(SessionRow::as_select())
-        .order(sessions::created_at.desc())
-        .load(conn)?)
-}
-
-pub fn roles_with_scope(
-    conn: &mut DbConnection,
-    user_id: &str,
-) -> Result<Vec<(String, Option<String>)>, AppError> {
-    Ok(user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .select((user_roles::role, user_roles::competition_id))
-        .order(user_roles::role)
-        .load(conn)?)
 }
 
 /// Audit entries about or by a person: `(at, action)`.
@@ -678,179 +438,6 @@ pub fn erased_among(
     Ok(out)
 }
 
-/// Grant a role for one competition; granting one already held changes nothing.
-pub fn grant_competition_role(
-    conn: &mut DbConnection,
-    user_id: &str,
-    role: Role,
-    competition_id: &str,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    grant_role(conn, user_id, role, Some(competition_id), now)
-}
-
-/// Every role the person holds: (role, competition — `None` for a site-wide role).
-pub fn all_roles(
-    conn: &mut DbConnection,
-    user_id: &str,
-) -> Result<Vec<(String, Option<String>)>, AppError> {
-    Ok(user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .select((user_roles::role, user_roles::competition_id))
-        .load(conn)?)
-}
-
-/// Grant a competition role by its stored name (`judge`, `organiser`, `moderator`).
-pub fn grant_competition_role_named(
-    conn: &mut DbConnection,
-    user_id: &str,
-    role: &str,
-    competition_id: &str,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    let held: i64 = user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .filter(user_roles::role.eq(role))
-        .filter(user_roles::competition_id.eq(competition_id))
-        .count()
-        .get_result(conn)?;
-    if held == 0 {
-        diesel::insert_into(user_roles::table)
-            .values(NewRole {
-                user_id,
-                role,
-                competition_id: Some(competition_id),
-                created_at: now,
-            })
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// Take a competition role away; whether it was held.
-pub fn revoke_competition_role_named(
-    conn: &mut DbConnection,
-    user_id: &str,
-    role: &str,
-    competition_id: &str,
-) -> Result<bool, AppError> {
-    let n = diesel::delete(
-        user_roles::table
-            .filter(user_roles::user_id.eq(user_id))
-            .filter(user_roles::role.eq(role))
-            .filter(user_roles::competition_id.eq(competition_id)),
-    )
-    .execute(conn)?;
-    Ok(n > 0)
-}
-
-/// Take a site-wide role away; whether it was held.
-pub fn revoke_site_role(
-    conn: &mut DbConnection,
-    user_id: &str,
-    role: &str,
-) -> Result<bool, AppError> {
-    let n = diesel::delete(
-        user_roles::table
-            .filter(user_roles::user_id.eq(user_id))
-            .filter(user_roles::role.eq(role))
-            .filter(user_roles::competition_id.is_null()),
-    )
-    .execute(conn)?;
-    Ok(n > 0)
-}
-
-/// The people holding a role in a competition, with the role.
-pub fn competition_members(
-    conn: &mut DbConnection,
-    competition_id: &str,
-) -> Result<Vec<(String, UserRow)>, AppError> {
-    Ok(user_roles::table
-        .inner_join(users::table)
-        .filter(user_roles::competition_id.eq(competition_id))
-        .order((user_roles::role, user_roles::created_at))
-        .select((user_roles::role, UserRow::as_select()))
-        .load(conn)?)
-}
-
-pub fn insert_invitation(conn: &mut DbConnection, row: &InvitationRow) -> Result<(), AppError> {
-    diesel::insert_into(invitations::table)
-        .values(row)
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn save_invitation(conn: &mut DbConnection, row: &InvitationRow) -> Result<(), AppError> {
-    diesel::update(invitations::table.find(&row.id))
-        .set(row)
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn find_invitation(
-    conn: &mut DbConnection,
-    id: &str,
-) -> Result<Option<InvitationRow>, AppError> {
-    Ok(invitations::table
-        .find(id)
-        .select(InvitationRow::as_select())
-        .first(conn)
-        .optional()?)
-}
-
-/// A competition's invitations nobody answered or revoked, whose links still work.
-pub fn pending_invitations(
-    conn: &mut DbConnection,
-    competition_id: &str,
-    now: NaiveDateTime,
-) -> Result<Vec<InvitationRow>, AppError> {
-    Ok(invitations::table
-        .filter(invitations::competition_id.eq(competition_id))
-        .filter(invitations::accepted_at.is_null())
-        .filter(invitations::revoked_at.is_null())
-        .filter(invitations::expires_at.gt(now))
-        .order(invitations::created_at.desc())
-        .select(InvitationRow::as_select())
-        .load(conn)?)
-}
-
-pub fn revoke_invitation(
-    conn: &mut DbConnection,
-    id: &str,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    diesel::update(invitations::table.find(id))
-        .set(invitations::revoked_at.eq(Some(now)))
-        .execute(conn)?;
-    Ok(())
-}
-
-pub fn accept_invitation(
-    conn: &mut DbConnection,
-    id: &str,
-    now: NaiveDateTime,
-) -> Result<(), AppError> {
-    diesel::update(
-        invitations::table
-            .find(id)
-            .filter(invitations::accepted_at.is_null()),
-    )
-    .set(invitations::accepted_at.eq(Some(now)))
-    .execute(conn)?;
-    Ok(())
-}
-
-/// Competitions the person judges.
-pub fn judge_of(conn: &mut DbConnection, user_id: &str) -> Result<Vec<String>, AppError> {
-    Ok(user_roles::table
-        .filter(user_roles::user_id.eq(user_id))
-        .filter(user_roles::role.eq(Role::Judge.as_str()))
-        .filter(user_roles::competition_id.is_not_null())
-        .select(user_roles::competition_id.assume_not_null())
-        .order(user_roles::competition_id)
-        .load(conn)?)
-}
-
 /// Hold `user_id`'s row until the transaction ends (a write lock on both databases),
 /// so that checks like quotas cannot race with a parallel request of the same person.
 pub fn lock_user(conn: &mut DbConnection, user_id: &str) -> Result<(), AppError> {
@@ -868,36 +455,6 @@ pub fn avatar_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
         .load(conn)?)
 }
 
-/// The judges of a competition (those holding its judge role).
-pub fn judges_of_competition(
-    conn: &mut DbConnection,
-    competition_id: &str,
-) -> Result<Vec<UserRow>, AppError> {
-    Ok(user_roles::table
-        .inner_join(users::table)
-        .filter(user_roles::role.eq(Role::Judge.as_str()))
-        .filter(user_roles::competition_id.eq(competition_id))
-        .select(UserRow::as_select())
-        .order(users::display_name)
-        .load(conn)?)
-}
-
-/// Take a competition role away.
-pub fn revoke_competition_role(
-    conn: &mut DbConnection,
-    user_id: &str,
-    role: Role,
-    competition_id: &str,
-) -> Result<usize, AppError> {
-    Ok(diesel::delete(
-        user_roles::table
-            .filter(user_roles::user_id.eq(user_id))
-            .filter(user_roles::role.eq(role.as_str()))
-            .filter(user_roles::competition_id.eq(competition_id)),
-    )
-    .execute(conn)?)
-}
-
 /// Users by id (any number; queried in chunks).
 pub fn users_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<UserRow>, AppError> {
     let mut out = Vec::with_capacity(ids.len());
@@ -910,15 +467,6 @@ pub fn users_by_ids(conn: &mut DbConnection, ids: &[String]) -> Result<Vec<UserR
         );
     }
     Ok(out)
-}
-
-pub fn has_audit(conn: &mut DbConnection, subject: &str, action: &str) -> Result<bool, AppError> {
-    let n: i64 = audit_log::table
-        .filter(audit_log::subject.eq(subject))
-        .filter(audit_log::action.eq(action))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
 }
 
 /// People whose name or email contains `q` (case-insensitive on both databases for
@@ -961,18 +509,6 @@ pub fn search_users(
     Ok(query.load(conn)?)
 }
 
-/// Site roles of several people at once.
-pub fn site_roles_of(
-    conn: &mut DbConnection,
-    user_ids: &[String],
-) -> Result<Vec<(String, String)>, AppError> {
-    Ok(user_roles::table
-        .filter(user_roles::user_id.eq_any(user_ids))
-        .filter(user_roles::competition_id.is_null())
-        .select((user_roles::user_id, user_roles::role))
-        .load(conn)?)
-}
-
 /// Block or unblock an account.
 pub fn set_blocked(
     conn: &mut DbConnection,
@@ -986,13 +522,4 @@ pub fn set_blocked(
         ))
         .execute(conn)?;
     Ok(())
-}
-
-/// Who holds a site-wide role.
-pub fn site_role_holders(conn: &mut DbConnection, role: &str) -> Result<Vec<String>, AppError> {
-    Ok(user_roles::table
-        .filter(user_roles::role.eq(role))
-        .filter(user_roles::competition_id.is_null())
-        .select(user_roles::user_id)
-        .load(conn)?)
 }

@@ -18,6 +18,7 @@ pub mod report;
 pub mod sandbox;
 pub mod simd;
 pub mod truepeak;
+pub mod verdict;
 
 use std::path::Path;
 

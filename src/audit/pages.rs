@@ -130,6 +130,17 @@ pub async fn site_page(
     )
 }
 
+#[get("/admin/audit")]
+async fn site(
+    state: web::Data<AppState>,
+    ctx: PageCtx,
+    who: PageUser,
+    q: web::Query<AuditQuery>,
+) -> Result<HttpResponse, AppError> {
+    let who = who.0;
+    site_page(&state, ctx, &who, q.into_inner()).await
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(competition);
+    cfg.service(competition).service(site);
 }

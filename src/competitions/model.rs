@@ -82,6 +82,11 @@ pub enum Phase {
 }
 
 impl CompetitionRow {
+    /// The competition's time zone (UTC when it is not one we know).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
     /// A draft with defaults for everything but its names.
     pub fn new(slug: &str, title: &str, created_by: Option<&str>, now: NaiveDateTime) -> Self {
         CompetitionRow {

@@ -43,7 +43,7 @@ async fn home(
 ) -> Result<HttpResponse, AppError> {
     let page = service::list_public(&state.db, &query, ctx.l).await?;
     let ids: Vec<String> = page.items.iter().map(|c| c.id.clone()).collect();
-    let with_results = crate::judging::results::published_among(&state, ids).await?;
+    let with_results = service::results_out_among(&state, ids).await?;
     let competitions = page
         .items
         .iter()

@@ -169,6 +169,58 @@ pub fn managed(
     Ok(c)
 }
 
+/// Run `f` in one transaction with competition `id`, if `who` may manage it (else 404).
+pub async fn with_managed<T, F>(
+    state: &AppState,
+    who: &AuthUser,
+    id: &str,
+    f: F,
+) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection, &AuthUser, CompetitionRow) -> Result<T, AppError> + Send + 'static,
+{
+    let (who, id) = (who.clone(), id.to_string());
+    state
+        .db
+        .transaction(move |conn| {
+            let c = managed(conn, &who, &id)?;
+            f(conn, &who, c)
+        })
+        .await
+}
+
+/// Whether a competition's results are out: a phase of the competition that its page,
+/// the home page's card, feedback and remix permissions follow. The results feature
+/// writes the publication time; this only reads it.
+pub fn results_out(conn: &mut DbConnection, competition_id: &str) -> Result<bool, AppError> {
+    Ok(
+        !store::results_out_among(conn, &[competition_id.to_string()], crate::time::now())?
+            .is_empty(),
+    )
+}
+
+/// [`results_out`] for a request.
+pub async fn results_are_out(state: &AppState, competition_id: &str) -> Result<bool, AppError> {
+    let id = competition_id.to_string();
+    state.db.run(move |conn| results_out(conn, &id)).await
+}
+
+/// Which of these competitions have their results out (for the home page's cards).
+pub async fn results_out_among(
+    state: &AppState,
+    ids: Vec<String>,
+) -> Result<std::collections::HashSet<String>, AppError> {
+    state
+        .db
+        .run(move |conn| {
+            Ok(store::results_out_among(conn, &ids, crate::time::now())?
+                .into_iter()
+                .collect())
+        })
+        .await
+}
+
 fn view(conn: &mut DbConnection, c: &CompetitionRow) -> Result<CompetitionView, AppError> {
     let prompts = store::prompts_of(conn, &c.id)?;
     let categories = store::categories_of(conn, &c.id)?;
@@ -284,7 +336,7 @@ pub async fn create(
             store::insert(conn, &row)?;
             apply(conn, &mut row, input, now)?;
             store::save(conn, &row)?;
-            crate::accounts::service::audit(
+            crate::db::audit::record(
                 conn,
                 Some(&who.user.id),
                 "competition.created",
@@ -547,7 +599,7 @@ pub async fn set_published(
             } else {
                 "competition.unpublished"
             };
-            crate::accounts::service::audit(
+            crate::db::audit::record(
                 conn,
                 Some(&who.user.id),
                 action,

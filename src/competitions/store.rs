@@ -3,7 +3,7 @@ use diesel::prelude::*;
 
 use super::model::{CategoryRow, CompetitionRow, PUBLISHED, PromptRow};
 use crate::db::DbConnection;
-use crate::db::schema::{categories, competitions, prompts};
+use crate::db::schema::{categories, competitions, prompts, results};
 use crate::error::AppError;
 
 /// Published competitions, newest first, after the `(published_at, id)` cursor.
@@ -177,4 +177,18 @@ pub fn image_keys(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
             .load::<String>(conn)?,
     );
     Ok(keys)
+}
+
+/// The competitions among `ids` whose results are public at `now` (the results
+/// feature owns the table; a competition reads only the publication time).
+pub fn results_out_among(
+    conn: &mut DbConnection,
+    ids: &[String],
+    now: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
+    Ok(results::table
+        .filter(results::competition_id.eq_any(ids))
+        .filter(results::publish_at.le(now))
+        .select(results::competition_id)
+        .load(conn)?)
 }

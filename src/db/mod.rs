@@ -4,10 +4,12 @@
 //!
 //! The few statements that must differ per backend live in [`backend`].
 
+pub mod audit;
 pub mod backend;
 pub mod counters;
 pub mod idempotency;
 pub mod processes;
+pub mod queue;
 pub mod schema;
 
 use std::path::Path;
@@ -28,6 +30,19 @@ use crate::error::AppError;
 
 pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Run the same diesel expression on whichever concrete connection this is: for what
+/// `MultiConnection` cannot run itself (batch inserts, `ON CONFLICT`), written once.
+/// `crate::db::on_backend!(conn, |c| query.execute(c))`.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Pg($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {

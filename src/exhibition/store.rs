@@ -33,16 +33,10 @@ pub fn find_target(
 /// Insert unless the target already has a poster in that language (two first views at
 /// once make one poster).
 pub fn insert_if_absent(conn: &mut DbConnection, row: &PosterRow) -> Result<(), AppError> {
-    match conn {
-        DbConnection::Pg(c) => diesel::insert_into(posters::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c)?,
-        DbConnection::Sqlite(c) => diesel::insert_into(posters::table)
-            .values(row)
-            .on_conflict_do_nothing()
-            .execute(c)?,
-    };
+    crate::db::on_backend!(conn, |c| diesel::insert_into(posters::table)
+        .values(row)
+        .on_conflict_do_nothing()
+        .execute(c))?;
     Ok(())
 }
 
@@ -59,24 +53,16 @@ pub fn of_competition(
 
 /// One more scan of `poster` on `day`.
 pub fn count_scan(conn: &mut DbConnection, poster: &str, day: &str) -> Result<(), AppError> {
-    macro_rules! upsert {
-        ($c:expr) => {
-            diesel::insert_into(poster_scans::table)
-                .values((
-                    poster_scans::poster_id.eq(poster),
-                    poster_scans::day.eq(day),
-                    poster_scans::scans.eq(1i64),
-                ))
-                .on_conflict((poster_scans::poster_id, poster_scans::day))
-                .do_update()
-                .set(poster_scans::scans.eq(poster_scans::scans + 1i64))
-                .execute($c)?
-        };
-    }
-    match conn {
-        DbConnection::Pg(c) => upsert!(c),
-        DbConnection::Sqlite(c) => upsert!(c),
-    };
+    crate::db::on_backend!(conn, |c| diesel::insert_into(poster_scans::table)
+        .values((
+            poster_scans::poster_id.eq(poster),
+            poster_scans::day.eq(day),
+            poster_scans::scans.eq(1i64),
+        ))
+        .on_conflict((poster_scans::poster_id, poster_scans::day))
+        .do_update()
+        .set(poster_scans::scans.eq(poster_scans::scans + 1i64))
+        .execute(c))?;
     Ok(())
 }
 

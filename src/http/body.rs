@@ -8,7 +8,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpResponse, web};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use tokio::time::Instant;
 
@@ -141,6 +141,22 @@ where
             Ok(res)
         }
     }
+}
+
+/// Read until `n` bytes (or the end) have arrived; returns them and the rest of the stream
+/// (also for other uploads that sniff their first bytes).
+pub async fn peek(body: ByteStream, n: usize) -> Result<(Bytes, ByteStream), AppError> {
+    // Fused: once the body has ended it answers "no more" again instead of panicking.
+    let mut body = body.fuse();
+    let mut head = BytesMut::new();
+    while head.len() < n {
+        match body.next().await {
+            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+            Some(Err(e)) => return Err(interrupted(&e)),
+            None => break,
+        }
+    }
+    Ok((head.freeze(), Box::pin(body)))
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! killed mid-job) are reclaimed. On shutdown a worker finishes the job in hand within
 //! a grace period or releases it to the queue.
 
-pub mod store;
+/// The queue's table (in `db/`, so that mail can enqueue below the worker).
+pub use crate::db::queue as store;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;

@@ -414,6 +414,16 @@ pub fn reminder_due(closes_at: Option<NaiveDateTime>, hours: i32, now: NaiveDate
     }
 }
 
+/// Best first: larger values before smaller, and a missing value last.
+pub fn desc(a: Option<f64>, b: Option<f64>) -> std::cmp::Ordering {
+    match (a, b) {
+        (Some(a), Some(b)) => b.total_cmp(&a),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,12 +13,13 @@ use utoipa::ToSchema;
 
 use super::domain::feedback_released;
 use super::model::{ACTIVE, STANDARD};
-use super::service::{now, with_competition};
+use super::service::now;
 use super::store;
 use crate::accounts::model::AuthUser;
 use crate::accounts::model::PageUser;
 use crate::competitions::model::CompetitionRow;
 use crate::competitions::service as competitions;
+use crate::competitions::service::with_managed;
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 use crate::web::{PageCtx, render_with_status, see_other};
@@ -47,7 +48,7 @@ fn items(
     conn: &mut crate::db::DbConnection,
     c: &CompetitionRow,
 ) -> Result<Vec<FeedbackItem>, AppError> {
-    let published = super::results::is_published(conn, &c.id)?;
+    let published = crate::competitions::service::results_out(conn, &c.id)?;
     let rounds: HashMap<String, super::model::RoundRow> = store::rounds_of(conn, &c.id)?
         .into_iter()
         .map(|r| (r.id.clone(), r))
@@ -106,7 +107,7 @@ pub async fn review(
     who: &AuthUser,
     competition_id: &str,
 ) -> Result<(CompetitionRow, Vec<FeedbackItem>), AppError> {
-    with_competition(state, who, competition_id, |conn, _, c| {
+    with_managed(state, who, competition_id, |conn, _, c| {
         let list = items(conn, &c)?;
         Ok((c, list))
     })
@@ -147,7 +148,7 @@ pub async fn hold(
             competitions::managed(conn, &who, &r.competition_id)?;
             let now = now();
             store::set_comment_hold(conn, &id, reason.as_deref(), now)?;
-            crate::accounts::service::audit(
+            crate::db::audit::record(
                 conn,
                 Some(&who.user.id),
                 if reason.is_some() {

@@ -1,4 +1,4 @@
-//! The judging jobs: renditions, reminders and the results announcement.
+//! The judging jobs: renditions and reminders.
 //!
 //! The rendition job makes a clean 16-bit WAV of an entry's audio, decoded in the limited
 //! child process, with no tags, pictures or file names from the musician's file. Judges
@@ -33,7 +33,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
         .map_err(|e| JobError::Retry(e.to_string()))?;
     let Some(upload) = upload else { return Ok(()) };
     let (key, size) =
-        crate::submissions::public_audio::render_to_store(&state, &upload.object_key, 0.0).await?;
+        crate::submissions::service::render_to_store(&state, &upload.object_key, 0.0).await?;
     let (k, uid) = (key.clone(), p.upload_id.clone());
     let kept = state
         .db
@@ -68,21 +68,5 @@ pub async fn remind(state: AppState, _job: JobRow) -> Result<(), JobError> {
     if n > 0 {
         tracing::info!(reminders = n, "judges reminded");
     }
-    Ok(())
-}
-
-#[derive(Deserialize)]
-struct AnnouncePayload {
-    competition_id: String,
-    publish_at: chrono::DateTime<chrono::Utc>,
-}
-
-pub async fn announce(state: AppState, job: JobRow) -> Result<(), JobError> {
-    let p: AnnouncePayload = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fatal(format!("bad announcement payload: {e}")))?;
-    let n = super::results::announce(&state, &p.competition_id, p.publish_at.naive_utc())
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
-    tracing::info!(competition = %p.competition_id, emails = n, "results announced");
     Ok(())
 }

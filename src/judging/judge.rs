@@ -8,10 +8,11 @@
 
 use std::collections::HashMap;
 
+use super::assignments::top_up_after;
 use super::domain;
 use super::model::*;
 use super::scoring;
-use super::service::{comment_view, now, top_up_after};
+use super::service::{comment_view, now};
 use super::store;
 use crate::accounts::model::AuthUser;
 use crate::competitions::model::CompetitionRow;
@@ -270,7 +271,7 @@ fn audio_of(conn: &mut DbConnection, ctx: &Ctx) -> Result<JudgeAudio, AppError> 
         url: format!("/api/v1/judging/assignments/{}/audio", ctx.a.alias),
         ready,
         duration_secs: num(&["format", "duration_secs"]),
-        gain_db: crate::submissions::public_audio::gain_of(&ctx.e),
+        gain_db: crate::submissions::service::gain_of(&ctx.e),
         reference_lufs: domain::REFERENCE_LUFS,
         waveform,
     })
@@ -541,7 +542,7 @@ pub async fn conflict(
             },
         )?;
         let added = top_up_after(conn, &ctx.c, &who.user.id, Some(&ctx.e.id), CONFLICT, &base)?;
-        crate::accounts::service::audit(
+        crate::db::audit::record(
             conn,
             Some(&who.user.id),
             "conflict.declared",

@@ -15,6 +15,7 @@ use super::model::*;
 use super::pages::{form_error, script_json, when};
 use crate::accounts::model::AuthUser;
 use crate::accounts::model::PageUser;
+use crate::error::OrNone as _;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::{PageCtx, render, render_with_status, see_other};
@@ -133,7 +134,7 @@ async fn score_page(
     };
     let v = judge::view(state, who, alias).await?;
     let panel = if v.others_visible {
-        judge::panel_scores(state, who, alias).await.ok()
+        judge::panel_scores(state, who, alias).await.or_none()?
     } else {
         None
     };

@@ -1,12 +1,12 @@
 //! The JSON API of judging: organisers' rounds, panel, assignment, progress, ranking,
-//! advancement and results; judges' queues, entries, audio, scores and comments;
-//! musicians' outcomes; public results.
+//! advancement and the scores CSV; judges' queues, entries, audio, scores and comments.
+//! (Results are `results::routes`.)
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 
 use super::judge::{self, JudgeAudioFetch};
 use super::model::*;
-use super::{results, service};
+use super::service;
 use crate::accounts::model::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::http::files::{audio_response, bad_range_response};
@@ -250,60 +250,6 @@ pub async fn add_conflict(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "reassigned": n })))
 }
 
-/// Set how results are formed (method, weights, tie-breaks, embargo) and compute them.
-#[utoipa::path(put, path = "/api/v1/competitions/{id}/results", tag = "judging", request_body = ResultsInput,
-    params(("id" = String, Path, description = "Competition id")),
-    responses((status = 200, description = "Computed", body = ResultsView),
-        (status = 404, description = "Not found or not yours", body = ErrorBody),
-        (status = 409, description = "No closed round yet", body = ErrorBody),
-        (status = 422, description = "A setting is not valid", body = ErrorBody)),
-    security(("bearer" = [])))]
-#[put("/api/v1/competitions/{id}/results")]
-pub async fn put_results(
-    state: web::Data<AppState>,
-    who: AuthUser,
-    id: web::Path<String>,
-    input: web::Json<ResultsInput>,
-) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(results::put_results(&state, &who, &id, input.into_inner()).await?))
-}
-
-/// Publish the results now.
-#[utoipa::path(post, path = "/api/v1/competitions/{id}/results/publish", tag = "judging",
-    params(("id" = String, Path, description = "Competition id")),
-    responses((status = 200, description = "Published", body = ResultsView),
-        (status = 404, description = "Not found or not yours", body = ErrorBody),
-        (status = 409, description = "Not computed yet", body = ErrorBody)),
-    security(("bearer" = [])))]
-#[post("/api/v1/competitions/{id}/results/publish")]
-pub async fn publish_results(
-    state: web::Data<AppState>,
-    who: AuthUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    Ok(HttpResponse::Ok().json(results::publish_results(&state, &who, &id).await?))
-}
-
-/// Results: for everyone once published (404 `results.not_published` before); the
-/// organiser sees the draft with a valid token.
-#[utoipa::path(get, path = "/api/v1/competitions/{id}/results", tag = "judging",
-    params(("id" = String, Path, description = "Competition id or slug")),
-    responses((status = 200, description = "Results", body = ResultsView),
-        (status = 404, description = "Not published yet, or no such competition", body = ErrorBody)))]
-#[get("/api/v1/competitions/{id}/results")]
-pub async fn get_results(
-    state: web::Data<AppState>,
-    who: Option<AuthUser>,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    if let Some(w) = &who
-        && let Ok(v) = results::organiser_results(&state, w, &id).await
-    {
-        return Ok(no_store(v));
-    }
-    Ok(no_store(results::public_results(&state, &id).await?))
-}
-
 pub(super) fn csv_response((name, body): (String, String)) -> HttpResponse {
     crate::http::csv::response(&name, body)
 }
@@ -321,21 +267,6 @@ pub async fn scores_csv(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     Ok(csv_response(service::scores_csv(&state, &who, &id).await?))
-}
-
-/// The final results, as CSV.
-#[utoipa::path(get, path = "/api/v1/competitions/{id}/results.csv", tag = "judging",
-    params(("id" = String, Path, description = "Competition id")),
-    responses((status = 200, description = "CSV", content_type = "text/csv"),
-        (status = 404, description = "Not found or not yours", body = ErrorBody)),
-    security(("bearer" = [])))]
-#[get("/api/v1/competitions/{id}/results.csv")]
-pub async fn results_csv(
-    state: web::Data<AppState>,
-    who: AuthUser,
-    id: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
-    Ok(csv_response(results::results_csv(&state, &who, &id).await?))
 }
 
 /// The rounds the caller judges.
@@ -529,17 +460,6 @@ pub async fn put_affiliations(
     Ok(HttpResponse::Ok().json(judge::put_affiliations(&state, &who, input.into_inner()).await?))
 }
 
-/// Your entries' placements and feedback, in competitions whose results are public.
-#[utoipa::path(get, path = "/api/v1/me/results", tag = "judging",
-    responses((status = 200, description = "Outcomes", body = Vec<EntryOutcome>)), security(("bearer" = [])))]
-#[get("/api/v1/me/results")]
-pub async fn my_results(
-    state: web::Data<AppState>,
-    who: AuthUser,
-) -> Result<HttpResponse, AppError> {
-    Ok(no_store(results::my_outcomes(&state, &who).await?))
-}
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(create_round)
         .service(list_rounds)
@@ -556,10 +476,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(remove_judge)
         .service(add_conflict)
         .service(scores_csv)
-        .service(results_csv)
-        .service(put_results)
-        .service(publish_results)
-        .service(get_results)
         .service(my_rounds)
         .service(queue)
         .service(calibration)
@@ -571,6 +487,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(conflict)
         .service(panel_scores)
         .service(get_affiliations)
-        .service(put_affiliations)
-        .service(my_results);
+        .service(put_affiliations);
 }

@@ -215,5 +215,5 @@ pub fn enqueue(
     now: chrono::NaiveDateTime,
 ) -> Result<i64, crate::error::AppError> {
     let payload = serde_json::to_value(email).map_err(crate::error::AppError::internal)?;
-    crate::jobs::store::enqueue(conn, SEND_JOB, &payload, now, None)
+    crate::db::queue::enqueue(conn, SEND_JOB, &payload, now, None)
 }

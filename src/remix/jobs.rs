@@ -6,9 +6,9 @@ use serde::Deserialize;
 use super::model::{ANALYSED, FAILED, PENDING};
 use super::{service, store};
 use crate::audio::sandbox::analyze_isolated;
+use crate::engine::{copy_to_temp, sandbox_config};
 use crate::jobs::{JobError, JobRow};
 use crate::state::AppState;
-use crate::submissions::analysis::{copy_to_temp, sandbox_config};
 
 #[derive(Deserialize)]
 struct StemPayload {

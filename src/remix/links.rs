@@ -221,6 +221,21 @@ pub async fn redeem(
     }))
 }
 
+/// Remix's part of a person's data: the licences they accepted, in the export.
+pub struct LicenceData;
+
+impl crate::accounts::service::PersonalData for LicenceData {
+    fn export(
+        &self,
+        conn: &mut DbConnection,
+        user_id: &str,
+        out: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Vec<(String, String)>, AppError> {
+        out.insert("licence_acceptances".into(), export_of(conn, user_id)?);
+        Ok(Vec::new())
+    }
+}
+
 /// The licences an account accepted, for its data export: what (a pack or a song), which
 /// licence or version, when.
 pub fn export_of(conn: &mut DbConnection, user: &str) -> Result<serde_json::Value, AppError> {

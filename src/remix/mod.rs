@@ -10,6 +10,7 @@ pub mod check;
 pub mod jobs;
 pub mod links;
 pub mod model;
+pub mod packs;
 pub mod pages;
 pub mod routes;
 pub mod service;

@@ -188,6 +188,29 @@ pub struct SourceInput {
     pub entry_id: Option<String>,
 }
 
+impl SourceInput {
+    /// The source an entry form names: `pack:<id>`, `song` with an address or id, or none.
+    pub fn from_form(source: &str, song: &str) -> Option<SourceInput> {
+        match source.split_once(':') {
+            Some(("pack", p)) if !p.is_empty() => Some(SourceInput {
+                stem_pack_id: Some(p.to_string()),
+                entry_id: None,
+            }),
+            _ if source == "song" || !song.trim().is_empty() => Some(SourceInput {
+                stem_pack_id: None,
+                entry_id: Some(song_id_of(song)),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A song named by its id or by its address (`…/songs/<id>`).
+pub fn song_id_of(raw: &str) -> String {
+    let t = raw.trim().trim_end_matches('/');
+    t.rsplit('/').next().unwrap_or("").to_string()
+}
+
 /// Whether others may remix an entry, and under which licence.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

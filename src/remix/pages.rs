@@ -160,8 +160,14 @@ async fn organise_page(
     let c = crate::competitions::service::managed_view(state, who, id).await?;
     let settings = service::settings_view(state, Some(who), &c.id).await?;
     let packs = service::packs(state, Some(who), &c.id).await?;
-    let entries =
-        crate::submissions::moderation::list(state, who, &c.id, Default::default(), ctx.l).await?;
+    let entries = crate::submissions::service::entries_for_moderators(
+        state,
+        who,
+        &c.id,
+        Default::default(),
+        ctx.l,
+    )
+    .await?;
     let remixes: Vec<EntryView> = entries
         .into_iter()
         .filter(|e| e.remix_of.is_some())
@@ -270,7 +276,7 @@ impl PackForm {
             translations: Some(translations),
             title: Some(self.title),
             prompt_id: Some(self.prompt_id),
-            source_entry_id: Some(song_id_of(&self.source_entry_id)),
+            source_entry_id: Some(super::model::song_id_of(&self.source_entry_id)),
             credit: Some(self.credit),
             tempo_bpm: tempo,
             musical_key: Some(self.musical_key),
@@ -278,12 +284,6 @@ impl PackForm {
             licence_text: Some(self.licence_text),
         })
     }
-}
-
-/// A song named by its id or by its address (`…/songs/<id>`).
-fn song_id_of(raw: &str) -> String {
-    let t = raw.trim().trim_end_matches('/');
-    t.rsplit('/').next().unwrap_or("").to_string()
 }
 
 #[post("/organise/{id}/remix/packs")]
@@ -558,6 +558,30 @@ struct EntryPanel<'a> {
     error: Option<String>,
 }
 
+/// The remix panel at the end of an entry's page (a section of
+/// `submissions::sections`, installed by the composition root).
+pub struct RemixSection;
+
+impl crate::submissions::service::EntrySection for RemixSection {
+    fn place(&self) -> crate::submissions::service::Place {
+        crate::submissions::service::Place::End
+    }
+
+    fn render<'a>(
+        &'a self,
+        p: crate::submissions::service::EntryPageView<'a>,
+    ) -> futures_util::future::LocalBoxFuture<'a, Result<String, AppError>> {
+        Box::pin(entry_panel(
+            p.state,
+            p.ctx,
+            p.who,
+            p.entry,
+            p.organiser,
+            p.entry.editable,
+        ))
+    }
+}
+
 /// The remix panel of an entry's page (source, lineage, credits, remix permission, and
 /// for organisers the stem-usage check), as HTML to place in the page.
 pub async fn entry_panel(
@@ -571,7 +595,8 @@ pub async fn entry_panel(
     let mut lineage = service::lineage(state, Some(who), &v.id).await?;
     // Remix panels only in a remix competition (packs or sources required), for a remix,
     // for a song that others remixed, or once results are out (the permission).
-    let results_out = crate::judging::results::published(state, &v.competition_id).await?;
+    let results_out =
+        crate::competitions::service::results_are_out(state, &v.competition_id).await?;
     let has_packs = !service::packs(state, Some(who), &v.competition_id)
         .await?
         .is_empty();
@@ -645,7 +670,7 @@ async fn set_source(
     form: web::Form<SourceForm>,
 ) -> Result<HttpResponse, AppError> {
     let f = form.into_inner();
-    let input = source_of_form(&f.source, &f.song);
+    let input = super::model::SourceInput::from_form(&f.source, &f.song);
     match service::set_source(&state, &who, &id, input).await {
         Ok(_) => Ok(see_other(&format!("/entries/{id}#remix"))),
         Err(e) if form_error(&e) => Ok(see_other(&format!(
@@ -682,21 +707,6 @@ async fn set_permission(
             e.code()
         ))),
         Err(e) => Err(e),
-    }
-}
-
-/// The source an entry form names: `pack:<id>`, `song` with an address or id, or none.
-pub fn source_of_form(source: &str, song: &str) -> Option<SourceInput> {
-    match source.split_once(':') {
-        Some(("pack", p)) if !p.is_empty() => Some(SourceInput {
-            stem_pack_id: Some(p.to_string()),
-            entry_id: None,
-        }),
-        _ if source == "song" || !song.trim().is_empty() => Some(SourceInput {
-            stem_pack_id: None,
-            entry_id: Some(song_id_of(song)),
-        }),
-        _ => None,
     }
 }
 

@@ -7,10 +7,10 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
+use super::model::{ResultsView, Standing};
+use super::scoring::TieBreak;
+use super::service as results;
 use crate::error::{AppError, ErrorBody};
-use crate::judging::model::{ResultsView, Standing};
-use crate::judging::results;
-use crate::judging::scoring::TieBreak;
 use crate::state::AppState;
 use crate::web::{PageCtx, render};
 
@@ -170,7 +170,7 @@ pub async fn song_audio(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
     Ok(crate::http::files::response(
-        crate::submissions::public_audio::fetch(&state, &upload_id, &title, range).await?,
+        crate::submissions::service::public_audio(&state, &upload_id, &title, range).await?,
     ))
 }
 

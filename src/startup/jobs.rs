@@ -53,8 +53,8 @@ fn register(r: &mut JobRegistry) {
     r.register(crate::judging::service::RENDER_JOB, |state, job| {
         Box::pin(crate::judging::jobs::run(state, job))
     });
-    r.register(crate::judging::results::ANNOUNCE_JOB, |state, job| {
-        Box::pin(crate::judging::jobs::announce(state, job))
+    r.register(crate::results::service::ANNOUNCE_JOB, |state, job| {
+        Box::pin(crate::results::jobs::announce(state, job))
     });
     r.register(crate::judging::service::REMIND_JOB, |state, job| {
         Box::pin(crate::judging::jobs::remind(state, job))

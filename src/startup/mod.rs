@@ -70,7 +70,18 @@ pub async fn build_state(settings: Settings, mailer: Option<Mailer>) -> anyhow::
         .with(crate::voting::Runtime::start(&settings, db.clone())?)
         .with(crate::accounts::Revocations::new(Duration::from_secs(
             24 * 3600,
-        )));
+        )))
+        .with(personal_data())
+        .with(crate::submissions::sweeper::Referenced(vec![
+            crate::accounts::service::avatar_keys,
+            crate::competitions::service::image_keys,
+            crate::judging::service::rendition_keys,
+            crate::remix::service::file_keys,
+        ]))
+        .with(crate::submissions::sections::EntrySections(vec![
+            Box::new(crate::results::outcome::OutcomeSection),
+            Box::new(crate::remix::pages::RemixSection),
+        ]));
     Ok(AppState::new(
         Infrastructure {
             settings,
@@ -82,6 +93,18 @@ pub async fn build_state(settings: Settings, mailer: Option<Mailer>) -> anyhow::
         },
         parts,
     ))
+}
+
+/// The features that hold personal data, as accounts asks them (export, erasure, a
+/// guardian's withdrawn consent). Judging comes before submissions: it finds the
+/// renditions it made through the uploads that submissions then removes.
+fn personal_data() -> crate::accounts::holders::Holders {
+    crate::accounts::holders::Holders(vec![
+        Box::new(crate::judging::service::JudgingData),
+        Box::new(crate::submissions::service::EntryData),
+        Box::new(crate::voting::service::VotingData),
+        Box::new(crate::remix::links::LicenceData),
+    ])
 }
 
 type RouteHook = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
@@ -385,11 +408,15 @@ fn http_server(
             .configure(crate::remix::pages::configure)
             .configure(crate::submissions::routes::configure)
             .configure(crate::judging::routes::configure)
+            .configure(crate::results::routes::configure)
             .configure(crate::judging::feedback::configure)
             .configure(crate::voting::pages::configure)
+            .configure(crate::voting::organiser_pages::configure)
             .configure(crate::judging::pages::configure)
+            .configure(crate::results::organiser_pages::configure)
             .configure(crate::results::pages::configure)
             .configure(crate::judging::judge_pages::configure)
+            .configure(crate::site::pages::configure)
             .configure(crate::competitions::pages::configure)
             .configure(crate::competitions::editor::configure)
             .configure(crate::submissions::pages::configure)

@@ -2,11 +2,7 @@
 //! engine on it, keep the report and the policy's verdict, flag recordings that match
 //! other entries, and tell the musician by email in their language.
 
-use std::path::PathBuf;
-
-use futures_util::StreamExt;
 use serde::Deserialize;
-use tokio::io::AsyncWriteExt;
 
 use super::duplicates;
 use super::model::{AnalysisFailure, Flag, Status};
@@ -14,9 +10,10 @@ use super::service::now;
 use super::store;
 use crate::audio::policy::{Outcome, Verdict};
 use crate::audio::report::Fingerprint;
-use crate::audio::sandbox::{SandboxConfig, analyze_isolated, probe_isolated};
+use crate::audio::sandbox::{analyze_isolated, probe_isolated};
 use crate::audio::{AnalysisError, fingerprint};
 use crate::db::backend::HEAVY_LANE;
+use crate::engine::{copy_to_temp, sandbox_config};
 use crate::i18n::Locale;
 use crate::jobs::{JobError, JobRow};
 use crate::mail::{self, MailAction, MailContent};
@@ -30,54 +27,6 @@ struct Payload {
 
 fn retry(what: &str) -> impl FnOnce(crate::error::AppError) -> JobError + '_ {
     move |e| JobError::Retry(format!("{what}: {e}"))
-}
-
-pub fn sandbox_config(state: &AppState) -> SandboxConfig {
-    let a = &state.settings.analysis;
-    let exe = a
-        .executable
-        .clone()
-        .or_else(|| std::env::current_exe().ok())
-        .unwrap_or_else(|| PathBuf::from("cadenza"));
-    let mut cfg = SandboxConfig::new(exe);
-    cfg.memory_bytes = a.memory_mib * 1024 * 1024;
-    cfg.cpu_secs = a.cpu_secs;
-    cfg.wall_secs = a.wall_secs;
-    cfg.limits.max_decoded_secs = a.max_duration_secs;
-    cfg.rendition_max_bytes = a.rendition_max_mib.max(1) * 1024 * 1024;
-    cfg
-}
-
-/// Copy a stored object to a private temporary file under the data folder (for the
-/// sandboxed child to read). Failures are worth a retry.
-pub async fn copy_to_temp(
-    state: &AppState,
-    key: &str,
-) -> Result<tempfile::NamedTempFile, JobError> {
-    let tmp_dir = state.settings.data_dir.join("tmp");
-    tokio::fs::create_dir_all(&tmp_dir)
-        .await
-        .map_err(|e| JobError::Retry(format!("temp dir: {e}")))?;
-    let tmp = tempfile::NamedTempFile::new_in(&tmp_dir)
-        .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
-    let mut obj = state
-        .storage
-        .get(key, None)
-        .await
-        .map_err(|e| JobError::Retry(format!("reading the audio: {e}")))?;
-    let mut file = tokio::fs::File::create(tmp.path())
-        .await
-        .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
-    while let Some(chunk) = obj.body.next().await {
-        let chunk = chunk.map_err(|e| JobError::Retry(format!("reading the audio: {e}")))?;
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
-    }
-    file.flush()
-        .await
-        .map_err(|e| JobError::Retry(format!("temp file: {e}")))?;
-    Ok(tmp)
 }
 
 pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
@@ -178,7 +127,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
                     let mut stored = report.clone();
                     let fp = stored.fingerprint.take();
                     let landmarks = stored.landmarks.take();
-                    crate::remix::check::entry_analysed(
+                    crate::remix::service::entry_analysed(
                         conn,
                         &e.id,
                         landmarks.as_ref().map(|l| l.data.as_str()),

@@ -10,6 +10,7 @@ pub mod pages;
 pub mod playback;
 pub mod public_audio;
 pub mod routes;
+pub mod sections;
 pub mod service;
 pub mod store;
 pub mod sweeper;

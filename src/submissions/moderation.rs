@@ -79,7 +79,7 @@ pub async fn review(
             e.review_reason = (!reason.is_empty()).then(|| reason.clone());
             e.updated_at = now;
             store::save_entry(conn, &e)?;
-            crate::accounts::service::audit(
+            crate::db::audit::record(
                 conn,
                 Some(&who.user.id),
                 &format!("entry.review.{}", decision.as_str()),

@@ -7,12 +7,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::model::{Credits, EntryInput, EntryView, ReviewInput, SampleUse, Status, report_value};
+use super::sections::Place;
 use super::{moderation, service};
 use crate::accounts::model::AuthUser;
 use crate::accounts::model::PageUser;
 use crate::competitions::model::CompetitionView;
 use crate::competitions::service as competitions;
-use crate::error::AppError;
+use crate::error::{AppError, OrNone as _};
 use crate::state::AppState;
 use crate::web::{PageCtx, render, render_with_status, see_other};
 
@@ -110,7 +111,10 @@ impl EntryForm {
             ),
             samples_declared: Some(self.samples_declared.is_some()),
             originality_declared: Some(self.originality_declared.is_some()),
-            remix_of: crate::remix::pages::source_of_form(&self.remix_source, &self.remix_song),
+            remix_of: crate::remix::model::SourceInput::from_form(
+                &self.remix_source,
+                &self.remix_song,
+            ),
         }
     }
 }
@@ -146,7 +150,7 @@ impl Blocked {
                 ("/".to_string(), "nav.home")
             }
             _ => (
-                crate::accounts::guardian::ACCOUNT_SECTION.to_string(),
+                crate::accounts::service::ACCOUNT_SECTION.to_string(),
                 "entry.go_to_account",
             ),
         };
@@ -264,11 +268,10 @@ struct EntryPage {
     error: Option<String>,
     max_bytes: u64,
     max_label: String,
-    /// Placements and feedback, once the competition's results are public (musician only).
-    outcome: Option<crate::judging::model::EntryOutcome>,
-    outcome_lines: Vec<String>,
-    /// Source, lineage, credits, remix permission and the stem-usage check (remix feature).
-    remix_html: String,
+    /// Sections of the features above (see `sections`): under the header (the outcome
+    /// once results are out) and at the end (the remix panel).
+    after_header: String,
+    end: String,
 }
 
 fn facts(ctx: &PageCtx, r: &serde_json::Value) -> Vec<Fact> {
@@ -437,7 +440,7 @@ async fn entry_page(
     let organiser = v.musician.is_some();
     let c = competitions::public_view(state, Some(who), &v.competition_id)
         .await
-        .ok()
+        .or_none()?
         .map(|c| c.localised(ctx.l));
     use crate::submissions::model::Status;
     let check_kind = match v.status {
@@ -458,53 +461,16 @@ async fn entry_page(
     });
     let review_label = ctx.t(&format!("entry.review_{}", serde_plain(&v.review)));
     let max_bytes = state.settings.uploads.max_bytes;
-    let outcome = if organiser {
-        None
-    } else {
-        let (uid, eid) = (who.user.id.clone(), v.id.clone());
-        state
-            .db
-            .run(move |conn| crate::judging::results::outcomes_of(conn, &uid, Some(&eid)))
-            .await?
-            .into_iter()
-            .next()
-    };
-    let outcome_lines = outcome
-        .as_ref()
-        .map(|o| {
-            o.rounds
-                .iter()
-                .map(|r| {
-                    let mut line = match r.placement {
-                        Some(p) => ctx.l.tf(
-                            "judging.placement",
-                            &[
-                                ("round", &r.round),
-                                ("place", &p.to_string()),
-                                ("of", &r.of.to_string()),
-                            ],
-                        ),
-                        None => r.round.clone(),
-                    };
-                    if let Some(a) = r.advanced {
-                        line.push_str(" · ");
-                        line.push_str(ctx.t(if a {
-                            "judging.advanced_yes"
-                        } else {
-                            "judging.advanced_no"
-                        }));
-                    }
-                    line
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let remix_html =
-        crate::remix::pages::entry_panel(state, &ctx, who, &v, organiser, v.editable).await?;
+    let sections = state.part::<super::sections::EntrySections>();
+    let after_header = sections
+        .render(Place::AfterHeader, state, &ctx, who, &v, organiser)
+        .await?;
+    let end = sections
+        .render(Place::End, state, &ctx, who, &v, organiser)
+        .await?;
     let page = EntryPage {
-        remix_html,
-        outcome,
-        outcome_lines,
+        after_header,
+        end,
         facts: v
             .report
             .as_ref()

@@ -13,13 +13,13 @@ use chrono::NaiveDateTime;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use super::analysis::{copy_to_temp, sandbox_config};
 use super::model::{EntryRow, PublicRenditionRow, report_value};
 use super::playback::{Audio, Fetched, Unsatisfiable, parse_range};
 use super::store;
 use crate::audio::gain::playback_gain;
 use crate::audio::sandbox::render_isolated;
 use crate::db::DbConnection;
+use crate::engine::{copy_to_temp, sandbox_config};
 use crate::error::AppError;
 use crate::jobs::{JobError, JobRow};
 use crate::state::AppState;

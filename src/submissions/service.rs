@@ -58,11 +58,14 @@ pub fn clean_text(raw: &str, max: usize, code: &'static str) -> Result<String, A
     Ok(t)
 }
 
-/// Bidirectional override and isolate marks: they make a name read backwards on screen
-/// ("song\u{202e}3pm.exe" shows as "songexe.mp3").
-pub fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
+/// A competition's entries as its moderators see them (remix lists sources from them).
+pub use super::moderation::list as entries_for_moderators;
+/// The clean, loudness-matched renditions other features play: judges' (rendered
+/// into their store by judging's job, with the entry's playback gain) and the public's.
+pub use super::public_audio::{fetch as public_audio, gain_of, render_to_store};
+/// The sections other features add to an entry's page.
+pub use super::sections::{EntryPageView, EntrySection, EntrySections, Place};
+pub use crate::media::is_bidi_control;
 
 /// Text for one line (a title): [`clean_text`], and no line breaks, tabs or direction
 /// marks (else `entry.title_one_line`).
@@ -356,7 +359,7 @@ pub async fn withdraw(
             e.status = Status::Withdrawn.as_str().into();
             e.updated_at = now;
             store::save_entry(conn, &e)?;
-            crate::accounts::service::audit(
+            crate::db::audit::record(
                 conn,
                 Some(&who.user.id),
                 "entry.withdrawn",
@@ -629,7 +632,6 @@ pub fn erase_musician(
         store::save_entry(conn, &e)?;
         for u in store::uploads_of_entry(conn, &e.id)? {
             keys.extend(store::delete_public_rendition(conn, &u.id)?);
-            keys.extend(crate::judging::service::forget_rendition(conn, &u.id)?);
             store::delete_upload(conn, &u.id)?;
             keys.push(u.object_key);
         }
@@ -692,6 +694,59 @@ pub fn export_of(
         }));
     }
     Ok((serde_json::Value::Array(out), files))
+}
+
+/// The ids of every upload of `user_id`'s entries.
+pub fn uploads_of_musician(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Vec<String>, AppError> {
+    let mut out = Vec::new();
+    for e in store::entries_of_musician(conn, user_id)? {
+        out.extend(
+            store::uploads_of_entry(conn, &e.id)?
+                .into_iter()
+                .map(|u| u.id),
+        );
+    }
+    Ok(out)
+}
+
+/// Submissions' part of a person's data: their entries and audio files in the export;
+/// erasure withdraws and anonymises them; a withdrawn guardian consent withdraws the
+/// entries that needed it.
+pub struct EntryData;
+
+impl crate::accounts::service::PersonalData for EntryData {
+    fn export(
+        &self,
+        conn: &mut DbConnection,
+        user_id: &str,
+        out: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Vec<(String, String)>, AppError> {
+        let (entries, files) = export_of(conn, user_id)?;
+        out.insert("entries".into(), entries);
+        Ok(files)
+    }
+
+    fn erase(
+        &self,
+        conn: &mut DbConnection,
+        user_id: &str,
+        now: NaiveDateTime,
+    ) -> Result<Vec<String>, AppError> {
+        erase_musician(conn, user_id, now)
+    }
+
+    fn consent_withdrawn(
+        &self,
+        conn: &mut DbConnection,
+        user: &crate::accounts::model::UserRow,
+        default_consent_age: u32,
+        now: NaiveDateTime,
+    ) -> Result<Vec<String>, AppError> {
+        withdraw_without_consent(conn, user, default_consent_age, now)
+    }
 }
 
 /// Entries waiting for the organiser's review (for the organiser's home).

@@ -307,10 +307,7 @@ pub fn replace_fingerprint_keys(
             .collect();
         // A batch insert is written per backend (MultiConnection has no batch insert).
         let q = diesel::insert_into(fingerprint_keys::table).values(rows);
-        match conn {
-            DbConnection::Pg(c) => q.execute(c)?,
-            DbConnection::Sqlite(c) => q.execute(c)?,
-        };
+        crate::db::on_backend!(conn, |c| q.execute(c))?;
     }
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! No orphans: unfinished uploads past their time are removed with their objects
 //! (the entry goes back to draft), objects that no row refers to are deleted once
-//! older than a grace period, and expired idempotency keys are forgotten.
+//! older than a grace period, and expired idempotency keys are forgotten. The other
+//! features that store objects (avatars, pictures, renditions, stems) say which keys
+//! their rows hold through [`Referenced`], installed by the composition root.
 
 use std::collections::HashSet;
 
@@ -14,6 +16,12 @@ use crate::jobs::{JobError, JobRow};
 use crate::state::AppState;
 
 pub const SWEEP_JOB: &str = "uploads.sweep";
+
+/// Reads the object keys one feature's rows refer to.
+pub type KeysOf = fn(&mut crate::db::DbConnection) -> Result<Vec<String>, crate::error::AppError>;
+
+/// Every other feature's [`KeysOf`] (a part of the state).
+pub struct Referenced(pub Vec<KeysOf>);
 
 /// Folders of the object store that rows refer into.
 const PREFIXES: [&str; 5] = ["entries/", "images/", "avatars/", "renditions/", "stems/"];
@@ -48,15 +56,15 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, JobError> {
 
     // Read the rows before listing, so an object stored after this point is younger
     // than the grace period and left alone.
+    let others = state.part::<Referenced>().0.clone();
     let referenced: HashSet<String> = state
         .db
-        .run(|conn| {
+        .run(move |conn| {
             let mut keys = store::upload_keys(conn)?;
-            keys.extend(crate::accounts::service::avatar_keys(conn)?);
-            keys.extend(crate::competitions::service::image_keys(conn)?);
-            keys.extend(crate::judging::store::rendition_keys(conn)?);
             keys.extend(super::public_audio::keys(conn)?);
-            keys.extend(crate::remix::service::file_keys(conn)?);
+            for keys_of in others {
+                keys.extend(keys_of(conn)?);
+            }
             Ok(keys)
         })
         .await

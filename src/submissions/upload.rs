@@ -5,8 +5,6 @@
 //! the new audio and its analysis enqueued in one transaction. A retried request with
 //! the same `Idempotency-Key` gets the first answer again.
 
-use actix_web::http::StatusCode;
-use bytes::{Bytes, BytesMut};
 use chrono::Duration;
 use futures_util::StreamExt;
 
@@ -16,71 +14,16 @@ use super::store;
 use crate::accounts::model::AuthUser;
 use crate::db::idempotency::{self, Begin};
 use crate::error::AppError;
+use crate::http::body::peek;
 use crate::i18n::Locale;
+use crate::media::{audio_mime as mime_of, check_audio_head as check_head, sanitise_file_name};
 use crate::state::AppState;
 use crate::storage::{ByteRange, ByteStream, PutResult, StorageError};
 
 pub const ANALYSE_JOB: &str = "entry.analyse";
 
-/// Containers the engine decodes.
-const DECODABLE: [&str; 5] = ["wav", "flac", "mp3", "mp4", "ogg"];
-
 /// A JSON answer: status and body (stored for idempotent replays).
 pub type Answer = (u16, String);
-
-/// The original file name, kept only as metadata: no path, no control characters,
-/// at most 200 characters.
-pub fn sanitise_file_name(raw: &str) -> String {
-    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base
-        .chars()
-        .filter(|c| {
-            !c.is_control()
-                && !super::service::is_bidi_control(*c)
-                && !matches!(c, '"' | '<' | '>' | '|' | '*' | '?' | ':')
-        })
-        .take(200)
-        .collect();
-    let cleaned = cleaned.trim().trim_start_matches('.').to_string();
-    if cleaned.is_empty() {
-        "audio".into()
-    } else {
-        cleaned
-    }
-}
-
-/// The type served for audio whose first bytes are `head`.
-pub fn mime_of(head: &[u8]) -> &'static str {
-    match crate::audio::decode::sniff(head) {
-        "wav" => "audio/wav",
-        "flac" => "audio/flac",
-        "mp3" => "audio/mpeg",
-        "mp4" => "audio/mp4",
-        "ogg" => "audio/ogg",
-        _ => "application/octet-stream",
-    }
-}
-
-/// Refuse what is not audio the engine reads, from the first bytes.
-pub fn check_head(head: &[u8]) -> Result<(), AppError> {
-    let kind = crate::audio::decode::sniff(head);
-    if DECODABLE.contains(&kind) {
-        return Ok(());
-    }
-    Err(match kind {
-        "empty" => AppError::invalid("entry.audio_empty"),
-        "opus" | "aiff" | "matroska" => AppError::Refused {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code: "entry.format_unsupported",
-            params: vec![("kind", kind.to_string())],
-        },
-        other => AppError::Refused {
-            status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            code: "entry.not_audio",
-            params: vec![("kind", other.to_string())],
-        },
-    })
-}
 
 /// Run `work` under an idempotency key: a replay answers from the record, a failure
 /// forgets the key so the client may retry.
@@ -179,22 +122,6 @@ pub async fn upload(
         }
     })
     .await
-}
-
-/// Read until `n` bytes (or the end) have arrived; returns them and the rest of the stream
-/// (also for other uploads that sniff their first bytes).
-pub async fn peek(body: ByteStream, n: usize) -> Result<(Bytes, ByteStream), AppError> {
-    // Fused: once the body has ended it answers "no more" again instead of panicking.
-    let mut body = body.fuse();
-    let mut head = BytesMut::new();
-    while head.len() < n {
-        match body.next().await {
-            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
-            Some(Err(e)) => return Err(crate::http::body::interrupted(&e)),
-            None => break,
-        }
-    }
-    Ok((head.freeze(), Box::pin(body)))
 }
 
 /// Record a pending upload for an entry the musician may still change.
@@ -497,44 +424,4 @@ pub async fn complete(
         finalize(state, who, upload, stored, &key, locale).await
     })
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn file_names_are_sanitised() {
-        assert_eq!(sanitise_file_name("C:\\music\\My Song.wav"), "My Song.wav");
-        assert_eq!(sanitise_file_name("../../etc/passwd"), "passwd");
-        assert_eq!(sanitise_file_name("a\u{0}b<script>.mp3"), "abscript.mp3");
-        assert_eq!(sanitise_file_name(".hidden"), "hidden");
-        // A right-to-left override cannot make a name read backwards.
-        assert_eq!(sanitise_file_name("song\u{202e}3pm.exe"), "song3pm.exe");
-        assert_eq!(sanitise_file_name(""), "audio");
-        assert_eq!(sanitise_file_name(&"x".repeat(500)).len(), 200);
-    }
-
-    #[test]
-    fn only_decodable_audio_passes_the_first_bytes() {
-        assert!(check_head(b"RIFF\x24\x00\x00\x00WAVEfmt ").is_ok());
-        assert!(check_head(b"fLaC\x00\x00\x00\x22").is_ok());
-        assert!(check_head(b"ID3\x04\x00\x00\x00\x00").is_ok());
-        assert_eq!(
-            check_head(b"%PDF-1.7 ...").unwrap_err().code(),
-            "entry.not_audio"
-        );
-        assert_eq!(
-            check_head(b"\x89PNG\r\n\x1a\n")
-                .unwrap_err()
-                .status()
-                .as_u16(),
-            415
-        );
-        assert_eq!(check_head(b"").unwrap_err().code(), "entry.audio_empty");
-        assert_eq!(
-            check_head(b"FORM\x00\x00\x00\x00AIFF").unwrap_err().code(),
-            "entry.format_unsupported"
-        );
-    }
 }

@@ -418,7 +418,7 @@ pub async fn recompute(
 ) -> Result<RecomputeOutcome, AppError> {
     with_managed_round(state, who, id, |conn, who, r, _, _| {
         let out = recompute_round(conn, r)?;
-        accounts::audit(
+        crate::db::audit::record(
             conn,
             Some(&who.user.id),
             "voting.recomputed",

@@ -172,7 +172,7 @@ pub async fn change_entries(
             }
             store::set_entries(conn, &r.id, &ids)?;
             submissions::request_public_audio(conn, &added, now)?;
-            accounts::audit(
+            crate::db::audit::record(
                 conn,
                 Some(&who.user.id),
                 "voting.entries_changed",
@@ -225,7 +225,7 @@ pub async fn open_or_close_now(
             }
             r.updated_at = now;
             store::update_round(conn, &r)?;
-            accounts::audit(
+            crate::db::audit::record(
                 conn,
                 Some(&who.user.id),
                 if open { "voting.opened_now" } else { "voting.closed_now" },

@@ -4,12 +4,14 @@
 //! fraud rules with quarantine and human review; deterministic tallies with a published
 //! hash; live leaderboards over Server-Sent Events; public votes in the final results.
 
+pub mod append;
 pub mod audit;
 pub mod ballot;
 pub mod boards;
 pub mod domain;
 pub mod manage;
 pub mod model;
+pub mod organiser_pages;
 pub mod pages;
 pub mod pow;
 pub mod review;

@@ -365,7 +365,7 @@ pub async fn review(
             &reason,
             Some(&who.user.id),
         )?;
-        accounts::audit(
+        crate::db::audit::record(
             conn,
             Some(&who.user.id),
             &format!("voting.{}", input.action),

@@ -136,7 +136,7 @@ pub async fn audio(
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
     Ok(crate::http::files::response(
-        crate::submissions::public_audio::fetch(&state, &upload_id, &e.title, range).await?,
+        crate::submissions::service::public_audio(&state, &upload_id, &e.title, range).await?,
     ))
 }
 

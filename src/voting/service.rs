@@ -30,10 +30,6 @@ pub const AUDIT_JOB: &str = "voting.audit";
 
 pub use crate::time::now;
 
-pub(super) fn tz(c: &CompetitionRow) -> chrono_tz::Tz {
-    c.time_zone.parse().unwrap_or(chrono_tz::UTC)
-}
-
 pub(super) fn state_of(r: &VotingRoundRow, now: NaiveDateTime) -> &'static str {
     if now < r.opens_at {
         "upcoming"
@@ -254,7 +250,7 @@ pub async fn create_round(
             store::insert_round(conn, &r)?;
             store::set_entries(conn, &r.id, &ids)?;
             submissions::request_public_audio(conn, &ids, now)?;
-            accounts::audit(
+            crate::db::audit::record(
                 conn,
                 Some(&who.user.id),
                 "voting.round_created",
@@ -308,10 +304,10 @@ pub async fn update_round(
                     store::entries_of(conn, &r.id)?.into_iter().map(|e| e.entry_id).collect();
                 store::set_entries(conn, &r.id, &ids)?;
                 submissions::request_public_audio(conn, &ids, now)?;
-                accounts::audit(conn, Some(&who.user.id), "voting.entries_changed", &r.id, &serde_json::json!({"from": before, "to": ids}), now)?;
+                crate::db::audit::record(conn, Some(&who.user.id), "voting.entries_changed", &r.id, &serde_json::json!({"from": before, "to": ids}), now)?;
             }
             if before != (r.opens_at, r.closes_at) {
-                accounts::audit(conn, Some(&who.user.id), "voting.window_changed", &r.id, &serde_json::json!({"from": [utc(before.0), utc(before.1)], "to": [utc(r.opens_at), utc(r.closes_at)]}), now)?;
+                crate::db::audit::record(conn, Some(&who.user.id), "voting.window_changed", &r.id, &serde_json::json!({"from": [utc(before.0), utc(before.1)], "to": [utc(r.opens_at), utc(r.closes_at)]}), now)?;
             }
             let n = store::entries_of(conn, &r.id)?.len();
             Ok(view(&r, &c, n, true))
@@ -490,7 +486,7 @@ pub async fn round_of_entry(
 
 pub(super) fn day_of(c: &CompetitionRow, t: NaiveDateTime) -> String {
     t.and_utc()
-        .with_timezone(&tz(c))
+        .with_timezone(&c.tz())
         .format("%Y-%m-%d")
         .to_string()
 }
@@ -590,6 +586,21 @@ pub fn entry_seed(seed: Option<&str>) -> String {
 }
 
 /// Every vote the person cast, for their data export.
+/// Voting's part of a person's data: their votes, in the export.
+pub struct VotingData;
+
+impl crate::accounts::service::PersonalData for VotingData {
+    fn export(
+        &self,
+        conn: &mut DbConnection,
+        user_id: &str,
+        out: &mut serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Vec<(String, String)>, AppError> {
+        out.insert("votes".into(), export_of(conn, user_id)?);
+        Ok(Vec::new())
+    }
+}
+
 pub fn export_of(conn: &mut DbConnection, voter: &str) -> Result<serde_json::Value, AppError> {
     Ok(serde_json::Value::Array(
         store::all_votes_of(conn, voter)?

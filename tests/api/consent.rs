@@ -19,7 +19,7 @@ async fn has_audit(app: &TestApp, subject: &str, action: &str) -> bool {
     let (s, a) = (subject.to_string(), action.to_string());
     app.state
         .db
-        .run(move |c| cadenza::accounts::service::has_audit(c, &s, &a))
+        .run(move |c| cadenza::db::audit::has(c, &s, &a))
         .await
         .unwrap()
 }

@@ -654,7 +654,7 @@ async fn a_blind_round_from_assignment_to_published_results() {
     assert!(mail.text.contains("placed 2"), "{}", mail.text);
     assert_eq!(announced(&app), 4);
     let cid = s.call.id.clone();
-    let again = cadenza::judging::results::announce(&app.state, &cid, Utc::now().naive_utc())
+    let again = cadenza::results::service::announce(&app.state, &cid, Utc::now().naive_utc())
         .await
         .unwrap();
     assert_eq!(

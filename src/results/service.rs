@@ -1,6 +1,8 @@
-//! Final results: how jury (and, once there are votes, public) combine; computing them
-//! from the last closed round; the embargo and publication; the announcement email;
-//! what musicians see once results are public; the results CSV.
+//! Final results: computing them from the last closed judging round and the public
+//! vote (combined by `scoring`); the embargo and publication; the announcement email;
+//! what musicians see once results are public; the results CSV. Judging and voting are
+//! read through their services; whether results are out is a phase of the competition
+//! (`competitions::service::results_out`), which this feature writes.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,17 +10,19 @@ use chrono::NaiveDateTime;
 
 use super::model::*;
 use super::scoring::{self, Finalist};
-use super::service::{audit, comment_view, now, ranking_of, tz, with_competition};
 use super::store;
 use crate::accounts::model::AuthUser;
 use crate::competitions::model::CompetitionRow;
-use crate::competitions::service as competitions;
+use crate::competitions::service::{self as competitions, with_managed};
 use crate::db::DbConnection;
 use crate::error::AppError;
+use crate::judging::model::{CLOSED, CommentView, DECIDED, RankedEntry, RoundRow, STANDARD};
+use crate::judging::service as judging;
 use crate::mail::{self, MailAction, MailContent};
 use crate::state::AppState;
 use crate::submissions::model::EntryRow;
 use crate::submissions::service as submissions;
+use crate::time::{now, utc};
 
 pub const ANNOUNCE_JOB: &str = "results.announce";
 
@@ -29,7 +33,7 @@ fn results_settings(row: Option<&ResultsRow>) -> ResultsSettings {
 
 /// The final standard round that has been closed: the finalists and the jury's ranking.
 fn final_round(conn: &mut DbConnection, cid: &str) -> Result<Option<RoundRow>, AppError> {
-    Ok(store::rounds_of(conn, cid)?
+    Ok(judging::rounds_of(conn, cid)?
         .into_iter()
         .filter(|r| r.kind == STANDARD && (r.status == CLOSED || r.status == DECIDED))
         .max_by_key(|r| r.position))
@@ -43,11 +47,11 @@ fn compute_standings(
     let r = final_round(conn, &c.id)?.ok_or(AppError::Conflict {
         code: "judging.no_closed_round",
     })?;
-    let mut ranking = ranking_of(conn, &r)?;
+    let mut ranking = judging::ranking_of(conn, &r)?;
     // A decided round's finalists are the entries it advanced: the others were out
     // before the final results (and were never in the public vote).
     if r.status == DECIDED {
-        let advanced: HashSet<String> = store::round_entries_of(conn, &r.id)?
+        let advanced: HashSet<String> = judging::round_entries_of(conn, &r.id)?
             .into_iter()
             .filter(|e| e.advanced == Some(true))
             .map(|e| e.entry_id)
@@ -135,7 +139,7 @@ pub async fn put_results(
     competition_id: &str,
     input: ResultsInput,
 ) -> Result<ResultsView, AppError> {
-    with_competition(state, who, competition_id, move |conn, who, c| {
+    with_managed(state, who, competition_id, move |conn, who, c| {
         if !competitions::may_own(who, &c) {
             return Err(competitions::owner_only());
         }
@@ -164,7 +168,7 @@ pub async fn put_results(
         }
         let mut publish_at = existing.as_ref().and_then(|r| r.publish_at);
         if let Some(p) = &input.publish_at {
-            publish_at = crate::competitions::domain::parse_time(p, tz(&c))?;
+            publish_at = crate::competitions::domain::parse_time(p, c.tz())?;
         }
         let standings = compute_standings(conn, &c, &settings)?;
         let now = now();
@@ -186,12 +190,13 @@ pub async fn put_results(
         {
             schedule_announcement(conn, &c.id, t, now)?;
         }
-        audit(
+        crate::db::audit::record(
             conn,
             Some(&who.user.id),
             "results.computed",
             &c.id,
-            serde_json::json!({ "publish_at": publish_at.map(utc) }),
+            &serde_json::json!({ "publish_at": publish_at.map(utc) }),
+            now,
         )?;
         Ok(results_view(&c, Some(&row)))
     })
@@ -204,7 +209,7 @@ pub async fn publish_results(
     who: &AuthUser,
     competition_id: &str,
 ) -> Result<ResultsView, AppError> {
-    with_competition(state, who, competition_id, move |conn, who, c| {
+    with_managed(state, who, competition_id, move |conn, who, c| {
         if !competitions::may_own(who, &c) {
             return Err(competitions::owner_only());
         }
@@ -216,12 +221,13 @@ pub async fn publish_results(
         row.updated_at = now;
         store::put_results(conn, &row)?;
         schedule_announcement(conn, &c.id, now, now)?;
-        audit(
+        crate::db::audit::record(
             conn,
             Some(&who.user.id),
             "results.published",
             &c.id,
-            serde_json::json!({}),
+            &serde_json::json!({}),
+            now,
         )?;
         Ok(results_view(&c, Some(&row)))
     })
@@ -268,7 +274,7 @@ pub async fn announce(
                 .publish_at
                 .is_some_and(|t| (t - publish_at).num_seconds().abs() < 1 && t <= now);
             let marker = format!("results.announced:{}", utc(publish_at).timestamp());
-            if !due || crate::accounts::service::has_audit(conn, &cid, &marker)? {
+            if !due || crate::db::audit::has(conn, &cid, &marker)? {
                 return Ok(0);
             }
             let Some(c) = competitions::find(conn, &cid)? else {
@@ -280,11 +286,11 @@ pub async fn announce(
                 .and_then(|s| serde_json::from_str(s).ok())
                 .unwrap_or_default();
             let mut entry_ids: Vec<String> = Vec::new();
-            for r in store::rounds_of(conn, &c.id)?
+            for r in judging::rounds_of(conn, &c.id)?
                 .into_iter()
                 .filter(|r| r.kind == STANDARD)
             {
-                for re in store::round_entries_of(conn, &r.id)? {
+                for re in judging::round_entries_of(conn, &r.id)? {
                     if !entry_ids.contains(&re.entry_id) {
                         entry_ids.push(re.entry_id);
                     }
@@ -329,12 +335,13 @@ pub async fn announce(
                 mail::enqueue(conn, &m, now)?;
                 sent += 1;
             }
-            audit(
+            crate::db::audit::record(
                 conn,
                 None,
                 &marker,
                 &cid,
-                serde_json::json!({ "emails": sent }),
+                &serde_json::json!({ "emails": sent }),
+                now,
             )?;
             Ok(sent)
         })
@@ -346,7 +353,7 @@ pub async fn organiser_results(
     who: &AuthUser,
     competition_id: &str,
 ) -> Result<ResultsView, AppError> {
-    with_competition(state, who, competition_id, move |conn, _, c| {
+    with_managed(state, who, competition_id, move |conn, _, c| {
         let row = store::find_results(conn, &c.id)?;
         Ok(results_view(&c, row.as_ref()))
     })
@@ -411,33 +418,6 @@ pub async fn my_outcomes(state: &AppState, who: &AuthUser) -> Result<Vec<EntryOu
         .await
 }
 
-/// Whether a competition's results are public now.
-pub async fn published(state: &AppState, competition_id: &str) -> Result<bool, AppError> {
-    let id = competition_id.to_string();
-    state.db.run(move |conn| is_published(conn, &id)).await
-}
-
-/// Whether a competition's results are out.
-pub fn is_published(conn: &mut DbConnection, competition_id: &str) -> Result<bool, AppError> {
-    Ok(!store::published_results(conn, &[competition_id.to_string()], now())?.is_empty())
-}
-
-/// Which of these competitions have their results out (for the home page's cards).
-pub async fn published_among(
-    state: &AppState,
-    ids: Vec<String>,
-) -> Result<HashSet<String>, AppError> {
-    state
-        .db
-        .run(move |conn| {
-            Ok(store::published_results(conn, &ids, now())?
-                .into_iter()
-                .map(|r| r.competition_id)
-                .collect())
-        })
-        .await
-}
-
 /// Outcomes of `musician`'s entries (or just `only`): places once the results are
 /// published, and the judges' feedback of every round whose feedback is released
 /// (decided, set to `round`; or any round once the results are out). Comments an
@@ -463,10 +443,12 @@ pub fn outcomes_of(
         let Some(c) = competitions::find(conn, &e.competition_id)? else {
             continue;
         };
-        let rounds = store::rounds_of(conn, &c.id)?;
+        let rounds = judging::rounds_of(conn, &c.id)?;
         let released: Vec<String> = rounds
             .iter()
-            .filter(|r| r.kind == STANDARD && super::domain::feedback_released(r, res.is_some()))
+            .filter(|r| {
+                r.kind == STANDARD && crate::judging::domain::feedback_released(r, res.is_some())
+            })
             .map(|r| r.id.clone())
             .collect();
         if res.is_none() && released.is_empty() {
@@ -478,7 +460,7 @@ pub fn outcomes_of(
             .unwrap_or_default();
         let mut lines = Vec::new();
         if res.is_some() {
-            for re in store::rounds_of_entry(conn, &e.id)? {
+            for re in judging::rounds_of_entry(conn, &e.id)? {
                 let Some(r) = rounds
                     .iter()
                     .find(|r| r.id == re.round_id && r.kind == STANDARD)
@@ -490,16 +472,16 @@ pub fn outcomes_of(
                     RoundOutcome {
                         round: r.name.clone(),
                         placement: re.placement,
-                        of: store::round_entries_of(conn, &r.id)?.len(),
+                        of: judging::round_entries_of(conn, &r.id)?.len(),
                         advanced: re.advanced,
                     },
                 ));
             }
         }
         lines.sort_by_key(|(p, _)| *p);
-        let feedback: Vec<CommentView> = store::feedback_for_entry(conn, &e.id, &released)?
+        let feedback: Vec<CommentView> = judging::feedback_for_entry(conn, &e.id, &released)?
             .into_iter()
-            .map(comment_view)
+            .map(judging::comment_view)
             .collect();
         if res.is_none() && feedback.is_empty() {
             continue;

@@ -1,0 +1,279 @@
+//! Appending a batch of votes: one statement per batch on PostgreSQL (data-modifying
+//! CTEs over arrays, prepared once per connection), a transaction of four on SQLite.
+//! The hot path of a live show (see `writer`).
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::model::*;
+use super::store::{insert_flags, insert_reviews, tallies_add};
+use crate::db::DbConnection;
+use crate::db::on_backend;
+use crate::db::schema::votes;
+use crate::error::AppError;
+
+/// Append votes with everything that goes with them, atomically: the tallies, and for a
+/// vote held when cast its flag and its review record. Rows that break a uniqueness rule
+/// are skipped. Returns (id, voter, idempotency key) of the rows added.
+///
+/// On PostgreSQL this is one statement (data-modifying CTEs over `unnest` arrays), so a
+/// batch costs one round trip and one plan, prepared once per connection; outside a
+/// transaction it commits by itself. On SQLite it is a (nested) transaction of four.
+pub fn append_votes(
+    conn: &mut DbConnection,
+    rows: &[NewVote],
+) -> Result<Vec<(i64, String, String)>, AppError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    match conn {
+        DbConnection::Pg(c) => {
+            // In one order everywhere, so two writers appending votes of the same voters
+            // take the unique indexes' locks in the same order and never deadlock (which
+            // PostgreSQL would only notice after `deadlock_timeout`, a second).
+            let mut sorted: Vec<&NewVote> = rows.iter().collect();
+            sorted.sort_by(|a, b| {
+                (&a.round_id, &a.voter_id, a.slot, &a.idempotency_key).cmp(&(
+                    &b.round_id,
+                    &b.voter_id,
+                    b.slot,
+                    &b.idempotency_key,
+                ))
+            });
+            let mut out = Vec::with_capacity(rows.len());
+            for chunk in sorted.chunks(5000) {
+                out.extend(pg_append::AppendVotes::new(chunk).load::<(i64, String, String)>(c)?);
+            }
+            Ok(out)
+        }
+        DbConnection::Sqlite(_) => conn.transaction(|conn| {
+            let mut out: Vec<(i64, String, String)> = Vec::with_capacity(rows.len());
+            for chunk in rows.chunks(500) {
+                let got: Vec<(i64, String, String)> =
+                    on_backend!(conn, |c| diesel::insert_into(votes::table)
+                        .values(chunk)
+                        .on_conflict_do_nothing()
+                        .returning((votes::id, votes::voter_id, votes::idempotency_key))
+                        .get_results(c))?;
+                out.extend(got);
+            }
+            let ids: HashMap<(&str, &str), i64> = out
+                .iter()
+                .map(|(id, v, k)| ((v.as_str(), k.as_str()), *id))
+                .collect();
+            let mut deltas: std::collections::BTreeMap<(&str, &str), (i64, i64)> =
+                Default::default();
+            let mut flags = Vec::new();
+            let mut reviews = Vec::new();
+            for row in rows {
+                let Some(&id) = ids.get(&(row.voter_id.as_str(), row.idempotency_key.as_str()))
+                else {
+                    continue;
+                };
+                let d = deltas
+                    .entry((row.round_id.as_str(), row.entry_id.as_str()))
+                    .or_default();
+                if row.initial_status == super::domain::COUNTED {
+                    d.0 += 1;
+                    continue;
+                }
+                d.1 += 1;
+                flags.push(FlagRow {
+                    vote_id: id,
+                    round_id: row.round_id.clone(),
+                    status: super::domain::QUARANTINED.into(),
+                    rule: row.initial_rule.clone(),
+                    reviewed: false,
+                    updated_at: row.cast_at,
+                });
+                reviews.push(NewReview {
+                    vote_id: id,
+                    round_id: row.round_id.clone(),
+                    action: super::domain::QUARANTINE.into(),
+                    rule: row.initial_rule.clone(),
+                    reason: AUTOMATIC_REASON.into(),
+                    actor_id: None,
+                    at: row.cast_at,
+                });
+            }
+            let deltas: Vec<TallyRow> = deltas
+                .into_iter()
+                .map(|((round, entry), (counted, quarantined))| TallyRow {
+                    round_id: round.to_string(),
+                    entry_id: entry.to_string(),
+                    counted,
+                    quarantined,
+                    invalidated: 0,
+                })
+                .collect();
+            tallies_add(conn, &deltas)?;
+            insert_flags(conn, &flags)?;
+            insert_reviews(conn, &reviews)?;
+            Ok(out)
+        }),
+    }
+}
+
+/// The reason recorded for a vote held by a rule as it was cast.
+pub const AUTOMATIC_REASON: &str = "automatic, when cast";
+
+/// PostgreSQL's one-statement append. Written as a query fragment of its own (not
+/// `sql_query`, which diesel never caches) so the statement is prepared once per
+/// connection, whatever the batch's size.
+mod pg_append {
+    use std::sync::LazyLock;
+
+    use chrono::NaiveDateTime;
+    use diesel::pg::{Pg, PgConnection};
+    use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+    use diesel::sql_types::{Array, BigInt, Int4, Int8, Nullable, Text, Timestamp};
+    use diesel::{QueryResult, RunQueryDsl};
+
+    use super::super::domain::{COUNTED, QUARANTINE, QUARANTINED};
+    use super::super::model::NewVote;
+
+    /// The statement, cut where the sixteen array parameters go.
+    static PARTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let sql = format!(
+            "WITH ins AS ( \
+               INSERT INTO votes (round_id, voter_id, entry_id, cast_at, day, slot, entry_slot, \
+                 day_slot, idempotency_key, pow_id, pow_cost, network, ua_hash, account_age_secs, \
+                 initial_status, initial_rule) \
+               SELECT r, v, e, c, d, s, es, ds, k, p, pc, n, u, a, st, ru \
+               FROM unnest(?::text[], ?::text[], ?::text[], ?::timestamp[], ?::text[], \
+                 ?::int4[], ?::int4[], ?::int4[], ?::text[], ?::text[], ?::int4[], ?::text[], \
+                 ?::text[], ?::int8[], ?::text[], ?::text[]) WITH ORDINALITY \
+                 AS x (r, v, e, c, d, s, es, ds, k, p, pc, n, u, a, st, ru, i) \
+               ORDER BY i \
+               ON CONFLICT DO NOTHING \
+               RETURNING id, round_id, voter_id, entry_id, idempotency_key, cast_at, \
+                 initial_status, initial_rule), \
+             tallies AS ( \
+               INSERT INTO vote_tallies (round_id, entry_id, counted, quarantined, invalidated) \
+               SELECT round_id, entry_id, count(*) FILTER (WHERE initial_status = '{COUNTED}'), \
+                 count(*) FILTER (WHERE initial_status <> '{COUNTED}'), 0 \
+               FROM ins GROUP BY round_id, entry_id ORDER BY round_id, entry_id \
+               ON CONFLICT (round_id, entry_id) DO UPDATE SET \
+                 counted = vote_tallies.counted + excluded.counted, \
+                 quarantined = vote_tallies.quarantined + excluded.quarantined), \
+             flags AS ( \
+               INSERT INTO vote_flags (vote_id, round_id, status, rule, reviewed, updated_at) \
+               SELECT id, round_id, '{QUARANTINED}', initial_rule, FALSE, cast_at \
+               FROM ins WHERE initial_status <> '{COUNTED}'), \
+             reviews AS ( \
+               INSERT INTO vote_reviews (vote_id, round_id, action, rule, reason, actor_id, at) \
+               SELECT id, round_id, '{QUARANTINE}', initial_rule, '{reason}', NULL, cast_at \
+               FROM ins WHERE initial_status <> '{COUNTED}' ORDER BY id) \
+             SELECT id, voter_id, idempotency_key FROM ins",
+            reason = super::AUTOMATIC_REASON,
+        );
+        sql.split('?').map(str::to_string).collect()
+    });
+
+    pub struct AppendVotes {
+        round: Vec<String>,
+        voter: Vec<String>,
+        entry: Vec<String>,
+        cast_at: Vec<NaiveDateTime>,
+        day: Vec<String>,
+        slot: Vec<i32>,
+        entry_slot: Vec<i32>,
+        day_slot: Vec<i32>,
+        key: Vec<String>,
+        pow_id: Vec<String>,
+        pow_cost: Vec<i32>,
+        network: Vec<String>,
+        ua_hash: Vec<String>,
+        age: Vec<i64>,
+        status: Vec<String>,
+        rule: Vec<Option<String>>,
+    }
+
+    impl AppendVotes {
+        pub fn new(rows: &[&NewVote]) -> AppendVotes {
+            macro_rules! col {
+                ($f:ident) => {
+                    rows.iter().map(|r| r.$f.clone()).collect()
+                };
+            }
+            AppendVotes {
+                round: col!(round_id),
+                voter: col!(voter_id),
+                entry: col!(entry_id),
+                cast_at: col!(cast_at),
+                day: col!(day),
+                slot: col!(slot),
+                entry_slot: col!(entry_slot),
+                day_slot: col!(day_slot),
+                key: col!(idempotency_key),
+                pow_id: col!(pow_id),
+                pow_cost: col!(pow_cost),
+                network: col!(network),
+                ua_hash: col!(ua_hash),
+                age: col!(account_age_secs),
+                status: col!(initial_status),
+                rule: col!(initial_rule),
+            }
+        }
+    }
+
+    impl QueryId for AppendVotes {
+        type QueryId = AppendVotes;
+        const HAS_STATIC_QUERY_ID: bool = true;
+    }
+
+    impl Query for AppendVotes {
+        type SqlType = (BigInt, Text, Text);
+    }
+
+    impl QueryFragment<Pg> for AppendVotes {
+        fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+            let p = &*PARTS;
+            out.push_sql(&p[0]);
+            out.push_bind_param::<Array<Text>, _>(&self.round)?;
+            out.push_sql(&p[1]);
+            out.push_bind_param::<Array<Text>, _>(&self.voter)?;
+            out.push_sql(&p[2]);
+            out.push_bind_param::<Array<Text>, _>(&self.entry)?;
+            out.push_sql(&p[3]);
+            out.push_bind_param::<Array<Timestamp>, _>(&self.cast_at)?;
+            out.push_sql(&p[4]);
+            out.push_bind_param::<Array<Text>, _>(&self.day)?;
+            out.push_sql(&p[5]);
+            out.push_bind_param::<Array<Int4>, _>(&self.slot)?;
+            out.push_sql(&p[6]);
+            out.push_bind_param::<Array<Int4>, _>(&self.entry_slot)?;
+            out.push_sql(&p[7]);
+            out.push_bind_param::<Array<Int4>, _>(&self.day_slot)?;
+            out.push_sql(&p[8]);
+            out.push_bind_param::<Array<Text>, _>(&self.key)?;
+            out.push_sql(&p[9]);
+            out.push_bind_param::<Array<Text>, _>(&self.pow_id)?;
+            out.push_sql(&p[10]);
+            out.push_bind_param::<Array<Int4>, _>(&self.pow_cost)?;
+            out.push_sql(&p[11]);
+            out.push_bind_param::<Array<Text>, _>(&self.network)?;
+            out.push_sql(&p[12]);
+            out.push_bind_param::<Array<Text>, _>(&self.ua_hash)?;
+            out.push_sql(&p[13]);
+            out.push_bind_param::<Array<Int8>, _>(&self.age)?;
+            out.push_sql(&p[14]);
+            out.push_bind_param::<Array<Text>, _>(&self.status)?;
+            out.push_sql(&p[15]);
+            out.push_bind_param::<Array<Nullable<Text>>, _>(&self.rule)?;
+            out.push_sql(&p[16]);
+            Ok(())
+        }
+    }
+
+    impl RunQueryDsl<PgConnection> for AppendVotes {}
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn the_statement_has_sixteen_parameters() {
+            assert_eq!(super::PARTS.len(), 17);
+        }
+    }
+}
