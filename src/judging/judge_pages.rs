@@ -15,8 +15,8 @@ use super::model::*;
 use super::pages::{form_error, script_json, when};
 use crate::accounts::model::AuthUser;
 use crate::accounts::model::PageUser;
-use crate::error::OrNone as _;
 use crate::error::AppError;
+use crate::error::OrNone as _;
 use crate::state::AppState;
 use crate::web::{PageCtx, render, render_with_status, see_other};
 

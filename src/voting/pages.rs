@@ -9,8 +9,8 @@ use askama::Template;
 use super::model::*;
 use super::service;
 use crate::accounts::model::AuthUser;
-use crate::error::OrNone as _;
 use crate::error::AppError;
+use crate::error::OrNone as _;
 use crate::state::AppState;
 use crate::web::{PageCtx, render, script_json, see_other};
 
