@@ -10,7 +10,6 @@ use clap::{Parser, Subcommand};
 use crate::config::Settings;
 use crate::i18n::Locale;
 use crate::jobs::store as job_store;
-use crate::startup::jobs::SELFTEST_JOB;
 use crate::startup::{Application, build_state, run_workers_until_stopped};
 
 #[derive(Parser, Debug)]
@@ -333,10 +332,9 @@ async fn admin(command: AdminCommand, settings: Settings) -> anyhow::Result<Exit
             let id = state
                 .db
                 .run(move |c| {
-                    job_store::enqueue(
+                    crate::jobs::enqueue(
                         c,
-                        SELFTEST_JOB,
-                        &serde_json::json!({ "hold_ms": hold_ms }),
+                        &crate::startup::jobs::Selftest { hold_ms },
                         chrono::Utc::now().naive_utc(),
                         None,
                     )

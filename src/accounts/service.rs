@@ -1,4 +1,7 @@
-//! Account use cases of the foundation: the first organiser and password set-up links.
+//! Accounts' face to the other features — who a person is (`find_user`, names, judges
+//! of a competition, whether a session ended), the extension point for personal data
+//! and the team invitation — and the first organiser with its password set-up link.
+//! Sign-in, registration, guardian consent, recovery and profiles have their own files.
 
 /// Where on the account page a teen asks for (or sees) their guardian's consent.
 pub use super::guardian::ACCOUNT_SECTION;

@@ -9,10 +9,6 @@ use crate::accounts::model::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::state::AppState;
 
-fn csv_response(body: String, name: &str) -> HttpResponse {
-    crate::http::csv::response(name, body)
-}
-
 /// A competition's audit log, newest first, 100 at a time.
 #[utoipa::path(get, path = "/api/v1/competitions/{id}/audit", tag = "audit",
     params(("id" = String, Path, description = "Competition id"), AuditQuery),
@@ -47,7 +43,10 @@ pub async fn competition_audit_csv(
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = service::competition_log(&state, &who, &id, q.into_inner(), CSV_MAX).await?;
-    Ok(csv_response(service::csv(&page.items)?, "audit.csv"))
+    Ok(crate::http::csv::response(
+        "audit.csv",
+        service::csv(&page.items)?,
+    ))
 }
 
 /// The whole site's audit log (site admins).
@@ -79,7 +78,10 @@ pub async fn site_audit_csv(
     q: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     let page = service::site_log(&state, &who, q.into_inner(), CSV_MAX).await?;
-    Ok(csv_response(service::csv(&page.items)?, "site-audit.csv"))
+    Ok(crate::http::csv::response(
+        "site-audit.csv",
+        service::csv(&page.items)?,
+    ))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

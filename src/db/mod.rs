@@ -2,7 +2,10 @@
 //! r2d2, backend chosen by the URL scheme. Diesel is synchronous, so every query runs
 //! through [`Db::run`] on tokio's blocking pool, never on an actix worker thread.
 //!
-//! The few statements that must differ per backend live in [`backend`].
+//! The few statements that must differ per backend live in [`backend`]; what
+//! `MultiConnection` cannot run itself is dispatched once by [`on_backend!`]. Here too:
+//! the audit log writer ([`audit`]), the job queue's table ([`queue`]), idempotency
+//! keys, counters and the process heartbeat's rows.
 
 pub mod audit;
 pub mod backend;

@@ -14,6 +14,11 @@ pub fn cell(s: &str) -> String {
 }
 
 /// A CSV file to download as `name`.
+/// [`response`] for a use case's `(file name, body)`.
+pub fn download((name, body): (String, String)) -> HttpResponse {
+    response(&name, body)
+}
+
 pub fn response(name: &str, body: String) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")

@@ -1,4 +1,5 @@
-//! Jobs are rows. A job is enqueued in the same transaction as the change that causes
+//! Jobs are rows (the queue's table is `db::queue`). Each kind is a [`Job`]: a stable
+//! name and a typed payload. A job is enqueued in the same transaction as the change that causes
 //! it, claimed with a lease, run under `catch_unwind`, retried with exponential
 //! backoff and finally buried as dead with its last error. Expired leases (a worker
 //! killed mid-job) are reclaimed. On shutdown a worker finishes the job in hand within
@@ -18,6 +19,12 @@ use futures_util::future::BoxFuture;
 use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
+use chrono::NaiveDateTime;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::db::DbConnection;
+use crate::error::AppError;
 use crate::state::AppState;
 pub use store::JobRow;
 
@@ -32,6 +39,44 @@ pub enum JobError {
     Fatal(String),
 }
 
+/// One kind of job: a stable name and a typed payload, as crates.io's `BackgroundJob`.
+/// The payload is this type, written by [`enqueue`] and read back once by the worker,
+/// so no job parses JSON by hand. A job is enqueued in the transaction of the change
+/// that causes it and must be idempotent (it may run twice after a lost lease).
+pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// Stored with each queued job: never rename a kind that may still be waiting.
+    const NAME: &'static str;
+
+    /// Do the work (`job` is the queued row: its id, lane and attempt). [`JobError::Retry`]
+    /// for what may pass later (a database or store error converts to it with `?`),
+    /// [`JobError::Fatal`] for what never will.
+    fn run(self, state: AppState, job: JobRow)
+    -> impl Future<Output = Result<(), JobError>> + Send;
+}
+
+/// Enqueue `job` in the caller's transaction, due now or at `due`. Returns its id.
+pub fn enqueue<J: Job>(
+    conn: &mut DbConnection,
+    job: &J,
+    now: NaiveDateTime,
+    due: Option<NaiveDateTime>,
+) -> Result<i64, AppError> {
+    let payload = serde_json::to_value(job).map_err(AppError::internal)?;
+    store::enqueue(conn, J::NAME, &payload, now, due)
+}
+
+/// A database or store failure is worth another try.
+impl From<AppError> for JobError {
+    fn from(e: AppError) -> JobError {
+        JobError::Retry(e.to_string())
+    }
+}
+
+/// "Worth another try", naming what was being done: `.map_err(retry("reading the audio"))`.
+pub fn retry<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> JobError + '_ {
+    move |e| JobError::Retry(format!("{what}: {e}"))
+}
+
 pub type JobFuture = BoxFuture<'static, Result<(), JobError>>;
 type HandlerFn = Arc<dyn Fn(AppState, JobRow) -> JobFuture + Send + Sync>;
 
@@ -40,15 +85,31 @@ type HandlerFn = Arc<dyn Fn(AppState, JobRow) -> JobFuture + Send + Sync>;
 #[derive(Clone, Default)]
 pub struct JobRegistry {
     handlers: HashMap<String, HandlerFn>,
-    periodic: Vec<(&'static str, Duration)>,
+    periodic: Vec<(&'static str, serde_json::Value, Duration)>,
 }
 
 impl JobRegistry {
-    /// Enqueue a `kind` job every `every` in processes that run workers.
-    pub fn every(&mut self, kind: &'static str, every: Duration) {
-        self.periodic.push((kind, every));
+    /// Run jobs of kind `J` (their payload is read once, here: a payload that does not
+    /// parse is buried at once).
+    pub fn add<J: Job>(&mut self) {
+        self.register(J::NAME, |state, row| {
+            Box::pin(async move {
+                let job: J = serde_json::from_str(&row.payload)
+                    .map_err(|e| JobError::Fatal(format!("bad {} payload: {e}", J::NAME)))?;
+                job.run(state, row).await
+            })
+        });
     }
 
+    /// Enqueue a `J` job (its default payload) every `every` in processes that run
+    /// workers, and run it.
+    pub fn every<J: Job + Default>(&mut self, every: Duration) {
+        self.add::<J>();
+        let payload = serde_json::to_value(J::default()).unwrap_or_default();
+        self.periodic.push((J::NAME, payload, every));
+    }
+
+    /// Run `kind` with a hand-written handler (tests register their own kinds).
     pub fn register<F>(&mut self, kind: &str, f: F)
     where
         F: Fn(AppState, JobRow) -> JobFuture + Send + Sync + 'static,
@@ -335,11 +396,12 @@ pub fn spawn_workers(
         })
         .collect();
     if n > 0 {
-        for &(kind, every) in &registry.periodic {
+        for (kind, payload, every) in &registry.periodic {
             tasks.push(tokio::spawn(schedule(
                 state.clone(),
                 kind,
-                every,
+                payload.clone(),
+                *every,
                 shutdown.clone(),
             )));
         }
@@ -352,6 +414,7 @@ pub fn spawn_workers(
 async fn schedule(
     state: AppState,
     kind: &'static str,
+    payload: serde_json::Value,
     every: Duration,
     shutdown: CancellationToken,
 ) {
@@ -360,6 +423,7 @@ async fn schedule(
             _ = tokio::time::sleep(every) => {}
             _ = shutdown.cancelled() => return,
         }
+        let payload = payload.clone();
         let r = state
             .db
             .transaction(move |conn| {
@@ -367,7 +431,7 @@ async fn schedule(
                     return Ok(());
                 }
                 let now = chrono::Utc::now().naive_utc();
-                store::enqueue(conn, kind, &serde_json::json!({}), now, None).map(|_| ())
+                store::enqueue(conn, kind, &payload, now, None).map(|_| ())
             })
             .await;
         if let Err(e) = r {

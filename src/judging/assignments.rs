@@ -10,7 +10,7 @@ use chrono::NaiveDateTime;
 use super::assign::{self, Plan, Problem};
 use super::domain::{self};
 use super::model::*;
-use super::service::{RENDER_JOB, audit, insert_with_code, now, round_view, with_round};
+use super::service::{audit, insert_with_code, now, round_view, with_round};
 use super::store;
 use crate::accounts::model::AuthUser;
 use crate::accounts::model::UserRow;
@@ -204,10 +204,11 @@ fn request_rendition(
     if let Some(u) = &e.upload_id
         && store::find_rendition(conn, u)?.is_none()
     {
-        crate::jobs::store::enqueue(
+        crate::jobs::enqueue(
             conn,
-            RENDER_JOB,
-            &serde_json::json!({ "upload_id": u }),
+            &super::jobs::RenderForJudges {
+                upload_id: u.clone(),
+            },
             now,
             None,
         )?;

@@ -235,7 +235,7 @@ pub async fn feedback_csv(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(super::routes::csv_response(csv(&state, &who, &id).await?))
+    Ok(crate::http::csv::download(csv(&state, &who, &id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -4,22 +4,29 @@
 //! child process, with no tags, pictures or file names from the musician's file. Judges
 //! only ever hear renditions, so a blind round cannot leak a name through metadata.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::RenditionRow;
 use super::service::now;
 use super::store;
-use crate::jobs::{JobError, JobRow};
+use crate::jobs::{Job, JobError, JobRow};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
-struct Payload {
-    upload_id: String,
+/// Render the clean rendition judges hear of an upload.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RenderForJudges {
+    pub upload_id: String,
 }
 
-pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
-    let p: Payload = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fatal(format!("bad render payload: {e}")))?;
+impl Job for RenderForJudges {
+    const NAME: &'static str = super::service::RENDER_JOB;
+
+    async fn run(self, state: AppState, job: JobRow) -> Result<(), JobError> {
+        run(state, job, self).await
+    }
+}
+
+async fn run(state: AppState, _job: JobRow, p: RenderForJudges) -> Result<(), JobError> {
     let uid = p.upload_id.clone();
     let upload = state
         .db
@@ -29,8 +36,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
             }
             crate::submissions::service::find_upload(conn, &uid)
         })
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
+        .await?;
     let Some(upload) = upload else { return Ok(()) };
     let (key, size) =
         crate::submissions::service::render_to_store(&state, &upload.object_key, 0.0).await?;
@@ -52,8 +58,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
             )?;
             Ok(true)
         })
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
+        .await?;
     if !kept {
         // Another worker finished first; ours is not needed.
         let _ = state.storage.delete(&key).await;
@@ -61,10 +66,20 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
     Ok(())
 }
 
-pub async fn remind(state: AppState, _job: JobRow) -> Result<(), JobError> {
-    let n = super::service::remind(&state)
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
+/// Remind judges before a round closes (every five minutes).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Remind {}
+
+impl Job for Remind {
+    const NAME: &'static str = super::service::REMIND_JOB;
+
+    async fn run(self, state: AppState, _job: JobRow) -> Result<(), JobError> {
+        remind(state).await
+    }
+}
+
+async fn remind(state: AppState) -> Result<(), JobError> {
+    let n = super::service::remind(&state).await?;
     if n > 0 {
         tracing::info!(reminders = n, "judges reminded");
     }

@@ -12,12 +12,13 @@ use serde::Deserialize;
 
 use super::judge;
 use super::model::*;
-use super::pages::{form_error, script_json, when};
+use super::pages::{form_error, script_json};
 use crate::accounts::model::AuthUser;
 use crate::accounts::model::PageUser;
 use crate::error::AppError;
 use crate::error::OrNone as _;
 use crate::state::AppState;
+use crate::time::when;
 use crate::web::{PageCtx, render, render_with_status, see_other};
 
 #[derive(Template)]
@@ -72,7 +73,7 @@ async fn queue_page(
     } else {
         None
     };
-    let closes = when(q.round.closes_at, &q.round.time_zone);
+    let closes = when(q.round.closes_at, &q.round.time_zone, ctx.l);
     let offset_label = calibration
         .as_ref()
         .and_then(|c| c.offset)
@@ -163,7 +164,7 @@ async fn score_page(
         "previous": v.previous.as_ref().map(|n| format!("/judge/a/{n}")),
         "scoring_open": v.round.scoring_open,
     }));
-    let closes = when(v.round.closes_at, &v.round.time_zone);
+    let closes = when(v.round.closes_at, &v.round.time_zone, ctx.l);
     let gain_label = format!("{:+.1}", v.audio.gain_db);
     let my_score = v
         .score

@@ -30,11 +30,6 @@ fn z(x: Option<f64>) -> String {
     x.map(|v| format!("{v:+.2}")).unwrap_or_else(|| "—".into())
 }
 
-/// A time in the competition's zone, named as organisers and judges read it.
-pub(super) fn when(t: Option<chrono::DateTime<chrono::Utc>>, tz: &str) -> String {
-    crate::time::when(t, tz, crate::i18n::Locale::En)
-}
-
 #[derive(Template)]
 #[template(path = "judging/rounds.html")]
 struct RoundsPage {

@@ -250,10 +250,6 @@ pub async fn add_conflict(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "reassigned": n })))
 }
 
-pub(super) fn csv_response((name, body): (String, String)) -> HttpResponse {
-    crate::http::csv::response(&name, body)
-}
-
 /// Every score of every round, as CSV.
 #[utoipa::path(get, path = "/api/v1/competitions/{id}/scores.csv", tag = "judging",
     params(("id" = String, Path, description = "Competition id")),
@@ -266,7 +262,9 @@ pub async fn scores_csv(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    Ok(csv_response(service::scores_csv(&state, &who, &id).await?))
+    Ok(crate::http::csv::download(
+        service::scores_csv(&state, &who, &id).await?,
+    ))
 }
 
 /// The rounds the caller judges.

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::model::*;
-use super::service::{CHECK_JOB, LANDMARKS_JOB, now, utc};
+use super::service::{now, utc};
 use super::store;
 use crate::accounts::model::AuthUser;
 use crate::competitions::service as competitions;
@@ -14,10 +14,11 @@ use crate::state::AppState;
 use crate::submissions::service as submissions;
 
 pub fn enqueue_check(conn: &mut DbConnection, entry_id: &str) -> Result<(), AppError> {
-    crate::jobs::store::enqueue(
+    crate::jobs::enqueue(
         conn,
-        CHECK_JOB,
-        &serde_json::json!({ "entry_id": entry_id }),
+        &super::jobs::CheckStems {
+            entry_id: entry_id.to_string(),
+        },
         now(),
         None,
     )?;
@@ -70,10 +71,11 @@ pub(super) fn ensure_landmarks(conn: &mut DbConnection, entry_id: &str) -> Resul
     let analysed = submissions::find_entry(conn, entry_id)?
         .is_some_and(|e| e.upload_id.is_some() && e.report.is_some());
     if analysed {
-        crate::jobs::store::enqueue(
+        crate::jobs::enqueue(
             conn,
-            LANDMARKS_JOB,
-            &serde_json::json!({ "entry_id": entry_id }),
+            &super::jobs::Landmarks {
+                entry_id: entry_id.to_string(),
+            },
             now(),
             None,
         )?;

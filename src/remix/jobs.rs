@@ -1,32 +1,42 @@
 //! The remix jobs: analyse a stem (the same sandboxed engine as entries), and compare a
 //! remix with its source's stems.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{ANALYSED, FAILED, PENDING};
 use super::{service, store};
 use crate::audio::sandbox::analyze_isolated;
 use crate::engine::{copy_to_temp, sandbox_config};
-use crate::jobs::{JobError, JobRow};
+use crate::jobs::{Job, JobError, JobRow, retry};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
-struct StemPayload {
-    file_id: String,
+/// Analyse an uploaded stem.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AnalyseStem {
+    pub file_id: String,
 }
 
-#[derive(Deserialize)]
-struct CheckPayload {
-    entry_id: String,
+/// Compare a remix with its source's stems.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CheckStems {
+    pub entry_id: String,
 }
 
-fn retry(what: &str) -> impl FnOnce(crate::error::AppError) -> JobError + '_ {
-    move |e| JobError::Retry(format!("{what}: {e}"))
+/// Fingerprint an entry's audio for remix checks.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Landmarks {
+    pub entry_id: String,
 }
 
-pub async fn analyse(state: AppState, job: JobRow) -> Result<(), JobError> {
-    let p: StemPayload = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fatal(format!("bad stem payload: {e}")))?;
+impl Job for AnalyseStem {
+    const NAME: &'static str = service::ANALYSE_JOB;
+
+    async fn run(self, state: AppState, job: JobRow) -> Result<(), JobError> {
+        analyse(state, job, self).await
+    }
+}
+
+async fn analyse(state: AppState, _job: JobRow, p: AnalyseStem) -> Result<(), JobError> {
     let id = p.file_id.clone();
     let file = state
         .db
@@ -79,9 +89,15 @@ pub async fn analyse(state: AppState, job: JobRow) -> Result<(), JobError> {
 }
 
 /// Fingerprint an analysed entry's audio (it became a remix, or a source).
-pub async fn entry_landmarks(state: AppState, job: JobRow) -> Result<(), JobError> {
-    let p: CheckPayload = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fatal(format!("bad landmarks payload: {e}")))?;
+impl Job for Landmarks {
+    const NAME: &'static str = service::LANDMARKS_JOB;
+
+    async fn run(self, state: AppState, job: JobRow) -> Result<(), JobError> {
+        entry_landmarks(state, job, self).await
+    }
+}
+
+async fn entry_landmarks(state: AppState, _job: JobRow, p: Landmarks) -> Result<(), JobError> {
     let id = p.entry_id.clone();
     let upload = state
         .db
@@ -131,9 +147,15 @@ pub async fn entry_landmarks(state: AppState, job: JobRow) -> Result<(), JobErro
         .map_err(retry("saving landmarks"))
 }
 
-pub async fn check(state: AppState, job: JobRow) -> Result<(), JobError> {
-    let p: CheckPayload = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fatal(format!("bad check payload: {e}")))?;
+impl Job for CheckStems {
+    const NAME: &'static str = service::CHECK_JOB;
+
+    async fn run(self, state: AppState, job: JobRow) -> Result<(), JobError> {
+        check(state, job, self).await
+    }
+}
+
+async fn check(state: AppState, _job: JobRow, p: CheckStems) -> Result<(), JobError> {
     let v = state
         .db
         .run(move |conn| super::check::check_now(conn, &p.entry_id))

@@ -16,9 +16,7 @@ use crate::state::AppState;
 use crate::storage::{ByteStream, StorageError};
 use crate::submissions::service as submissions;
 
-use super::service::{
-    ANALYSE_JOB, MAX_LICENCE, MAX_SIDE_FILE, MAX_TITLE, is_public, now, song_ref, utc,
-};
+use super::service::{MAX_LICENCE, MAX_SIDE_FILE, MAX_TITLE, is_public, now, song_ref, utc};
 
 fn apply_pack(
     conn: &mut DbConnection,
@@ -419,10 +417,11 @@ pub async fn upload_file(
             };
             store::insert_file(conn, &row)?;
             if kind == STEM {
-                crate::jobs::store::enqueue(
+                crate::jobs::enqueue(
                     conn,
-                    ANALYSE_JOB,
-                    &serde_json::json!({ "file_id": row.id }),
+                    &super::jobs::AnalyseStem {
+                        file_id: row.id.clone(),
+                    },
                     now,
                     None,
                 )?;

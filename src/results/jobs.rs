@@ -1,23 +1,28 @@
 //! The results announcement job: at the publication time, every musician with an entry
 //! in a judging round is told (see `service::announce`).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::jobs::{JobError, JobRow};
+use crate::jobs::{Job, JobError, JobRow};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
-struct AnnouncePayload {
-    competition_id: String,
-    publish_at: chrono::DateTime<chrono::Utc>,
+/// Tell the musicians their results at the publication time.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Announce {
+    pub competition_id: String,
+    pub publish_at: chrono::DateTime<chrono::Utc>,
 }
 
-pub async fn announce(state: AppState, job: JobRow) -> Result<(), JobError> {
-    let p: AnnouncePayload = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fatal(format!("bad announcement payload: {e}")))?;
-    let n = super::service::announce(&state, &p.competition_id, p.publish_at.naive_utc())
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
+impl Job for Announce {
+    const NAME: &'static str = super::service::ANNOUNCE_JOB;
+
+    async fn run(self, state: AppState, job: JobRow) -> Result<(), JobError> {
+        announce(state, job, self).await
+    }
+}
+
+async fn announce(state: AppState, _job: JobRow, p: Announce) -> Result<(), JobError> {
+    let n = super::service::announce(&state, &p.competition_id, p.publish_at.naive_utc()).await?;
     tracing::info!(competition = %p.competition_id, emails = n, "results announced");
     Ok(())
 }

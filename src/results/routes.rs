@@ -78,8 +78,9 @@ pub async fn results_csv(
     who: AuthUser,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (name, body) = results::results_csv(&state, &who, &id).await?;
-    Ok(crate::http::csv::response(&name, body))
+    Ok(crate::http::csv::download(
+        results::results_csv(&state, &who, &id).await?,
+    ))
 }
 
 /// Your entries' placements and feedback, in competitions whose results are public.

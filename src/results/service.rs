@@ -241,10 +241,12 @@ fn schedule_announcement(
     publish_at: NaiveDateTime,
     now: NaiveDateTime,
 ) -> Result<(), AppError> {
-    crate::jobs::store::enqueue(
+    crate::jobs::enqueue(
         conn,
-        ANNOUNCE_JOB,
-        &serde_json::json!({ "competition_id": competition_id, "publish_at": utc(publish_at) }),
+        &super::jobs::Announce {
+            competition_id: competition_id.to_string(),
+            publish_at: utc(publish_at),
+        },
         now,
         Some(publish_at.max(now)),
     )?;

@@ -1,15 +1,15 @@
-//! The job registry every process runs: each feature's job kinds, wired here (the
-//! composition root) so that the queue in `jobs/` knows none of them, and the jobs
-//! enqueued on a timer.
+//! The job registry every process runs: each feature's job kinds (each a `jobs::Job`:
+//! a name and a typed payload), wired here (the composition root) so that the worker in
+//! `jobs/` knows none of them, and the jobs enqueued on a timer.
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Settings;
-use crate::jobs::{JobError, JobRegistry, JobRow};
+use crate::jobs::{Job, JobError, JobRegistry, JobRow};
 use crate::mail::{Email, MailError, SEND_JOB};
 use crate::state::AppState;
 
@@ -20,93 +20,63 @@ pub const SELFTEST_JOB: &str = "system.selftest";
 /// The job kinds every Cadenza process runs, and the ones enqueued on a timer.
 pub fn standard(settings: &Settings) -> JobRegistry {
     let mut r = JobRegistry::default();
-    register(&mut r);
-    for (kind, every) in periodic(settings) {
-        r.every(kind, every);
+    r.add::<SendMail>();
+    r.add::<Selftest>();
+    r.add::<crate::submissions::analysis::Analyse>();
+    r.add::<crate::submissions::public_audio::RenderPublic>();
+    r.add::<crate::remix::jobs::AnalyseStem>();
+    r.add::<crate::remix::jobs::CheckStems>();
+    r.add::<crate::remix::jobs::Landmarks>();
+    r.add::<crate::judging::jobs::RenderForJudges>();
+    r.add::<crate::results::jobs::Announce>();
+    // Judges are reminded before a round closes; a few minutes late is fine.
+    r.every::<crate::judging::jobs::Remind>(Duration::from_secs(300));
+    // The fraud rules re-run over open rounds' logs; bursts are also caught as votes arrive.
+    r.every::<crate::voting::audit::AuditVotes>(Duration::from_secs(120));
+    if settings.uploads.sweep_interval_secs > 0 {
+        r.every::<crate::submissions::sweeper::Sweep>(Duration::from_secs(
+            settings.uploads.sweep_interval_secs,
+        ));
+    } else {
+        r.add::<crate::submissions::sweeper::Sweep>();
     }
     r
 }
 
-fn register(r: &mut JobRegistry) {
-    use crate::submissions::{analysis, sweeper, upload::ANALYSE_JOB};
-    r.register(SEND_JOB, |state, job| Box::pin(send_mail(state, job)));
-    r.register(SELFTEST_JOB, |state, job| Box::pin(selftest(state, job)));
-    r.register(ANALYSE_JOB, |state, job| {
-        Box::pin(analysis::run(state, job))
-    });
-    r.register(crate::remix::service::ANALYSE_JOB, |state, job| {
-        Box::pin(crate::remix::jobs::analyse(state, job))
-    });
-    r.register(crate::remix::service::CHECK_JOB, |state, job| {
-        Box::pin(crate::remix::jobs::check(state, job))
-    });
-    r.register(crate::remix::service::LANDMARKS_JOB, |state, job| {
-        Box::pin(crate::remix::jobs::entry_landmarks(state, job))
-    });
-    r.register(sweeper::SWEEP_JOB, |state, job| {
-        Box::pin(sweeper::run(state, job))
-    });
-    r.register(
-        crate::submissions::public_audio::PUBLIC_RENDER_JOB,
-        |state, job| Box::pin(crate::submissions::public_audio::run(state, job)),
-    );
-    r.register(crate::judging::service::RENDER_JOB, |state, job| {
-        Box::pin(crate::judging::jobs::run(state, job))
-    });
-    r.register(crate::results::service::ANNOUNCE_JOB, |state, job| {
-        Box::pin(crate::results::jobs::announce(state, job))
-    });
-    r.register(crate::judging::service::REMIND_JOB, |state, job| {
-        Box::pin(crate::judging::jobs::remind(state, job))
-    });
-    r.register(crate::voting::service::AUDIT_JOB, |state, _job| {
-        Box::pin(async move {
-            crate::voting::service::audit_job(&state)
-                .await
-                .map(|_| ())
-                .map_err(|e| JobError::Retry(e.to_string()))
-        })
-    });
-}
+/// Send one email (enqueued by `mail::enqueue`, below the worker, with this payload).
+#[derive(Serialize, Deserialize)]
+#[serde(transparent)]
+struct SendMail(Email);
 
-/// Jobs enqueued on a timer by processes that run workers.
-fn periodic(settings: &Settings) -> Vec<(&'static str, Duration)> {
-    // Judges are reminded before a round closes; a few minutes late is fine.
-    let mut out = vec![(
-        crate::judging::service::REMIND_JOB,
-        Duration::from_secs(300),
-    )];
-    // The fraud rules re-run over open rounds' logs; bursts are also caught as votes arrive.
-    out.push((crate::voting::service::AUDIT_JOB, Duration::from_secs(120)));
-    if settings.uploads.sweep_interval_secs > 0 {
-        out.push((
-            crate::submissions::sweeper::SWEEP_JOB,
-            Duration::from_secs(settings.uploads.sweep_interval_secs),
-        ));
-    }
-    out
-}
+impl Job for SendMail {
+    const NAME: &'static str = SEND_JOB;
 
-async fn send_mail(state: AppState, job: JobRow) -> Result<(), JobError> {
-    let email: Email = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fatal(format!("bad mail payload: {e}")))?;
-    match state.mailer.send(&email).await {
-        Ok(()) => Ok(()),
-        Err(MailError::Delivery(e)) => Err(JobError::Retry(e)),
-        Err(e) => Err(JobError::Fatal(e.to_string())),
+    async fn run(self, state: AppState, _job: JobRow) -> Result<(), JobError> {
+        match state.mailer.send(&self.0).await {
+            Ok(()) => Ok(()),
+            Err(MailError::Delivery(e)) => Err(JobError::Retry(e)),
+            Err(e) => Err(JobError::Fatal(e.to_string())),
+        }
     }
 }
 
-#[derive(Deserialize, Default)]
+/// Checks the worker pipeline end to end (see [`SELFTEST_JOB`]).
+#[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
-struct SelftestPayload {
+pub struct Selftest {
     /// Keep the job running this long after the checks (to exercise leases and shutdown).
-    hold_ms: u64,
+    pub hold_ms: u64,
 }
 
-async fn selftest(state: AppState, job: JobRow) -> Result<(), JobError> {
-    let payload: SelftestPayload = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fatal(format!("bad selftest payload: {e}")))?;
+impl Job for Selftest {
+    const NAME: &'static str = SELFTEST_JOB;
+
+    async fn run(self, state: AppState, job: JobRow) -> Result<(), JobError> {
+        selftest(state, job, self).await
+    }
+}
+
+async fn selftest(state: AppState, job: JobRow, payload: Selftest) -> Result<(), JobError> {
     let key = format!("system/selftest/{}", uuid::Uuid::new_v4().simple());
     let body = Bytes::from(format!("cadenza selftest job {}", job.id));
     state

@@ -2,7 +2,7 @@
 //! engine on it, keep the report and the policy's verdict, flag recordings that match
 //! other entries, and tell the musician by email in their language.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::duplicates;
 use super::model::{AnalysisFailure, Flag, Status};
@@ -15,23 +15,26 @@ use crate::audio::{AnalysisError, fingerprint};
 use crate::db::backend::HEAVY_LANE;
 use crate::engine::{copy_to_temp, sandbox_config};
 use crate::i18n::Locale;
-use crate::jobs::{JobError, JobRow};
+use crate::jobs::{Job, JobError, JobRow, retry};
 use crate::mail::{self, MailAction, MailContent};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
-struct Payload {
-    entry_id: String,
-    upload_id: String,
+/// Analyse an entry's new audio (`entry.analyse`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Analyse {
+    pub entry_id: String,
+    pub upload_id: String,
 }
 
-fn retry(what: &str) -> impl FnOnce(crate::error::AppError) -> JobError + '_ {
-    move |e| JobError::Retry(format!("{what}: {e}"))
+impl Job for Analyse {
+    const NAME: &'static str = super::upload::ANALYSE_JOB;
+
+    async fn run(self, state: AppState, job: JobRow) -> Result<(), JobError> {
+        run(state, job, self).await
+    }
 }
 
-pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
-    let p: Payload = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fatal(format!("bad analysis payload: {e}")))?;
+async fn run(state: AppState, job: JobRow, p: Analyse) -> Result<(), JobError> {
     // Still the audio in force? (It may have been replaced or withdrawn since.)
     let (eid, uid) = (p.entry_id.clone(), p.upload_id.clone());
     let upload = state

@@ -1,6 +1,7 @@
 //! Submissions: musicians' entries, their audio (streamed uploads or direct-to-S3),
 //! the analysis pipeline, moderation, playback (the musician's own file, and the clean
-//! loudness-matched public renditions) and the orphan sweeper.
+//! loudness-matched public renditions), duplicate detection and the orphan sweeper.
+//! Features above add sections to an entry's page through `sections`.
 
 pub mod analysis;
 pub mod duplicates;

@@ -11,7 +11,7 @@
 
 use chrono::NaiveDateTime;
 use futures_util::StreamExt;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{EntryRow, PublicRenditionRow, report_value};
 use super::playback::{Audio, Fetched, Unsatisfiable, parse_range};
@@ -21,7 +21,7 @@ use crate::audio::sandbox::render_isolated;
 use crate::db::DbConnection;
 use crate::engine::{copy_to_temp, sandbox_config};
 use crate::error::AppError;
-use crate::jobs::{JobError, JobRow};
+use crate::jobs::{Job, JobError, JobRow};
 use crate::state::AppState;
 use crate::storage::ByteStream;
 
@@ -55,10 +55,11 @@ pub fn request(
         if let Some(u) = &e.upload_id
             && store::find_public_rendition(conn, u)?.is_none()
         {
-            crate::jobs::store::enqueue(
+            crate::jobs::enqueue(
                 conn,
-                PUBLIC_RENDER_JOB,
-                &serde_json::json!({ "upload_id": u }),
+                &RenderPublic {
+                    upload_id: u.clone(),
+                },
                 now,
                 None,
             )?;
@@ -114,15 +115,22 @@ pub async fn render_to_store(
     Ok((key, put.size))
 }
 
-#[derive(Deserialize)]
-struct Payload {
-    upload_id: String,
+/// Render an upload's clean public rendition (`entry.public_render`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RenderPublic {
+    pub upload_id: String,
 }
 
 /// The public rendition job.
-pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
-    let p: Payload = serde_json::from_str(&job.payload)
-        .map_err(|e| JobError::Fatal(format!("bad public rendition payload: {e}")))?;
+impl Job for RenderPublic {
+    const NAME: &'static str = PUBLIC_RENDER_JOB;
+
+    async fn run(self, state: AppState, job: JobRow) -> Result<(), JobError> {
+        run(state, job, self).await
+    }
+}
+
+async fn run(state: AppState, _job: JobRow, p: RenderPublic) -> Result<(), JobError> {
     let uid = p.upload_id.clone();
     let found = state
         .db
@@ -136,8 +144,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
             let e = store::find_entry(conn, &u.entry_id)?;
             Ok(e.map(|e| (u, gain_of(&e))))
         })
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
+        .await?;
     let Some((upload, gain)) = found else {
         return Ok(());
     };
@@ -161,8 +168,7 @@ pub async fn run(state: AppState, job: JobRow) -> Result<(), JobError> {
             )?;
             Ok(true)
         })
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
+        .await?;
     if !kept {
         // Another worker finished first; ours is not needed.
         let _ = state.storage.delete(&key).await;

@@ -7,12 +7,12 @@
 use std::collections::HashSet;
 
 use chrono::Duration;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::service::now;
 use super::store;
 use super::upload::discard;
-use crate::jobs::{JobError, JobRow};
+use crate::jobs::{Job, JobError, JobRow};
 use crate::state::AppState;
 
 pub const SWEEP_JOB: &str = "uploads.sweep";
@@ -33,10 +33,18 @@ pub struct SweepReport {
     pub idempotency_keys: usize,
 }
 
-pub async fn run(state: AppState, _job: JobRow) -> Result<(), JobError> {
-    let r = sweep(&state).await?;
-    tracing::info!(?r, "sweep finished");
-    Ok(())
+/// Sweep on a timer (`uploads.sweep_interval_secs`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Sweep {}
+
+impl Job for Sweep {
+    const NAME: &'static str = SWEEP_JOB;
+
+    async fn run(self, state: AppState, _job: JobRow) -> Result<(), JobError> {
+        let r = sweep(&state).await?;
+        tracing::info!(?r, "sweep finished");
+        Ok(())
+    }
 }
 
 pub async fn sweep(state: &AppState) -> Result<SweepReport, JobError> {
@@ -47,8 +55,7 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, JobError> {
     let stale = state
         .db
         .run(move |conn| store::stale_pending(conn, cutoff))
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
+        .await?;
     for u in &stale {
         discard(state, u).await;
     }
@@ -67,8 +74,7 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, JobError> {
             }
             Ok(keys)
         })
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?
+        .await?
         .into_iter()
         .collect();
     let old_enough = (now - Duration::seconds(s.orphan_grace_secs as i64)).and_utc();
@@ -92,7 +98,6 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, JobError> {
     report.idempotency_keys = state
         .db
         .run(move |conn| crate::db::idempotency::purge(conn, keys_cutoff))
-        .await
-        .map_err(|e| JobError::Retry(e.to_string()))?;
+        .await?;
     Ok(report)
 }

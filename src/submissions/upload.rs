@@ -260,10 +260,12 @@ async fn finalize(
             }
             e.updated_at = now;
             store::save_entry(conn, &e)?;
-            let job = crate::jobs::store::enqueue(
+            let job = crate::jobs::enqueue(
                 conn,
-                ANALYSE_JOB,
-                &serde_json::json!({ "entry_id": e.id, "upload_id": row.id }),
+                &super::analysis::Analyse {
+                    entry_id: e.id.clone(),
+                    upload_id: row.id.clone(),
+                },
                 now,
                 None,
             )?;

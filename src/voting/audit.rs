@@ -453,6 +453,23 @@ pub fn public_votes(
     ))
 }
 
+/// The periodic audit (every two minutes, `voting.audit`).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct AuditVotes {}
+
+impl crate::jobs::Job for AuditVotes {
+    const NAME: &'static str = super::service::AUDIT_JOB;
+
+    async fn run(
+        self,
+        state: AppState,
+        _job: crate::jobs::JobRow,
+    ) -> Result<(), crate::jobs::JobError> {
+        audit_job(&state).await?;
+        Ok(())
+    }
+}
+
 /// The periodic audit: every round that is open or closed within the last day.
 pub async fn audit_job(state: &AppState) -> Result<usize, AppError> {
     let rounds = state

@@ -1,7 +1,8 @@
 //! The web shell: the page context every template gets (language, CSP nonce, current
 //! path), language negotiation and switching, static assets, and the error page.
-//! Feature pages live in their feature's `routes.rs` and render templates from
-//! `web/templates/`.
+//! Feature pages live in their feature's `pages.rs` (and `organiser_pages.rs`,
+//! `judge_pages.rs` …) and render templates from `web/templates/`; the `PageUser`
+//! extractor that sends a visitor to sign in is accounts'.
 
 pub mod assets;
 

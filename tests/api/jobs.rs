@@ -430,3 +430,72 @@ async fn serve_runs_workers_in_process() {
     assert_eq!(app.emails()[0].to, "inproc@example.org");
     app.shutdown().await;
 }
+
+/// A typed job: its payload is written by `jobs::enqueue` and read back by the
+/// registry; a payload that does not parse is buried at once with the kind's name.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Echo {
+    word: String,
+}
+
+static ECHOED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+impl cadenza::jobs::Job for Echo {
+    const NAME: &'static str = "test.echo";
+
+    async fn run(self, _state: cadenza::state::AppState, _job: JobRow) -> Result<(), JobError> {
+        ECHOED.lock().unwrap().push(self.word);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn typed_jobs_get_their_payload_and_a_bad_one_is_buried() {
+    let (mut registry, _) = test_registry();
+    registry.add::<Echo>();
+    let app = spawn_app_with(TestEnv::new(), |b| b.job_registry(registry)).await;
+    let good = app
+        .state
+        .db
+        .run(|c| {
+            cadenza::jobs::enqueue(
+                c,
+                &Echo {
+                    word: "encore".into(),
+                },
+                now(),
+                None,
+            )
+        })
+        .await
+        .unwrap();
+    let bad = app
+        .state
+        .db
+        .run(|c| {
+            store::enqueue(
+                c,
+                "test.echo",
+                &serde_json::json!({ "wrd": 1 }),
+                now(),
+                None,
+            )
+        })
+        .await
+        .unwrap();
+    app.run_pending_jobs().await;
+    assert_eq!(job(&app, good).await.status, "done");
+    assert!(ECHOED.lock().unwrap().contains(&"encore".to_string()));
+    let b = job(&app, bad).await;
+    assert_eq!(b.status, "dead");
+    assert_eq!(b.attempts, 1);
+    assert!(
+        b.last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("bad test.echo payload"),
+        "{:?}",
+        b.last_error
+    );
+    app.shutdown().await;
+}
