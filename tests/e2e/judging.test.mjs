@@ -200,6 +200,12 @@ test("a judge scores with the keyboard and the player; the organiser advances th
   await signIn(server, mp, `m${entries.indexOf(low)}@example.org`);
   await mp.goto(`${server.url}/entries/${low.id}`);
   assert.match(await mp.textContent("[data-outcome]"), /Screening: place 3 of 3 · did not advance/);
+  if (process.env.CADENZA_SHOTS) {
+    await op.goto(`${server.url}/organise/${c.id}/results`);
+    await op.screenshot({ path: `${process.env.CADENZA_SHOTS}/organiser-results.png`, fullPage: true });
+    await mp.setViewportSize({ width: 390, height: 844 });
+    await mp.screenshot({ path: `${process.env.CADENZA_SHOTS}/musician-outcome-phone.png`, fullPage: true });
+  }
   await context.close();
   await orgContext.close();
   await mContext.close();
