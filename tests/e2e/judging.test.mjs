@@ -200,10 +200,14 @@ test("a judge scores with the keyboard and the player; the organiser advances th
   await signIn(server, mp, `m${entries.indexOf(low)}@example.org`);
   await mp.goto(`${server.url}/entries/${low.id}`);
   assert.match(await mp.textContent("[data-outcome]"), /Screening: place 3 of 3 · did not advance/);
+  // On a phone the entry page (outcome, report, remix panel with its long licence
+  // names) fits the screen: nothing makes it scroll sideways.
+  await mp.setViewportSize({ width: 390, height: 844 });
+  const overflow = await mp.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(overflow <= 390, `the entry page is ${overflow} px wide on a 390 px phone`);
   if (process.env.CADENZA_SHOTS) {
     await op.goto(`${server.url}/organise/${c.id}/results`);
     await op.screenshot({ path: `${process.env.CADENZA_SHOTS}/organiser-results.png`, fullPage: true });
-    await mp.setViewportSize({ width: 390, height: 844 });
     await mp.screenshot({ path: `${process.env.CADENZA_SHOTS}/musician-outcome-phone.png`, fullPage: true });
   }
   await context.close();
