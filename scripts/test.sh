@@ -242,7 +242,9 @@ run_faults() {
 run_browser() {
   cargo build --bin cadenza --quiet || return 1
   local target; target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-  (cd tests/e2e && CADENZA_BIN="$target/debug/cadenza" node --test --test-concurrency=1)
+  # A test that hangs (a page that never answers, a browser that never starts) fails
+  # after five minutes instead of holding the run.
+  (cd tests/e2e && CADENZA_BIN="$target/debug/cadenza" node --test --test-concurrency=1 --test-timeout=300000)
 }
 
 say "preparing services"
