@@ -200,6 +200,20 @@ pub fn results_out(conn: &mut DbConnection, competition_id: &str) -> Result<bool
     )
 }
 
+/// Whether `entry_id` is placed in its competition's public results: a *public song*
+/// (its page, its public audio, remixing it). An entry out before the final is not.
+pub fn in_public_results(
+    conn: &mut DbConnection,
+    competition_id: &str,
+    entry_id: &str,
+) -> Result<bool, AppError> {
+    Ok(
+        store::placed_in_results(conn, competition_id, crate::time::now())?
+            .iter()
+            .any(|id| id == entry_id),
+    )
+}
+
 /// [`results_out`] for a request.
 pub async fn results_are_out(state: &AppState, competition_id: &str) -> Result<bool, AppError> {
     let id = competition_id.to_string();

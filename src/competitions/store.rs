@@ -192,3 +192,27 @@ pub fn results_out_among(
         .select(results::competition_id)
         .load(conn)?)
 }
+
+/// The entries placed in a competition's results, once they are public at `now` (the
+/// results feature writes the standings; this reads only each line's `entry_id`).
+pub fn placed_in_results(
+    conn: &mut DbConnection,
+    competition_id: &str,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
+    #[derive(serde::Deserialize)]
+    struct Placed {
+        entry_id: String,
+    }
+    let standings: Option<Option<String>> = results::table
+        .find(competition_id)
+        .filter(results::publish_at.le(now))
+        .select(results::standings)
+        .first(conn)
+        .optional()?;
+    let placed: Vec<Placed> = standings
+        .flatten()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    Ok(placed.into_iter().map(|p| p.entry_id).collect())
+}

@@ -604,7 +604,9 @@ pub async fn entry_panel(
         .await
         .map(|s| s.sources_required)
         .unwrap_or(false);
-    if !results_out {
+    // Others may remix only a public song (placed in the public results): the
+    // permission is not offered for an entry that was out before the final.
+    if !results_out || !service::is_public_song(state, &v.id).await? {
         lineage.permission = None;
     }
     let relevant = has_packs

@@ -240,8 +240,10 @@ fn source_of_row(conn: &mut DbConnection, s: &SourceRow) -> Result<SourceView, A
 
 // ---- what is public ----
 
-/// Whether an entry is public: its competition published with results out, and the
-/// entry not withdrawn, disqualified or rejected.
+/// Whether an entry is a public song: placed in its published competition's public
+/// results (an entry out before the final is not), and not withdrawn, disqualified or
+/// rejected since. The same songs the results page plays and `/api/v1/songs/{id}/audio`
+/// serves.
 pub fn is_public(conn: &mut DbConnection, e: &EntryRow) -> Result<bool, AppError> {
     if e.withdrawn_at.is_some()
         || e.review == Review::Disqualified.as_str()
@@ -255,7 +257,19 @@ pub fn is_public(conn: &mut DbConnection, e: &EntryRow) -> Result<bool, AppError
     let Some(c) = competitions::find(conn, &e.competition_id)? else {
         return Ok(false);
     };
-    Ok(c.is_published() && crate::competitions::service::results_out(conn, &c.id)?)
+    Ok(c.is_published() && competitions::in_public_results(conn, &c.id, &e.id)?)
+}
+
+/// [`is_public`] for a request: whether entry `id` is a public song.
+pub async fn is_public_song(state: &AppState, id: &str) -> Result<bool, AppError> {
+    let id = id.to_string();
+    state
+        .db
+        .run(move |conn| match submissions::find_entry(conn, &id)? {
+            Some(e) => is_public(conn, &e),
+            None => Ok(false),
+        })
+        .await
 }
 
 pub(super) fn public_entry(conn: &mut DbConnection, id: &str) -> Result<EntryRow, AppError> {

@@ -920,3 +920,26 @@ async fn the_stem_usage_check_finds_the_stems_a_remix_uses_and_where() {
         ids[0]
     )));
 }
+
+/// A public song is one placed in the public results: an entry that is accepted but
+/// not placed (here: entered after the results) has no public page and no public audio,
+/// so nobody is offered a song they cannot hear.
+#[tokio::test]
+async fn only_songs_placed_in_the_public_results_are_public() {
+    let app = spawn_app_with(TestEnv::new(), |b| b).await;
+    let a = open_call(&app, "rmx-placed", json!({})).await;
+    let lin = musician(&app, "lin-placed@example.org").await;
+    let placed = entered(&app, &lin, &a, "Placed", json!({}), wav(3.0, 1, 0.4)).await;
+    publish(&app, &a).await;
+    let mei = musician(&app, "mei-late@example.org").await;
+    let late = entered(&app, &mei, &a, "Not placed", json!({}), wav(3.0, 1, 0.5)).await;
+    app.run_pending_jobs().await;
+    assert_eq!(app.get(&format!("/songs/{placed}")).await.status(), 200);
+    assert_eq!(app.get(&format!("/songs/{late}")).await.status(), 404);
+    assert_eq!(
+        app.get(&format!("/api/v1/songs/{late}/audio"))
+            .await
+            .status(),
+        404
+    );
+}
