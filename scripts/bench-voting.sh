@@ -53,7 +53,7 @@ PGPORT=$(free_port)
 as_pg "$PG_BIN/initdb" -D "$RUN/pg" -U postgres --auth=trust -E UTF8 >/dev/null
 as_pg "$PG_BIN/pg_ctl" -D "$RUN/pg" -l "$RUN/pg.log" -w -o "-p $PGPORT -k $RUN -c listen_addresses=127.0.0.1 \
   -c max_connections=300 -c shared_buffers=1GB -c synchronous_commit=on -c fsync=on \
-  -c max_wal_size=8GB -c checkpoint_timeout=30min ${PG_EXTRA:-}" start >/dev/null
+  -c max_wal_size=8GB -c checkpoint_timeout=30min ${PG_STATS:+-c shared_preload_libraries=pg_stat_statements} ${PG_EXTRA:-}" start >/dev/null
 PSQL=("$PG_BIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -qAt)
 "${PSQL[@]}" -c "CREATE DATABASE cadenza"
 DB="postgres://postgres@127.0.0.1:$PGPORT/cadenza"
@@ -94,6 +94,7 @@ awk -v a="$FAST" -v b="$(( FAST + EXACT ))" -v dir="$RUN" \
 
 "$BIN/cadenza" --config "$RUN/bench.toml" serve > "$RUN/server.log" 2>&1 &
 SERVER_PID=$!
+SERVER_PIDS=$SERVER_PID
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
 URL="http://127.0.0.1:$PORT"
 
@@ -123,18 +124,40 @@ PGBC=$(pgbench "$CONNS"); echo "   $CONNS clients: $PGBC inserts/s"
 
 # Fresh statistics, as a live database has them (the table was empty when planned).
 "${PSQL[@]}" -d cadenza -c "VACUUM ANALYZE votes"
+# CPU time (clock ticks, user + system) of the server, and of PostgreSQL: the postmaster,
+# its live children and the children it has reaped.
+CLK=$(getconf CLK_TCK)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+cpu_of_server() { local t=0 p; for p in $SERVER_PIDS; do t=$(( t + $(ticks "$p") )); done; echo "$t"; }
+cpu_of_pg() {
+  local pm t c; pm=$(head -n 1 "$RUN/pg/postmaster.pid")
+  t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+  for c in $(pgrep -P "$pm"); do t=$(( t + $(ticks "$c") )); done
+  echo "$t"
+}
 field() { echo "$1" | sed -n "s/.*$2=\([0-9.]*\).*/\1/p"; }
 echo "== wrk: votes over HTTP, group commit ($CONNS connections, ${DURATION}s)"
 TOP_PID=""
 if [ -n "${PROFILE:-}" ]; then (sleep 3; top -b -n 2 -d 4 | awk '/^top -/{n++} n==2' | sed -n '7,13p' > "$RUN/top.txt") & TOP_PID=$!; fi
 # PERF=file.data: sample the server's stacks during the vote run (perf from linux-perf).
 if [ -n "${PERF:-}" ]; then perf record -e cpu-clock -F 199 --call-graph dwarf,16384 -o "$PERF" -p "$SERVER_PID" -- sleep $(( DURATION - 2 )) >/dev/null 2>&1 & fi
+# PG_STATS=1: what PostgreSQL spent its time on during the vote run (pg_stat_statements).
+if [ -n "${PG_STATS:-}" ]; then "${PSQL[@]}" -d cadenza -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null; fi
+CPU0_S=$(cpu_of_server); CPU0_P=$(cpu_of_pg)
 OUT=$(wrk -t$THREADS -c"$CONNS" -d"${DURATION}s" --latency -s scripts/bench/votes.lua "$URL" -- "$RUN/fast.tsv" "$ROUND" 0 $THREADS)
+CPU1_S=$(cpu_of_server); CPU1_P=$(cpu_of_pg)
 if [ -n "$TOP_PID" ]; then wait "$TOP_PID"; sed 's/^/   cpu: /' "$RUN/top.txt"; fi
 echo "$OUT" | grep -E "Requests/sec|RESULT"
+if [ -n "${PG_STATS:-}" ]; then
+  "${PSQL[@]}" -d cadenza -F ' | ' -c "SELECT calls, rows, round(total_exec_time::numeric, 0) AS ms, round((total_exec_time / greatest(rows, 1) * 1000)::numeric, 1) AS us_per_row, left(regexp_replace(query, '\s+', ' ', 'g'), 90)
+    FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 8" | sed 's/^/   pg: /'
+fi
 CREATED=$(field "$OUT" created); SECS=$(field "$OUT" secs); IDLE=$(field "$OUT" idle); P99=$(field "$OUT" p99_ms); P50=$(field "$OUT" p50_ms)
 RATE=$(python3 -c "print(round($CREATED / $SECS))")
 [ "$IDLE" = "0" ] || echo "   (the seed ran out: $IDLE idle requests; raise MAX_RATE_GUESS)"
+US_S=$(python3 -c "print(round(($CPU1_S - $CPU0_S) / $CLK * 1e6 / $CREATED, 1))")
+US_P=$(python3 -c "print(round(($CPU1_P - $CPU0_P) / $CLK * 1e6 / $CREATED, 1))")
+echo "   CPU per vote: server $US_S µs, PostgreSQL $US_P µs (user + system time over the run / votes)"
 echo "   votes/s = $RATE (p50 ${P50} ms, p99 ${P99} ms); × pgbench(1) = $(python3 -c "print(round($RATE/$PGB1,2))"); × pgbench($POOL) = $(python3 -c "print(round($RATE/$PGBP,2))"); × pgbench($CONNS) = $(python3 -c "print(round($RATE/$PGBC,2))")"
 
 echo "== every acknowledged vote is in the log: $EXACT votes, every answer awaited"

@@ -169,6 +169,9 @@ try:
     print(f"cp + fsync:             {cps:.2f} s ({SIZE_MIB / cps:.0f} MiB/s)")
     print(f"SHA-256 alone (OpenSSL): {hs:.2f} s ({SIZE_MIB / hs:.0f} MiB/s)")
     print(f"throughput ratio vs cp: {cp / up:.2f}; vs cp + fsync: {cps / up:.2f}")
+    floor = max(hs, cps)
+    verdict = "met" if up <= 1.25 * floor else "not met"
+    print(f"upload / max(SHA-256, cp + fsync) = {up / floor:.2f} (target <= 1.25: {verdict})")
     print(f"server RSS growth during upload: max {max(rss_growth):.1f} MiB (runs: {', '.join(f'{g:.1f}' for g in rss_growth)})")
 finally:
     server.terminate()

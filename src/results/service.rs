@@ -272,11 +272,17 @@ pub async fn announce(
                 return Ok(0);
             };
             let now = now();
-            let due = row
+            // The job is for the publication time it was scheduled with; the marker is
+            // keyed by the stored time, so two jobs (or a retry) for one publication
+            // announce once, whatever second each was asked at.
+            let Some(current) = row
                 .publish_at
-                .is_some_and(|t| (t - publish_at).num_seconds().abs() < 1 && t <= now);
-            let marker = format!("results.announced:{}", utc(publish_at).timestamp());
-            if !due || crate::db::audit::has(conn, &cid, &marker)? {
+                .filter(|t| (*t - publish_at).num_seconds().abs() < 1 && *t <= now)
+            else {
+                return Ok(0);
+            };
+            let marker = format!("results.announced:{}", utc(current).timestamp());
+            if crate::db::audit::has(conn, &cid, &marker)? {
                 return Ok(0);
             }
             let Some(c) = competitions::find(conn, &cid)? else {

@@ -97,9 +97,9 @@ impl LocalStore {
             .root
             .join(TMP_DIR)
             .join(uuid::Uuid::new_v4().simple().to_string());
-        // Hashing happens here as chunks arrive; a writer thread writes them and has the
-        // disk flush as it goes, so hashing, writing and flushing overlap and the final
-        // sync has little left to do.
+        // Chunks are received here, hashed on the hashing thread (`Hashing`) and written
+        // by a writer thread that has the disk flush as it goes: receiving, hashing,
+        // writing and flushing overlap, and the final sync has little left to do.
         let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(WRITE_QUEUE);
         let path = tmp.clone();
         let writer = tokio::task::spawn_blocking(move || write_file(&path, rx));
@@ -137,7 +137,7 @@ impl LocalStore {
             }
         };
         match result {
-            Ok(()) => Ok(body.finish()),
+            Ok(()) => body.finish().await,
             Err(e) => {
                 let _ = fs::remove_file(&tmp).await;
                 Err(e)

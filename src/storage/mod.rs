@@ -178,7 +178,7 @@ impl ObjectStore {
         while let Some(chunk) = hashed.next_chunk().await {
             chunk?;
         }
-        Ok(hashed.finish())
+        hashed.finish().await
     }
 
     pub async fn head(&self, key: &str) -> Result<ObjectMeta, StorageError> {
@@ -262,26 +262,51 @@ pub(crate) type PutOutcome =
     std::sync::Arc<std::sync::Mutex<Option<Result<PutResult, StorageError>>>>;
 
 /// Wraps a body: counts bytes, hashes them, and stops with `TooLarge` past the limit.
+///
+/// The hash runs on a thread of its own, fed the chunks as they arrive (a `Bytes` clone
+/// shares the buffer), so receiving, hashing and writing overlap: an upload takes about
+/// the time of the slowest of the three, not their sum. SHA-256 is the most expensive
+/// step of a local upload (ring's assembly, SHA extensions where the CPU has them).
 pub(crate) struct Hashing {
     inner: ByteStream,
-    /// ring's SHA-256 (assembly, SHA extensions where the CPU has them): the hash is the
-    /// most expensive step of a local upload.
-    hasher: ring::digest::Context,
+    hasher: Option<HashThread>,
     size: u64,
     max_size: Option<u64>,
+}
+
+/// Chunks waiting for the hashing thread (bounds the memory an upload holds).
+const HASH_QUEUE: usize = 16;
+
+struct HashThread {
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    done: tokio::task::JoinHandle<ring::digest::Digest>,
+}
+
+impl HashThread {
+    fn start() -> HashThread {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(HASH_QUEUE);
+        let done = tokio::task::spawn_blocking(move || {
+            let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+            while let Some(chunk) = rx.blocking_recv() {
+                ctx.update(&chunk);
+            }
+            ctx.finish()
+        });
+        HashThread { tx, done }
+    }
 }
 
 impl Hashing {
     fn new(inner: ByteStream, max_size: Option<u64>) -> Hashing {
         Hashing {
             inner,
-            hasher: ring::digest::Context::new(&ring::digest::SHA256),
+            hasher: None,
             size: 0,
             max_size,
         }
     }
 
-    /// The next chunk, already counted and hashed.
+    /// The next chunk, already counted and handed to the hashing thread.
     pub(crate) async fn next_chunk(&mut self) -> Option<Result<Bytes, StorageError>> {
         let chunk = match self.inner.next().await? {
             Ok(c) => c,
@@ -293,15 +318,29 @@ impl Hashing {
         {
             return Some(Err(StorageError::TooLarge { limit }));
         }
-        self.hasher.update(&chunk);
+        let hasher = self.hasher.get_or_insert_with(HashThread::start);
+        if hasher.tx.send(chunk.clone()).await.is_err() {
+            return Some(Err(StorageError::Backend(
+                "the hashing thread stopped".into(),
+            )));
+        }
         Some(Ok(chunk))
     }
 
-    pub(crate) fn finish(self) -> PutResult {
-        PutResult {
+    /// Size and hash, once every chunk is hashed.
+    pub(crate) async fn finish(self) -> Result<PutResult, StorageError> {
+        let digest = match self.hasher {
+            Some(HashThread { tx, done }) => {
+                drop(tx);
+                done.await
+                    .map_err(|e| StorageError::Backend(format!("hashing: {e}")))?
+            }
+            None => ring::digest::digest(&ring::digest::SHA256, b""),
+        };
+        Ok(PutResult {
             size: self.size,
-            sha256: hex::encode(self.hasher.finish().as_ref()),
-        }
+            sha256: hex::encode(digest.as_ref()),
+        })
     }
 
     /// This body as an `AsyncRead`, for clients that pull (rust-s3). The counters are
@@ -323,8 +362,9 @@ impl Hashing {
                         Some((Err(io), None))
                     }
                     None => {
+                        let r = h.finish().await;
                         if let Ok(mut slot) = out.lock() {
-                            *slot = Some(Ok(h.finish()));
+                            *slot = Some(r);
                         }
                         None
                     }

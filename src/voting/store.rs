@@ -166,7 +166,7 @@ pub fn replace_tallies(
     Ok(())
 }
 
-pub use super::append::append_votes;
+pub use super::append::{append_new_votes, append_votes};
 
 /// Votes already recorded under any of these idempotency keys of these voters.
 pub fn votes_by_keys(

@@ -138,6 +138,27 @@ async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, batch_max: usize, 
 /// audit relies on (`service::audit_step`).
 pub const MAX_WAIT: chrono::Duration = chrono::Duration::seconds(20);
 
+/// How long after a batch broke a uniqueness rule the fast path appends with
+/// `ON CONFLICT DO NOTHING` straight away. Normally a batch breaks none (slots come from
+/// memory, retries within a batch are answered by the first) and goes in as an ordinary
+/// insert; a batch that does is written again, skipping the offending rows. So a client
+/// replaying requests costs at most one failed statement per this interval.
+const CONFLICT_MEMORY_MS: i64 = 1000;
+
+static LAST_CONFLICT_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+fn note_conflict() {
+    LAST_CONFLICT_MS.store(
+        chrono::Utc::now().timestamp_millis(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+fn conflicts_seen_within() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+        - LAST_CONFLICT_MS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Write one batch: the fast path, then the careful one for whatever it left.
 async fn write(db: &Db, batch: &[Pending], usage: &UsageCache) -> Vec<Outcome> {
     let n = batch.len();
@@ -188,7 +209,20 @@ async fn write(db: &Db, batch: &[Pending], usage: &UsageCache) -> Vec<Outcome> {
     let mut lagging: HashSet<VoterKey> = HashSet::new();
     if !rows.is_empty() {
         let sent = rows.clone();
-        match db.run(move |conn| store::append_votes(conn, &sent)).await {
+        let strict = conflicts_seen_within() > CONFLICT_MEMORY_MS;
+        let appended = db
+            .run(move |conn| match strict {
+                true => match store::append_new_votes(conn, &sent)? {
+                    Some(added) => Ok(added),
+                    None => {
+                        note_conflict();
+                        store::append_votes(conn, &sent)
+                    }
+                },
+                false => store::append_votes(conn, &sent),
+            })
+            .await;
+        match appended {
             Ok(added) => {
                 let ids: HashMap<(String, String), i64> =
                     added.into_iter().map(|(id, v, k)| ((v, k), id)).collect();

@@ -1,0 +1,1 @@
+ALTER TABLE votes ADD CONSTRAINT votes_round_id_fkey FOREIGN KEY (round_id) REFERENCES voting_rounds (id);
