@@ -112,6 +112,9 @@ pub fn append_votes(
     }
 }
 
+/// (id, voter, idempotency key) of each row appended.
+pub type Appended = Vec<(i64, String, String)>;
+
 /// The group-commit writer's fast path: append votes that are expected to break no
 /// uniqueness rule (slots numbered from memory, keys and proofs of work not seen before),
 /// all or nothing. `Ok(None)`: one of them broke a rule and nothing was written — the
@@ -121,7 +124,7 @@ pub fn append_votes(
 pub fn append_new_votes(
     conn: &mut DbConnection,
     rows: &[NewVote],
-) -> Result<Option<Vec<(i64, String, String)>>, AppError> {
+) -> Result<Option<Appended>, AppError> {
     const CHUNK: usize = 5000;
     let DbConnection::Pg(c) = conn else {
         return append_votes(conn, rows).map(Some);
@@ -355,7 +358,6 @@ mod pg_append {
 
     #[cfg(test)]
     mod tests {
-        #[test]
         use super::Mode;
 
         #[test]
