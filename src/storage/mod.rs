@@ -269,7 +269,7 @@ pub(crate) type PutOutcome =
 /// step of a local upload (ring's assembly, SHA extensions where the CPU has them).
 pub(crate) struct Hashing {
     inner: ByteStream,
-    hasher: Option<HashThread>,
+    hasher: HashThread,
     size: u64,
     max_size: Option<u64>,
 }
@@ -300,7 +300,7 @@ impl Hashing {
     fn new(inner: ByteStream, max_size: Option<u64>) -> Hashing {
         Hashing {
             inner,
-            hasher: None,
+            hasher: HashThread::start(),
             size: 0,
             max_size,
         }
@@ -318,8 +318,7 @@ impl Hashing {
         {
             return Some(Err(StorageError::TooLarge { limit }));
         }
-        let hasher = self.hasher.get_or_insert_with(HashThread::start);
-        if hasher.tx.send(chunk.clone()).await.is_err() {
+        if self.hasher.tx.send(chunk.clone()).await.is_err() {
             return Some(Err(StorageError::Backend(
                 "the hashing thread stopped".into(),
             )));
@@ -329,14 +328,11 @@ impl Hashing {
 
     /// Size and hash, once every chunk is hashed.
     pub(crate) async fn finish(self) -> Result<PutResult, StorageError> {
-        let digest = match self.hasher {
-            Some(HashThread { tx, done }) => {
-                drop(tx);
-                done.await
-                    .map_err(|e| StorageError::Backend(format!("hashing: {e}")))?
-            }
-            None => ring::digest::digest(&ring::digest::SHA256, b""),
-        };
+        let HashThread { tx, done } = self.hasher;
+        drop(tx);
+        let digest = done
+            .await
+            .map_err(|e| StorageError::Backend(format!("hashing: {e}")))?;
         Ok(PutResult {
             size: self.size,
             sha256: hex::encode(digest.as_ref()),

@@ -20,30 +20,15 @@ use crate::error::AppError;
 /// On PostgreSQL this is one statement (data-modifying CTEs over `unnest` arrays), so a
 /// batch costs one round trip and one plan, prepared once per connection; outside a
 /// transaction it commits by itself. On SQLite it is a (nested) transaction of four.
-pub fn append_votes(
-    conn: &mut DbConnection,
-    rows: &[NewVote],
-) -> Result<Vec<(i64, String, String)>, AppError> {
+pub fn append_votes(conn: &mut DbConnection, rows: &[NewVote]) -> Result<Appended, AppError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
     match conn {
-        DbConnection::Pg(c) => {
-            let sorted = in_lock_order(rows);
-            let mut out = Vec::with_capacity(rows.len());
-            for chunk in sorted.chunks(5000) {
-                out.extend(
-                    pg_append::AppendVotes::<pg_append::Skipping>::new(chunk).load::<(
-                        i64,
-                        String,
-                        String,
-                    )>(
-                        c
-                    )?,
-                );
-            }
-            Ok(out)
-        }
+        DbConnection::Pg(c) => Ok(pg_append::run::<pg_append::Skipping>(
+            c,
+            &in_lock_order(rows),
+        )?),
         DbConnection::Sqlite(_) => conn.transaction(|conn| {
             let mut out: Vec<(i64, String, String)> = Vec::with_capacity(rows.len());
             for chunk in rows.chunks(500) {
@@ -125,7 +110,6 @@ pub fn append_new_votes(
     conn: &mut DbConnection,
     rows: &[NewVote],
 ) -> Result<Option<Appended>, AppError> {
-    const CHUNK: usize = 5000;
     let DbConnection::Pg(c) = conn else {
         return append_votes(conn, rows).map(Some);
     };
@@ -133,21 +117,12 @@ pub fn append_new_votes(
         return Ok(Some(Vec::new()));
     }
     let sorted = in_lock_order(rows);
-    let strict = |c: &mut diesel::pg::PgConnection, chunk: &[&NewVote]| {
-        pg_append::AppendVotes::<pg_append::Strict>::new(chunk).load::<(i64, String, String)>(c)
-    };
-    // One statement commits by itself, all or nothing; more than one chunk needs a
-    // transaction to be.
-    let result = if sorted.len() <= CHUNK {
-        strict(c, &sorted)
+    // One statement commits by itself, all or nothing; more than one needs a transaction
+    // to be.
+    let result = if sorted.len() <= pg_append::CHUNK {
+        pg_append::run::<pg_append::Strict>(c, &sorted)
     } else {
-        c.transaction(|c| {
-            let mut out = Vec::with_capacity(sorted.len());
-            for chunk in sorted.chunks(CHUNK) {
-                out.extend(strict(c, chunk)?);
-            }
-            Ok(out)
-        })
+        c.transaction(|c| pg_append::run::<pg_append::Strict>(c, &sorted))
     };
     match result {
         Ok(out) => Ok(Some(out)),
@@ -253,6 +228,18 @@ mod pg_append {
             static P: LazyLock<Vec<String>> = LazyLock::new(|| parts(""));
             &P
         }
+    }
+
+    /// Rows per statement.
+    pub const CHUNK: usize = 5000;
+
+    /// Append `rows` (in lock order) with statements of mode `M`, `CHUNK` rows each.
+    pub fn run<M: Mode>(c: &mut PgConnection, rows: &[&NewVote]) -> QueryResult<super::Appended> {
+        let mut out = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(CHUNK) {
+            out.extend(AppendVotes::<M>::new(chunk).load::<(i64, String, String)>(c)?);
+        }
+        Ok(out)
     }
 
     pub struct AppendVotes<M> {

@@ -78,8 +78,15 @@ impl Writer {
             .max_capacity(500_000)
             .time_to_idle(std::time::Duration::from_secs(2 * 3600))
             .build();
+        let conflicts = LastConflict::default();
         for _ in 0..writers.max(1) {
-            tokio::spawn(run(db.clone(), rx.clone(), batch_max.max(1), usage.clone()));
+            tokio::spawn(run(
+                db.clone(),
+                rx.clone(),
+                batch_max.max(1),
+                usage.clone(),
+                conflicts.clone(),
+            ));
         }
         Writer { tx }
     }
@@ -107,7 +114,13 @@ fn voter_key(v: &NewVote) -> VoterKey {
     (v.round_id.clone(), v.voter_id.clone())
 }
 
-async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, batch_max: usize, usage: UsageCache) {
+async fn run(
+    db: Db,
+    rx: Arc<Mutex<mpsc::Receiver<Pending>>>,
+    batch_max: usize,
+    usage: UsageCache,
+    conflicts: LastConflict,
+) {
     let mut carry: Vec<Pending> = Vec::new();
     loop {
         let mut batch = std::mem::take(&mut carry);
@@ -127,7 +140,7 @@ async fn run(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>, batch_max: usize, 
                 }
             }
         }
-        let outcomes = write(&db, &batch, &usage).await;
+        let outcomes = write(&db, &batch, &usage, &conflicts).await;
         answer(batch, outcomes, &mut carry);
     }
 }
@@ -145,22 +158,33 @@ pub const MAX_WAIT: chrono::Duration = chrono::Duration::seconds(20);
 /// replaying requests costs at most one failed statement per this interval.
 const CONFLICT_MEMORY_MS: i64 = 1000;
 
-static LAST_CONFLICT_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+/// When a batch of this writer's last broke a uniqueness rule (ms since the epoch),
+/// shared by its tasks.
+#[derive(Clone, Default)]
+struct LastConflict(Arc<std::sync::atomic::AtomicI64>);
 
-fn note_conflict() {
-    LAST_CONFLICT_MS.store(
-        chrono::Utc::now().timestamp_millis(),
-        std::sync::atomic::Ordering::Relaxed,
-    );
-}
+impl LastConflict {
+    fn note(&self) {
+        self.0.store(
+            chrono::Utc::now().timestamp_millis(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
 
-fn conflicts_seen_within() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-        - LAST_CONFLICT_MS.load(std::sync::atomic::Ordering::Relaxed)
+    /// Whether the fast path may append as an ordinary insert.
+    fn long_ago(&self) -> bool {
+        chrono::Utc::now().timestamp_millis() - self.0.load(std::sync::atomic::Ordering::Relaxed)
+            > CONFLICT_MEMORY_MS
+    }
 }
 
 /// Write one batch: the fast path, then the careful one for whatever it left.
-async fn write(db: &Db, batch: &[Pending], usage: &UsageCache) -> Vec<Outcome> {
+async fn write(
+    db: &Db,
+    batch: &[Pending],
+    usage: &UsageCache,
+    conflicts: &LastConflict,
+) -> Vec<Outcome> {
     let n = batch.len();
     let mut outcomes: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
     let oldest = chrono::Utc::now().naive_utc() - MAX_WAIT;
@@ -209,17 +233,17 @@ async fn write(db: &Db, batch: &[Pending], usage: &UsageCache) -> Vec<Outcome> {
     let mut lagging: HashSet<VoterKey> = HashSet::new();
     if !rows.is_empty() {
         let sent = rows.clone();
-        let strict = conflicts_seen_within() > CONFLICT_MEMORY_MS;
+        let strict = conflicts.long_ago();
+        let conflicts = conflicts.clone();
         let appended = db
-            .run(move |conn| match strict {
-                true => match store::append_new_votes(conn, &sent)? {
-                    Some(added) => Ok(added),
-                    None => {
-                        note_conflict();
-                        store::append_votes(conn, &sent)
-                    }
-                },
-                false => store::append_votes(conn, &sent),
+            .run(move |conn| {
+                if strict && let Some(added) = store::append_new_votes(conn, &sent)? {
+                    return Ok(added);
+                }
+                if strict {
+                    conflicts.note();
+                }
+                store::append_votes(conn, &sent)
             })
             .await;
         match appended {
