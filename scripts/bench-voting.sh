@@ -4,20 +4,21 @@
 #   1. pgbench: the same single-row INSERT … ON CONFLICT DO NOTHING into the vote log
 #      (one commit per vote), at 1 client and at the server's pool size;
 #   2. wrk: votes over HTTP (distinct voters, each vote with its own solved proof of work
-#      and Idempotency-Key) through the group-commit writer; 201s counted in Lua and
-#      compared with the rows in the log;
+#      and Idempotency-Key) through the group-commit writer; then 20,000 more with every
+#      201 counted in Lua and compared with the rows in the log; then two serve processes
+#      on the same PostgreSQL, half the connections each;
 #   3. 10 million votes in the log, then leaderboard reads (wrk --latency) while votes
 #      flow at half the maximum rate (paced by examples/bench_paced_votes.rs).
 # Figures go to docs/benchmarks.md.
 #
-# Usage: scripts/bench-voting.sh   (DURATION=20 CONNS=32 THREADS=2 WRITERS=2 BULK=10000000 BOARD_CONNS=8;
+# Usage: scripts/bench-voting.sh   (DURATION=20 CONNS=64 THREADS=2 WRITERS=2 HTTP_WORKERS=1 BULK=10000000 BOARD_CONNS=8;
 #   PROFILE=1: top during the vote run; PERF=file: perf samples of the server;
 #   PG_EXTRA="-c …": more PostgreSQL settings; KEEP=dir: keep the server's and PostgreSQL's logs)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 DURATION=${DURATION:-20}
-CONNS=${CONNS:-32}
+CONNS=${CONNS:-64}
 THREADS=${THREADS:-2}
 POOL=${POOL:-16}
 BULK=${BULK:-10000000}
@@ -63,6 +64,10 @@ cat > "$RUN/bench.toml" <<TOML
 data_dir = "$RUN/data"
 [server]
 port = $PORT
+# One HTTP worker: the two cores are shared with PostgreSQL and the load generator, and a
+# second worker thread only adds context switches (decision 0022). HTTP_WORKERS=0: one
+# per core, the server's default.
+http_workers = ${HTTP_WORKERS:-1}
 [database]
 url = "$DB"
 pool_size = $POOL
@@ -82,15 +87,19 @@ voter_cache_secs = 3600
 writers = ${WRITERS:-2}
 TOML
 
-# Three slices of distinct votes: the throughput run (more than it can cast), an exact
-# run whose every answer arrives (to compare 201s with rows), the half-rate run.
-FAST=$(( DURATION * ${MAX_RATE_GUESS:-15000} )); EXACT=20000; HALF=$(( DURATION * ${HALF_RATE_GUESS:-8000} ))
-VOTERS=${VOTERS:-$(( (FAST + EXACT + HALF) / 2 + 1 ))}
+# Four slices of distinct votes: the throughput run (more than it can cast), an exact
+# run whose every answer arrives (to compare 201s with rows), the two-server run, the
+# half-rate run.
+FAST=$(( DURATION * ${MAX_RATE_GUESS:-25000} )); EXACT=20000; HALF=$(( DURATION * ${HALF_RATE_GUESS:-10000} ))
+VOTERS=${VOTERS:-$(( (2 * FAST + EXACT + HALF) / 2 + 1 ))}
 echo "== seeding $VOTERS voters × 2 votes"
 CADENZA_CONFIG="$RUN/bench.toml" "$BIN/examples/bench_voting_seed" "$VOTERS" 2 "$RUN/votes.tsv" > "$RUN/round.txt"
 ROUND=$(tail -n 1 "$RUN/round.txt")
-awk -v a="$FAST" -v b="$(( FAST + EXACT ))" -v dir="$RUN" \
-  '{ print > (dir "/" (NR <= a ? "fast" : NR <= b ? "exact" : "half") ".tsv") }' "$RUN/votes.tsv"
+# The two-server slice is cut in halves, one per server, each voter's votes in one half
+# (the seed writes a voter's votes one after the other), as a load balancer that keeps a
+# phone's connection on one server would.
+awk -v a="$FAST" -v b="$(( FAST + EXACT ))" -v c="$(( FAST + EXACT + FAST / 2 ))" -v d="$(( 2 * FAST + EXACT ))" -v dir="$RUN" \
+  '{ print > (dir "/" (NR <= a ? "fast" : NR <= b ? "exact" : NR <= c ? "two-a" : NR <= d ? "two-b" : "half") ".tsv") }' "$RUN/votes.tsv"
 
 "$BIN/cadenza" --config "$RUN/bench.toml" serve > "$RUN/server.log" 2>&1 &
 SERVER_PID=$!
@@ -122,8 +131,8 @@ PGB1=$(pgbench 1); echo "   1 client:  $PGB1 inserts/s"
 PGBP=$(pgbench "$POOL"); echo "   $POOL clients: $PGBP inserts/s (the server's pool size)"
 PGBC=$(pgbench "$CONNS"); echo "   $CONNS clients: $PGBC inserts/s"
 
-# Fresh statistics, as a live database has them (the table was empty when planned).
-"${PSQL[@]}" -d cadenza -c "VACUUM ANALYZE votes"
+# Fresh statistics, as a live database has them (the tables were just filled).
+"${PSQL[@]}" -d cadenza -c "VACUUM ANALYZE"
 # CPU time (clock ticks, user + system) of the server, and of PostgreSQL: the postmaster,
 # its live children and the children it has reaped.
 CLK=$(getconf CLK_TCK)
@@ -163,11 +172,45 @@ echo "   votes/s = $RATE (p50 ${P50} ms, p99 ${P99} ms); × pgbench(1) = $(pytho
 echo "== every acknowledged vote is in the log: $EXACT votes, every answer awaited"
 sleep 1
 BEFORE=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes WHERE round_id = '$ROUND'")
-OUT=$(wrk -t$THREADS -c"$CONNS" -d"$(( EXACT / 2000 + 4 ))s" -s scripts/bench/votes.lua "$URL" -- "$RUN/exact.tsv" "$ROUND" 0 $THREADS)
+OUT=$(WRK_TALLY=1 wrk -t$THREADS -c"$CONNS" -d"$(( EXACT / 2000 + 4 ))s" -s scripts/bench/votes.lua "$URL" -- "$RUN/exact.tsv" "$ROUND" 0 $THREADS)
 AFTER=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes WHERE round_id = '$ROUND'")
 CREATED_EXACT=$(field "$OUT" created); ROWS=$(( AFTER - BEFORE ))
 echo "   acknowledged (201) = $CREATED_EXACT, rows added to the log = $ROWS, other answers = $(field "$OUT" refused)"
 [ "$CREATED_EXACT" = "$ROWS" ] && echo "   OK: as many rows as 201s" || echo "   MISMATCH"
+
+echo "== two serve processes on one PostgreSQL ($CONNS connections in all, ${DURATION}s)"
+# A second process with the same settings on another port; each gets half the
+# connections from a load generator of its own, and its voters asked it for their
+# challenges first. Both share the machine's two cores with PostgreSQL and the load
+# generators, so this measures that the writers of two processes add up without waiting
+# for each other, and their CPU per vote; docs/scaling.md does the arithmetic for more.
+PORT2=$(free_port)
+sed "s/^port = $PORT\$/port = $PORT2/" "$RUN/bench.toml" > "$RUN/bench2.toml"
+"$BIN/cadenza" --config "$RUN/bench2.toml" serve > "$RUN/server2.log" 2>&1 &
+SERVER2_PID=$!
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$PORT2/readyz" >/dev/null && break; sleep 0.1; done
+URL2="http://127.0.0.1:$PORT2"
+wrk -t1 -c32 -d$(( FAST / 8000 + 3 ))s -s scripts/bench/challenges.lua "$URL" -- "$RUN/two-a.tsv" "$ROUND" 1 >/dev/null
+wrk -t1 -c32 -d$(( FAST / 8000 + 3 ))s -s scripts/bench/challenges.lua "$URL2" -- "$RUN/two-b.tsv" "$ROUND" 1 >/dev/null
+SERVER_PIDS="$SERVER_PID $SERVER2_PID"
+BEFORE=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes WHERE round_id = '$ROUND'")
+CPU0_S=$(cpu_of_server); CPU0_P=$(cpu_of_pg)
+wrk -t1 -c"$(( CONNS / 2 ))" -d"${DURATION}s" --latency -s scripts/bench/votes.lua "$URL" -- "$RUN/two-a.tsv" "$ROUND" 0 1 > "$RUN/two-a.txt" &
+WA=$!
+wrk -t1 -c"$(( CONNS / 2 ))" -d"${DURATION}s" --latency -s scripts/bench/votes.lua "$URL2" -- "$RUN/two-b.tsv" "$ROUND" 0 1 > "$RUN/two-b.txt"
+wait $WA
+CPU1_S=$(cpu_of_server); CPU1_P=$(cpu_of_pg)
+sleep 1
+AFTER=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes WHERE round_id = '$ROUND'")
+OUT_A=$(grep RESULT "$RUN/two-a.txt"); OUT_B=$(grep RESULT "$RUN/two-b.txt")
+C_A=$(field "$OUT_A" created); C_B=$(field "$OUT_B" created)
+RATE2=$(python3 -c "print(round($C_A / $(field "$OUT_A" secs) + $C_B / $(field "$OUT_B" secs)))")
+echo "   server 1: $OUT_A"
+echo "   server 2: $OUT_B"
+echo "   CPU per vote: servers $(python3 -c "print(round(($CPU1_S - $CPU0_S) / $CLK * 1e6 / ($C_A + $C_B), 1))") µs, PostgreSQL $(python3 -c "print(round(($CPU1_P - $CPU0_P) / $CLK * 1e6 / ($C_A + $C_B), 1))") µs"
+echo "   votes/s: one server $RATE, two servers $RATE2 (× $(python3 -c "print(round($RATE2 / $RATE, 2))")); rows added $(( AFTER - BEFORE )) for $(( C_A + C_B )) acknowledged"
+kill "$SERVER2_PID"; wait "$SERVER2_PID" 2>/dev/null || true
+SERVER_PIDS=$SERVER_PID
 
 echo "== filling the log to $BULK votes"
 HAVE=$("${PSQL[@]}" -d cadenza -c "SELECT count(*) FROM votes")

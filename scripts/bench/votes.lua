@@ -19,35 +19,45 @@ function init(args)
   local i = 0
   for line in io.lines(args[1]) do
     if i % n == tonumber(wrk.thread:get("id")) then
-      table.insert(lines, line)
+      -- Formatted now, not per request: the load generator shares the machine's cores
+      -- with the server and PostgreSQL, so its own cost per vote is kept small.
+      local token, entry, pow, key = line:match("([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)")
+      table.insert(lines, wrk.format("POST", path, {
+        ["Authorization"] = "Bearer " .. token,
+        ["Idempotency-Key"] = key,
+        ["Content-Type"] = "application/json",
+      }, '{"entry_id":"' .. entry .. '","pow":"' .. pow .. '"}'))
     end
     i = i + 1
   end
   next_line = 1
+  idle = wrk.format("GET", "/livez")
   created, others, exhausted = 0, 0, 0
 end
 
 function request()
-  local line = lines[next_line]
-  if line == nil then
+  local req = lines[next_line]
+  if req == nil then
     exhausted = exhausted + 1
-    return wrk.format("GET", "/livez")
+    return idle
   end
   next_line = next_line + 1
-  local token, entry, pow, key = line:match("([^\t]+)\t([^\t]+)\t([^\t]+)\t([^\t]+)")
-  return wrk.format("POST", path, {
-    ["Authorization"] = "Bearer " .. token,
-    ["Idempotency-Key"] = key,
-    ["Content-Type"] = "application/json",
-  }, '{"entry_id":"' .. entry .. '","pow":"' .. pow .. '"}')
+  return req
 end
 
 function delay()
   return pause
 end
 
-function response(status, headers, body)
-  if status == 201 then created = created + 1 elseif status ~= 200 then others = others + 1 end
+-- Counting each answer's status costs the load generator a Lua call, a headers table and
+-- the body's string per request (and their garbage collection). With WRK_TALLY=1 in the
+-- environment it does (wrk decides when it loads the script, before init); otherwise
+-- the run is counted from wrk's own summary (every vote in the seed is distinct, so a 2xx
+-- is a 201, and wrk counts the statuses over 399 itself).
+if os.getenv("WRK_TALLY") == "1" then
+  function response(status, headers, body)
+    if status == 201 then created = created + 1 elseif status ~= 200 then others = others + 1 end
+  end
 end
 
 function done(summary, latency, requests)
@@ -56,6 +66,10 @@ function done(summary, latency, requests)
     c = c + tonumber(t:get("created"))
     o = o + tonumber(t:get("others"))
     e = e + tonumber(t:get("exhausted"))
+  end
+  if c == 0 and o == 0 then
+    o = summary.errors.status
+    c = summary.requests - o - e
   end
   io.write(string.format("RESULT created=%d refused=%d idle=%d p50_ms=%.2f p99_ms=%.2f requests=%d secs=%.2f\n",
     c, o, e, latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests, summary.duration / 1e6))

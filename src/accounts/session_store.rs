@@ -54,13 +54,18 @@ pub fn revoke_session(
     Ok(())
 }
 
-/// Sessions revoked at or after `since` (the revocation watch of other processes).
+/// Sessions revoked at or after `since` (the revocation watch of other processes, every
+/// second). Ordered by the revocation time so that PostgreSQL's generic plan for the
+/// prepared statement walks the `sessions_revoked` index: unordered, it scans the whole
+/// table (the generic plan guesses a third of the rows match), about 100 ms a second at
+/// 125,000 sessions during a live show.
 pub fn sessions_revoked_since(
     conn: &mut DbConnection,
     since: NaiveDateTime,
 ) -> Result<Vec<String>, AppError> {
     Ok(sessions::table
         .filter(sessions::revoked_at.ge(since))
+        .order(sessions::revoked_at)
         .select(sessions::id)
         .limit(100_000)
         .load(conn)?)

@@ -15,7 +15,8 @@ use sha2::{Digest, Sha256};
 use crate::config::Settings;
 
 pub const ACCESS_TYP: &str = "at+jwt";
-const LEEWAY_SECS: u64 = 30;
+/// How far a token's validity window is stretched for clocks that disagree.
+pub const LEEWAY_SECS: u64 = 30;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AccessClaims {

@@ -423,12 +423,13 @@ diesel::table! {
 }
 
 diesel::table! {
-    vote_tallies (round_id, entry_id) {
+    vote_tallies (round_id, entry_id, shard) {
         round_id -> Text,
         entry_id -> Text,
         counted -> BigInt,
         quarantined -> BigInt,
         invalidated -> BigInt,
+        shard -> Integer,
     }
 }
 

@@ -13,14 +13,20 @@ use crate::db::on_backend;
 use crate::db::schema::votes;
 use crate::error::AppError;
 
-/// Append votes with everything that goes with them, atomically: the tallies, and for a
-/// vote held when cast its flag and its review record. Rows that break a uniqueness rule
-/// are skipped. Returns (id, voter, idempotency key) of the rows added.
+/// Append votes with everything that goes with them, atomically: the tallies (in tally
+/// shard `shard`: the writer's own, so writers committing at once never wait for each
+/// other's tally rows), and for a vote held when cast its flag and its review record.
+/// Rows that break a uniqueness rule are skipped. Returns (id, voter, idempotency key)
+/// of the rows added.
 ///
 /// On PostgreSQL this is one statement (data-modifying CTEs over `unnest` arrays), so a
 /// batch costs one round trip and one plan, prepared once per connection; outside a
 /// transaction it commits by itself. On SQLite it is a (nested) transaction of four.
-pub fn append_votes(conn: &mut DbConnection, rows: &[NewVote]) -> Result<Appended, AppError> {
+pub fn append_votes(
+    conn: &mut DbConnection,
+    rows: &[NewVote],
+    shard: i32,
+) -> Result<Appended, AppError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -28,6 +34,7 @@ pub fn append_votes(conn: &mut DbConnection, rows: &[NewVote]) -> Result<Appende
         DbConnection::Pg(c) => Ok(pg_append::run::<pg_append::Skipping>(
             c,
             &in_lock_order(rows),
+            shard,
         )?),
         DbConnection::Sqlite(_) => conn.transaction(|conn| {
             let mut out: Vec<(i64, String, String)> = Vec::with_capacity(rows.len());
@@ -109,9 +116,10 @@ pub type Appended = Vec<(i64, String, String)>;
 pub fn append_new_votes(
     conn: &mut DbConnection,
     rows: &[NewVote],
+    shard: i32,
 ) -> Result<Option<Appended>, AppError> {
     let DbConnection::Pg(c) = conn else {
-        return append_votes(conn, rows).map(Some);
+        return append_votes(conn, rows, shard).map(Some);
     };
     if rows.is_empty() {
         return Ok(Some(Vec::new()));
@@ -120,9 +128,9 @@ pub fn append_new_votes(
     // One statement commits by itself, all or nothing; more than one needs a transaction
     // to be.
     let result = if sorted.len() <= pg_append::CHUNK {
-        pg_append::run::<pg_append::Strict>(c, &sorted)
+        pg_append::run::<pg_append::Strict>(c, &sorted, shard)
     } else {
-        c.transaction(|c| pg_append::run::<pg_append::Strict>(c, &sorted))
+        c.transaction(|c| pg_append::run::<pg_append::Strict>(c, &sorted, shard))
     };
     match result {
         Ok(out) => Ok(Some(out)),
@@ -168,7 +176,8 @@ mod pg_append {
     use super::super::domain::{COUNTED, QUARANTINE, QUARANTINED};
     use super::super::model::NewVote;
 
-    /// The statement, cut where the sixteen array parameters go. `conflicts`: the text
+    /// The statement, cut where its seventeen parameters go (sixteen arrays and the
+    /// tally shard). `conflicts`: the text
     /// that says what a row breaking a uniqueness rule does.
     fn parts(conflicts: &str) -> Vec<String> {
         let sql = format!(
@@ -186,11 +195,13 @@ mod pg_append {
                RETURNING id, round_id, voter_id, entry_id, idempotency_key, cast_at, \
                  initial_status, initial_rule), \
              tallies AS ( \
-               INSERT INTO vote_tallies (round_id, entry_id, counted, quarantined, invalidated) \
-               SELECT round_id, entry_id, count(*) FILTER (WHERE initial_status = '{COUNTED}'), \
+               INSERT INTO vote_tallies (round_id, entry_id, shard, counted, quarantined, \
+                 invalidated) \
+               SELECT round_id, entry_id, ?::int4, \
+                 count(*) FILTER (WHERE initial_status = '{COUNTED}'), \
                  count(*) FILTER (WHERE initial_status <> '{COUNTED}'), 0 \
                FROM ins GROUP BY round_id, entry_id ORDER BY round_id, entry_id \
-               ON CONFLICT (round_id, entry_id) DO UPDATE SET \
+               ON CONFLICT (round_id, entry_id, shard) DO UPDATE SET \
                  counted = vote_tallies.counted + excluded.counted, \
                  quarantined = vote_tallies.quarantined + excluded.quarantined), \
              flags AS ( \
@@ -234,10 +245,14 @@ mod pg_append {
     pub const CHUNK: usize = 5000;
 
     /// Append `rows` (in lock order) with statements of mode `M`, `CHUNK` rows each.
-    pub fn run<M: Mode>(c: &mut PgConnection, rows: &[&NewVote]) -> QueryResult<super::Appended> {
+    pub fn run<M: Mode>(
+        c: &mut PgConnection,
+        rows: &[&NewVote],
+        shard: i32,
+    ) -> QueryResult<super::Appended> {
         let mut out = Vec::with_capacity(rows.len());
         for chunk in rows.chunks(CHUNK) {
-            out.extend(AppendVotes::<M>::new(chunk).load::<(i64, String, String)>(c)?);
+            out.extend(AppendVotes::<M>::new(chunk, shard).load::<(i64, String, String)>(c)?);
         }
         Ok(out)
     }
@@ -260,10 +275,11 @@ mod pg_append {
         age: Vec<i64>,
         status: Vec<String>,
         rule: Vec<Option<String>>,
+        shard: i32,
     }
 
     impl<M> AppendVotes<M> {
-        pub fn new(rows: &[&NewVote]) -> AppendVotes<M> {
+        pub fn new(rows: &[&NewVote], shard: i32) -> AppendVotes<M> {
             macro_rules! col {
                 ($f:ident) => {
                     rows.iter().map(|r| r.$f.clone()).collect()
@@ -287,6 +303,7 @@ mod pg_append {
                 age: col!(account_age_secs),
                 status: col!(initial_status),
                 rule: col!(initial_rule),
+                shard,
             }
         }
     }
@@ -337,6 +354,8 @@ mod pg_append {
             out.push_sql(&p[15]);
             out.push_bind_param::<Array<Nullable<Text>>, _>(&self.rule)?;
             out.push_sql(&p[16]);
+            out.push_bind_param::<Int4, _>(&self.shard)?;
+            out.push_sql(&p[17]);
             Ok(())
         }
     }
@@ -348,9 +367,9 @@ mod pg_append {
         use super::Mode;
 
         #[test]
-        fn the_statement_has_sixteen_parameters() {
-            assert_eq!(super::Skipping::parts().len(), 17);
-            assert_eq!(super::Strict::parts().len(), 17);
+        fn the_statement_has_seventeen_parameters() {
+            assert_eq!(super::Skipping::parts().len(), 18);
+            assert_eq!(super::Strict::parts().len(), 18);
             assert!(
                 super::Skipping::parts()
                     .concat()

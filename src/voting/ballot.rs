@@ -64,20 +64,38 @@ impl actix_web::FromRequest for VoteRequest {
 }
 
 /// The facts about the signed-in voter (cached a few seconds; no reads on a hit).
+///
+/// The cache is keyed by the token's SHA-256: a token seen before had its signature
+/// checked then, and a token's signature cannot change, only its time run out; so a hit
+/// checks the token's validity window and whether its session has ended since, and skips
+/// the signature check and the claims' parsing (a sixth of a vote's cost on the server).
 pub async fn voter(state: &AppState, token: Option<String>) -> Result<Arc<VoterFacts>, AppError> {
+    use sha2::Digest as _;
     let token = token.ok_or(AppError::Unauthorized)?;
+    let now = Utc::now();
+    let key: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+    let runtime = state.voting();
+    if let Some(hit) = runtime.voters.get(&key) {
+        let t = now.timestamp();
+        let ended =
+            crate::accounts::service::session_ended(state, &hit.session_id, &hit.facts.user_id);
+        if !ended
+            && t + crate::auth::jwt::LEEWAY_SECS as i64 >= hit.valid_from
+            && t - crate::auth::jwt::LEEWAY_SECS as i64 <= hit.valid_until
+        {
+            return Ok(hit.facts.clone());
+        }
+        runtime.voters.invalidate(&key);
+        if ended {
+            return Err(AppError::Unauthorized);
+        }
+    }
     let claims = state
         .jwt
-        .verify(&token, Utc::now())
+        .verify(&token, now)
         .map_err(|_| AppError::Unauthorized)?;
     if crate::accounts::service::session_ended(state, &claims.sid, &claims.sub) {
-        state.voting().voters.invalidate(&claims.sid);
         return Err(AppError::Unauthorized);
-    }
-    if let Some(f) = state.voting().voters.get(&claims.sid)
-        && f.user_id == claims.sub
-    {
-        return Ok(f);
     }
     let (user, sid, _, _) = crate::accounts::service::authenticate(state, &token).await?;
     let facts = Arc::new(VoterFacts {
@@ -90,7 +108,15 @@ pub async fn voter(state: &AppState, token: Option<String>) -> Result<Arc<VoterF
             .map(|(_, d)| d.to_ascii_lowercase())
             .unwrap_or_default(),
     });
-    state.voting().voters.insert(sid, facts.clone());
+    runtime.voters.insert(
+        key,
+        Arc::new(super::SignedInVoter {
+            session_id: sid,
+            valid_from: claims.nbf,
+            valid_until: claims.exp,
+            facts: facts.clone(),
+        }),
+    );
     Ok(facts)
 }
 

@@ -45,6 +45,17 @@ pub struct VoterFacts {
     pub email_domain: String,
 }
 
+/// A verified access token's voter: its session, until when the token is valid, and the
+/// voter's facts.
+#[derive(Debug)]
+pub struct SignedInVoter {
+    pub session_id: String,
+    /// The token's `nbf` and `exp` (seconds since the epoch).
+    pub valid_from: i64,
+    pub valid_until: i64,
+    pub facts: Arc<VoterFacts>,
+}
+
 /// An entry in play, with what pages and the leaderboard show of it.
 #[derive(Debug, Clone)]
 pub struct EntryInfo {
@@ -117,7 +128,9 @@ pub struct Runtime {
     limiters: std::sync::RwLock<Arc<Limiters>>,
     /// The velocity limits as configured (for the whole deployment).
     limits: crate::config::VotingSettings,
-    pub voters: moka::sync::Cache<String, Arc<VoterFacts>>,
+    /// Signed-in voters by their access token's SHA-256 (so a vote with a token seen in
+    /// the last `voter_cache_secs` costs neither a signature check nor a read).
+    pub voters: moka::sync::Cache<[u8; 32], Arc<SignedInVoter>>,
     pub rounds: Refreshing<RoundInfo>,
     pub boards: Refreshing<BoardData>,
     /// Leaderboards as sent, per (round, category, counts shown).

@@ -104,11 +104,33 @@ pub fn round_ids(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
         .load(conn)?)
 }
 
+/// A round's tallies, one per entry (in entry id order): each the sum of its shards (one
+/// per group-commit writer that added to it, and shard 0 for reviews and recounts).
 pub fn tallies_of(conn: &mut DbConnection, round_id: &str) -> Result<Vec<TallyRow>, AppError> {
-    Ok(vote_tallies::table
+    let shards: Vec<TallyRow> = vote_tallies::table
         .filter(vote_tallies::round_id.eq(round_id))
         .select(TallyRow::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    Ok(fold_shards(shards))
+}
+
+/// One tally per (round, entry): the shards' counts added up.
+fn fold_shards(shards: Vec<TallyRow>) -> Vec<TallyRow> {
+    let mut folded: std::collections::BTreeMap<(String, String), TallyRow> = Default::default();
+    for t in shards {
+        match folded.entry((t.round_id.clone(), t.entry_id.clone())) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(t);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let f = o.get_mut();
+                f.counted += t.counted;
+                f.quarantined += t.quarantined;
+                f.invalidated += t.invalidated;
+            }
+        }
+    }
+    folded.into_values().collect()
 }
 
 /// Add to an entry's tally (deltas may be negative when a review moves votes).
@@ -132,7 +154,8 @@ pub fn tally_add(
     )
 }
 
-/// Add to several tallies with one statement (the rows must name distinct entries).
+/// Add to several tallies with one statement (the rows must name distinct entries), in
+/// shard 0.
 pub fn tallies_add(conn: &mut DbConnection, rows: &[TallyRow]) -> Result<(), AppError> {
     use vote_tallies::dsl as t;
     if rows.is_empty() {
@@ -140,7 +163,7 @@ pub fn tallies_add(conn: &mut DbConnection, rows: &[TallyRow]) -> Result<(), App
     }
     on_backend!(conn, |c| diesel::insert_into(t::vote_tallies)
         .values(rows)
-        .on_conflict((t::round_id, t::entry_id))
+        .on_conflict((t::round_id, t::entry_id, t::shard))
         .do_update()
         .set((
             t::counted.eq(t::counted + excluded(t::counted)),

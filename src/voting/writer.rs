@@ -79,13 +79,18 @@ impl Writer {
             .time_to_idle(std::time::Duration::from_secs(2 * 3600))
             .build();
         let conflicts = LastConflict::default();
-        for _ in 0..writers.max(1) {
+        // Each task adds to a tally shard of its own. Other processes pick theirs at
+        // random too; two that pick the same shard only wait for each other's row locks,
+        // as one shard for everybody would always have them do.
+        let first = rand::random_range(0..TALLY_SHARDS);
+        for i in 0..writers.max(1) {
             tokio::spawn(run(
                 db.clone(),
                 rx.clone(),
                 batch_max.max(1),
                 usage.clone(),
                 conflicts.clone(),
+                (first + i as i32) % TALLY_SHARDS,
             ));
         }
         Writer { tx }
@@ -110,6 +115,10 @@ impl Writer {
 
 type VoterKey = (String, String);
 
+/// How many tally shards the writers of all processes spread over (a leaderboard reads
+/// at most this many rows per entry; in practice one per writer that wrote to the round).
+pub const TALLY_SHARDS: i32 = 64;
+
 fn voter_key(v: &NewVote) -> VoterKey {
     (v.round_id.clone(), v.voter_id.clone())
 }
@@ -120,6 +129,7 @@ async fn run(
     batch_max: usize,
     usage: UsageCache,
     conflicts: LastConflict,
+    shard: i32,
 ) {
     let mut carry: Vec<Pending> = Vec::new();
     loop {
@@ -140,7 +150,7 @@ async fn run(
                 }
             }
         }
-        let outcomes = write(&db, &batch, &usage, &conflicts).await;
+        let outcomes = write(&db, &batch, &usage, &conflicts, shard).await;
         answer(batch, outcomes, &mut carry);
     }
 }
@@ -184,6 +194,7 @@ async fn write(
     batch: &[Pending],
     usage: &UsageCache,
     conflicts: &LastConflict,
+    shard: i32,
 ) -> Vec<Outcome> {
     let n = batch.len();
     let mut outcomes: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
@@ -237,13 +248,13 @@ async fn write(
         let conflicts = conflicts.clone();
         let appended = db
             .run(move |conn| {
-                if strict && let Some(added) = store::append_new_votes(conn, &sent)? {
+                if strict && let Some(added) = store::append_new_votes(conn, &sent, shard)? {
                     return Ok(added);
                 }
                 if strict {
                     conflicts.note();
                 }
-                store::append_votes(conn, &sent)
+                store::append_votes(conn, &sent, shard)
             })
             .await;
         match appended {
@@ -282,7 +293,7 @@ async fn write(
             .map(|&i| (batch[i].vote.clone(), batch[i].caps))
             .collect();
         match db
-            .transaction(move |conn| write_carefully(conn, items))
+            .transaction(move |conn| write_carefully(conn, items, shard))
             .await
         {
             Ok((done, fresh)) => {
@@ -412,6 +423,7 @@ pub fn cap_error(hit: CapHit) -> AppError {
 fn write_carefully(
     conn: &mut DbConnection,
     items: Vec<(NewVote, Caps)>,
+    shard: i32,
 ) -> Result<(Vec<Outcome>, Vec<(VoterKey, Option<Used>)>), AppError> {
     let n = items.len();
     let mut outcomes: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
@@ -511,7 +523,7 @@ fn write_carefully(
     }
 
     // 5. One statement for the batch; rows a concurrent writer beat us to are retried.
-    let inserted: HashMap<(String, String), i64> = store::append_votes(conn, &rows)?
+    let inserted: HashMap<(String, String), i64> = store::append_votes(conn, &rows, shard)?
         .into_iter()
         .map(|(id, voter, key)| ((voter, key), id))
         .collect();

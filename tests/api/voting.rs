@@ -1104,13 +1104,39 @@ async fn public_votes_join_the_jury_in_the_results() {
     assert_eq!(first["public_rank"], 3);
 }
 
+/// A counted vote as the vote path hands it to the writer (slots not yet numbered).
+fn counted_vote(
+    round: &str,
+    voter: &str,
+    entry: &str,
+    key: &str,
+) -> cadenza::voting::model::NewVote {
+    cadenza::voting::model::NewVote {
+        round_id: round.to_string(),
+        voter_id: voter.to_string(),
+        entry_id: entry.to_string(),
+        cast_at: Utc::now().naive_utc(),
+        day: "2026-11-29".into(),
+        slot: 0,
+        entry_slot: 0,
+        day_slot: 0,
+        idempotency_key: key.to_string(),
+        pow_id: format!("pow-{voter}-{key}"),
+        pow_cost: 1,
+        network: "127.0.0.0/24".into(),
+        ua_hash: "ua".into(),
+        account_age_secs: 86_400,
+        initial_status: cadenza::voting::domain::COUNTED.into(),
+        initial_rule: None,
+    }
+}
+
 /// Two processes (two writers, each with its own memory of voters' votes) writing for the
 /// same voter: each one's memory lags the other's writes, yet the caps hold exactly, the
 /// slots are distinct, and a retry through the other process is answered as recorded.
 #[tokio::test]
 async fn two_writers_for_one_voter_keep_the_caps_exact() {
-    use cadenza::voting::domain::{COUNTED, Caps};
-    use cadenza::voting::model::NewVote;
+    use cadenza::voting::domain::Caps;
     use cadenza::voting::writer::Writer;
 
     let app = app_with("").await;
@@ -1130,24 +1156,7 @@ async fn two_writers_for_one_voter_keep_the_caps_exact() {
         per_entry: 2,
         per_day: None,
     };
-    let vote = |voter: &str, entry: &str, key: &str| NewVote {
-        round_id: rid.clone(),
-        voter_id: voter.to_string(),
-        entry_id: entry.to_string(),
-        cast_at: Utc::now().naive_utc(),
-        day: "2026-11-29".into(),
-        slot: 0,
-        entry_slot: 0,
-        day_slot: 0,
-        idempotency_key: key.to_string(),
-        pow_id: format!("pow-{voter}-{key}"),
-        pow_cost: 1,
-        network: "127.0.0.0/24".into(),
-        ua_hash: "ua".into(),
-        account_age_secs: 86_400,
-        initial_status: COUNTED.into(),
-        initial_rule: None,
-    };
+    let vote = |voter: &str, entry: &str, key: &str| counted_vote(&rid, voter, entry, key);
 
     // Alternating: every vote goes through the writer that did not see the last one.
     let mut slots = Vec::new();
@@ -1212,4 +1221,60 @@ async fn two_writers_for_one_voter_keep_the_caps_exact() {
     let err = a.submit(stale, caps).await.unwrap_err();
     assert_eq!(err.status().as_u16(), 503, "{err:?}");
     assert_eq!(rows_in_log(&app, &rid).await, 8);
+}
+
+/// Writers add to tally shards of their own (so two committing at once never wait for
+/// each other's tally rows): an entry's tally is the sum of its shards, and what a review
+/// or recount writes (shard 0) adds to it.
+#[tokio::test]
+async fn an_entrys_tally_is_the_sum_of_its_shards() {
+    use cadenza::voting::model::NewVote;
+    use cadenza::voting::store;
+    use diesel::prelude::*;
+
+    let app = app_with("").await;
+    let s = setup(&app, "vote-tally-shards", 2, 0).await;
+    let r = voting_round(&app, &s, json!({ "votes_per_voter": 2 })).await;
+    let rid = r["id"].as_str().unwrap().to_string();
+    let entry = s.entries[0].2.clone();
+    // Each voter's first vote (slots numbered as the writer would).
+    let vote = |voter: &str| NewVote {
+        slot: 1,
+        entry_slot: 1,
+        day_slot: 1,
+        ..counted_vote(&rid, voter, &entry, "k")
+    };
+    // Two writers' batches, in shards 3 and 7, the second through the fast path.
+    let (first, second) = ([vote("v1"), vote("v2")], [vote("v3")]);
+    let (rid2, entry2) = (rid.clone(), entry.clone());
+    let (tallies, shards) = app
+        .state
+        .db
+        .run(move |c| {
+            store::append_votes(c, &first, 3)?;
+            assert!(store::append_new_votes(c, &second, 7)?.is_some());
+            // A review moves one vote out of the count (shard 0).
+            store::tally_add(c, &rid2, &entry2, -1, 0, 1)?;
+            let shards: i64 = cadenza::db::schema::vote_tallies::table
+                .filter(cadenza::db::schema::vote_tallies::round_id.eq(&rid2))
+                .count()
+                .get_result(c)?;
+            Ok((store::tallies_of(c, &rid2)?, shards))
+        })
+        .await
+        .unwrap();
+    // SQLite has one writer, whose batches go to shard 0 whatever it is given.
+    let expected_shards = if app.state.db.backend() == cadenza::db::Backend::Postgres {
+        3
+    } else {
+        1
+    };
+    assert_eq!(shards, expected_shards);
+    assert_eq!(tallies.len(), 1, "one tally per entry: {tallies:?}");
+    assert_eq!(
+        (tallies[0].counted, tallies[0].invalidated),
+        (2, 1),
+        "{tallies:?}"
+    );
+    assert_eq!(votes_of(&board(&app, &rid).await, &entry), 2);
 }
