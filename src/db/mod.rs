@@ -87,6 +87,8 @@ pub struct DbManager {
     statement_timeout_ms: u64,
     busy_timeout_ms: u64,
     health: Arc<DbHealth>,
+    /// More `SET` statements run on each new PostgreSQL connection.
+    setup: &'static str,
 }
 
 /// Whether the database looked unreachable at the last try: a connection could not be
@@ -121,6 +123,15 @@ const DOWN_ACQUIRE: Duration = Duration::from_millis(250);
 
 impl DbManager {
     pub fn new(settings: &DatabaseSettings) -> Result<DbManager, ConnectionError> {
+        DbManager::with_setup(settings, "", Arc::new(DbHealth::default()))
+    }
+
+    /// `setup`: more `SET` statements for each new PostgreSQL connection.
+    fn with_setup(
+        settings: &DatabaseSettings,
+        setup: &'static str,
+        health: Arc<DbHealth>,
+    ) -> Result<DbManager, ConnectionError> {
         let url = settings.url.expose_secret();
         let backend = Backend::from_url(url).ok_or_else(|| {
             ConnectionError::InvalidConnectionUrl("unsupported database URL scheme".into())
@@ -130,7 +141,8 @@ impl DbManager {
             url: url.to_string(),
             statement_timeout_ms: settings.statement_timeout_ms,
             busy_timeout_ms: settings.busy_timeout_ms,
-            health: Arc::new(DbHealth::default()),
+            health,
+            setup,
         })
     }
 
@@ -148,8 +160,8 @@ impl DbManager {
             Backend::Postgres => {
                 let mut conn = PgConnection::establish(&with_connect_timeout(&self.url))?;
                 conn.batch_execute(&format!(
-                    "SET statement_timeout = {}; SET lock_timeout = {}; SET TIME ZONE 'UTC';",
-                    self.statement_timeout_ms, self.statement_timeout_ms
+                    "SET statement_timeout = {}; SET lock_timeout = {}; SET TIME ZONE 'UTC'; {}",
+                    self.statement_timeout_ms, self.statement_timeout_ms, self.setup
                 ))
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Pg(conn))
@@ -244,12 +256,45 @@ impl Db {
     /// Build the pool. Connections are opened lazily, so this succeeds while the
     /// database is down; `/readyz` reports it.
     pub fn connect(settings: &DatabaseSettings) -> anyhow::Result<Db> {
-        let manager = DbManager::new(settings)?;
+        Db::connect_with(
+            settings,
+            settings.pool_size,
+            "",
+            Arc::new(DbHealth::default()),
+        )
+    }
+
+    /// The group-commit vote writers' own pool on PostgreSQL (`size` connections): each
+    /// connection plans prepared statements once, generically. The writers run the same
+    /// few statements thousands of times a second with arrays of varying length, whose
+    /// custom plans PostgreSQL would otherwise make again on every execution; the rest
+    /// of the application keeps the default, because range queries such as the audit's
+    /// need plans made for their values (decision 0022). On SQLite: this pool.
+    pub fn for_vote_writers(&self, settings: &DatabaseSettings, size: u32) -> anyhow::Result<Db> {
+        match self.backend {
+            Backend::Sqlite => Ok(self.clone()),
+            // The same health: a database found down by the writers is down for everybody.
+            Backend::Postgres => Db::connect_with(
+                settings,
+                size,
+                "SET plan_cache_mode = force_generic_plan;",
+                self.health.clone(),
+            ),
+        }
+    }
+
+    fn connect_with(
+        settings: &DatabaseSettings,
+        size: u32,
+        setup: &'static str,
+        health: Arc<DbHealth>,
+    ) -> anyhow::Result<Db> {
+        let manager = DbManager::with_setup(settings, setup, health)?;
         let backend = manager.backend;
         let health = manager.health.clone();
         let acquire = Duration::from_secs(settings.acquire_timeout_secs.max(1));
         let pool = Pool::builder()
-            .max_size(settings.pool_size)
+            .max_size(size)
             .min_idle(Some(0))
             .connection_timeout(acquire)
             .test_on_check_out(false)

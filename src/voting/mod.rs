@@ -255,15 +255,16 @@ impl Runtime {
             .map_err(|bad| anyhow::anyhow!("voting.allowlist: not a network: {bad}"))?;
         let rt = Runtime {
             pow: pow::Pow::new(&secret, v.pow_cost, v.pow_max_counter, v.pow_expiry_secs),
-            writer: writer::Writer::start(
-                db.clone(),
-                match db.backend() {
+            writer: {
+                let writers = match db.backend() {
                     crate::db::Backend::Sqlite => 1,
-                    crate::db::Backend::Postgres => v.writers,
-                },
-                v.batch_max,
-                v.queue,
-            ),
+                    crate::db::Backend::Postgres => v.writers.max(1),
+                };
+                // A connection per writer, and one for a writer whose call outlived its
+                // caller's deadline (it returns its connection when the database answers).
+                let pool = db.for_vote_writers(&settings.database, writers as u32 + 1)?;
+                writer::Writer::start(pool, writers, v.batch_max, v.queue)
+            },
             limiters: std::sync::RwLock::new(Arc::new(Limiters::new(v, 1))),
             limits: v.clone(),
             voters: moka::sync::Cache::builder()

@@ -1278,3 +1278,28 @@ async fn an_entrys_tally_is_the_sum_of_its_shards() {
     );
     assert_eq!(votes_of(&board(&app, &rid).await, &entry), 2);
 }
+
+/// The vote writers' own connections plan their statements once (generic plans); the
+/// application's pool keeps PostgreSQL's default, which range queries need.
+#[tokio::test]
+async fn only_the_vote_writers_connections_use_generic_plans() {
+    use diesel::prelude::*;
+    let app = app_with("").await;
+    if app.state.db.backend() != cadenza::db::Backend::Postgres {
+        return;
+    }
+    let mode = |c: &mut cadenza::db::DbConnection| {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+            "current_setting('plan_cache_mode')",
+        ))
+        .get_result::<String>(c)
+        .map_err(cadenza::error::AppError::from)
+    };
+    let writers = app
+        .state
+        .db
+        .for_vote_writers(&app.state.settings.database, 2)
+        .unwrap();
+    assert_eq!(writers.run(mode).await.unwrap(), "force_generic_plan");
+    assert_eq!(app.state.db.run(mode).await.unwrap(), "auto");
+}
