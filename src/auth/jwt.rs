@@ -15,8 +15,14 @@ use sha2::{Digest, Sha256};
 use crate::config::Settings;
 
 pub const ACCESS_TYP: &str = "at+jwt";
-/// How far a token's validity window is stretched for clocks that disagree.
-pub const LEEWAY_SECS: u64 = 30;
+const LEEWAY_SECS: u64 = 30;
+
+/// Whether `now` (seconds since the epoch) is inside a token's validity window, `nbf` to
+/// `exp`, stretched by the leeway for clocks that disagree.
+pub fn within_validity(nbf: i64, exp: i64, now: i64) -> bool {
+    let leeway = LEEWAY_SECS as i64;
+    nbf - leeway <= now && now <= exp + leeway
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AccessClaims {
@@ -161,9 +167,7 @@ impl JwtKeys {
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
         // jsonwebtoken checks against the wall clock; check our clock too (tests inject time).
         let c = data.claims;
-        if c.exp + (LEEWAY_SECS as i64) < now.timestamp()
-            || c.nbf - (LEEWAY_SECS as i64) > now.timestamp()
-        {
+        if !within_validity(c.nbf, c.exp, now.timestamp()) {
             return Err(TokenError::Invalid("outside its validity".into()));
         }
         Ok(c)
@@ -173,6 +177,16 @@ impl JwtKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_validity_window_has_the_leeway_on_both_sides() {
+        let (nbf, exp) = (1_000, 2_000);
+        assert!(within_validity(nbf, exp, 1_500));
+        assert!(within_validity(nbf, exp, nbf - 30));
+        assert!(!within_validity(nbf, exp, nbf - 31));
+        assert!(within_validity(nbf, exp, exp + 30));
+        assert!(!within_validity(nbf, exp, exp + 31));
+    }
     use figment::Figment;
     use figment::providers::{Format, Toml};
 

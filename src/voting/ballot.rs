@@ -76,12 +76,10 @@ pub async fn voter(state: &AppState, token: Option<String>) -> Result<Arc<VoterF
     let key: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
     let runtime = state.voting();
     if let Some(hit) = runtime.voters.get(&key) {
-        let t = now.timestamp();
         let ended =
             crate::accounts::service::session_ended(state, &hit.session_id, &hit.facts.user_id);
         if !ended
-            && t + crate::auth::jwt::LEEWAY_SECS as i64 >= hit.valid_from
-            && t - crate::auth::jwt::LEEWAY_SECS as i64 <= hit.valid_until
+            && crate::auth::jwt::within_validity(hit.valid_from, hit.valid_until, now.timestamp())
         {
             return Ok(hit.facts.clone());
         }
