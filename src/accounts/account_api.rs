@@ -51,23 +51,17 @@ pub async fn put_avatar(
 
 /// Someone's avatar image.
 #[utoipa::path(get, path = "/avatars/{user_id}", tag = "accounts",
-    params(("user_id" = String, Path, description = "The person's id")),
+    params(("user_id" = String, Path, description = "The person's id"),
+        ("v" = Option<String>, Query, description = "The picture's version (from avatar_url): with it the answer is cached for a year"),
+        ("w" = Option<u32>, Query, description = "The width wanted in pixels, rounded up to 96, 192, 320, 480, 640, 960, 1280 or 1920 and never above the original's")),
     responses((status = 200, description = "The image", content_type = "image/png"), (status = 404, description = "No avatar", body = ErrorBody)))]
 #[get("/avatars/{user_id}")]
 pub async fn get_avatar(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    q: web::Query<crate::http::pictures::PictureQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let (bytes, kind) = profile::avatar(&state, &path).await?;
-    Ok(HttpResponse::Ok()
-        .content_type(kind)
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; sandbox",
-        ))
-        .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"avatar\""))
-        .body(bytes))
+    profile::avatar(&state, &path, &q).await
 }
 
 /// The account's active sessions (devices signed in).
@@ -340,8 +334,7 @@ pub async fn accept_invitation(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::PayloadConfig::new(profile::MAX_AVATAR_BYTES + 1))
-        .service(get_profile)
+    cfg.service(get_profile)
         .service(put_profile)
         .service(put_avatar)
         .service(get_avatar)

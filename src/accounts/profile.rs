@@ -50,7 +50,7 @@ pub fn profile_of(user: &super::model::UserRow) -> Profile {
         avatar_url: user
             .avatar_key
             .as_ref()
-            .map(|_| format!("/avatars/{}", user.id)),
+            .map(|k| crate::media::picture::url(&format!("/avatars/{}", user.id), k)),
     }
 }
 
@@ -128,7 +128,17 @@ pub async fn set_avatar(
     if image_type(&bytes).is_none() {
         return Err(AppError::invalid("account.avatar_type"));
     }
-    let key = format!("avatars/{}", uuid::Uuid::new_v4().simple());
+    let size = crate::media::picture::measure(&bytes).map_err(|e| match e {
+        crate::media::picture::PictureError::TooLarge(s) => AppError::invalid_with(
+            "account.avatar_too_large",
+            vec![
+                ("width", s.width.to_string()),
+                ("height", s.height.to_string()),
+            ],
+        ),
+        crate::media::picture::PictureError::Unreadable => AppError::invalid("account.avatar_type"),
+    })?;
+    let key = crate::media::picture::new_key("avatars", size);
     state
         .storage
         .put_bytes(&key, bytes, "application/octet-stream")
@@ -158,24 +168,20 @@ pub async fn set_avatar(
     }
 }
 
-/// A person's avatar: its bytes and type.
-pub async fn avatar(state: &AppState, user_id: &str) -> Result<(Vec<u8>, &'static str), AppError> {
+/// A person's avatar, at the width asked for.
+pub async fn avatar(
+    state: &AppState,
+    user_id: &str,
+    q: &crate::http::pictures::PictureQuery,
+) -> Result<actix_web::HttpResponse, AppError> {
     let id = user_id.to_string();
     let key = state
         .db
         .run(move |conn| Ok(store::find_user(conn, &id)?.and_then(|u| u.avatar_key)))
         .await?
         .ok_or(AppError::NotFound)?;
-    let bytes = state
-        .storage
-        .read_small(&key, MAX_AVATAR_BYTES)
+    crate::http::pictures::picture_response(&state.storage, &key, q, MAX_AVATAR_BYTES, "avatar")
         .await
-        .map_err(|e| match e {
-            crate::storage::StorageError::TooLarge { .. } => AppError::NotFound,
-            other => other.into(),
-        })?;
-    let kind = image_type(&bytes).ok_or(AppError::NotFound)?;
-    Ok((bytes, kind))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

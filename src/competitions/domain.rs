@@ -269,16 +269,61 @@ pub fn render_markdown(md: &str) -> String {
     let parser = pulldown_cmark::Parser::new_ext(md, pulldown_cmark::Options::ENABLE_STRIKETHROUGH);
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, parser);
-    ammonia::Builder::default()
+    let clean = ammonia::Builder::default()
         .link_rel(Some("noopener noreferrer nofollow ugc"))
         .clean(&html)
-        .to_string()
+        .to_string();
+    with_alt_text(&clean)
+}
+
+/// Every picture in sanitised HTML gets a text alternative: one written without (raw
+/// `<img>` in an organiser's text) is marked as decoration (`alt=""`), so a screen
+/// reader skips it instead of reading its address out. Input is ammonia's output:
+/// attribute values are double-quoted with `"` escaped.
+fn with_alt_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len() + 16);
+    let mut rest = html;
+    while let Some(at) = rest.find("<img") {
+        let (before, tag) = rest.split_at(at);
+        out.push_str(before);
+        // The end of the tag: the first `>` outside a quoted value.
+        let mut quoted = false;
+        let end = tag
+            .char_indices()
+            .find(|&(_, c)| {
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                c == '>' && !quoted
+            })
+            .map_or(tag.len(), |(i, _)| i);
+        let (head, after) = tag.split_at(end);
+        out.push_str(head);
+        if !head.contains(" alt=\"") {
+            out.push_str(" alt=\"\"");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::NaiveDateTime;
+
+    #[test]
+    fn every_picture_in_organisers_text_has_a_text_alternative() {
+        let html =
+            render_markdown("![The river at dawn](/a.png) and <img src=\"/b.png\" title=\"x>y\">");
+        assert!(html.contains(r#"alt="The river at dawn""#), "{html}");
+        assert!(
+            html.contains(r#"<img src="/b.png" title="x&gt;y" alt="">"#),
+            "{html}"
+        );
+        assert_eq!(render_markdown("no pictures").trim(), "<p>no pictures</p>");
+    }
 
     #[test]
     fn slugs() {

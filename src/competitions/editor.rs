@@ -508,12 +508,7 @@ async fn edit(
 /// Check every picture before anything is saved: nothing half-written on a bad file.
 fn check_images(f: &FormData) -> Result<(), AppError> {
     for file in f.files.values() {
-        if crate::media::image_type(&file.bytes).is_none() {
-            return Err(AppError::invalid_with(
-                "competition.image_type",
-                vec![("file", file.file_name.clone())],
-            ));
-        }
+        service::picture_size(&file.bytes, Some(&file.file_name))?;
     }
     Ok(())
 }

@@ -5,6 +5,7 @@ pub mod domain;
 pub mod editor;
 pub mod model;
 pub mod pages;
+pub mod pictures;
 pub mod policy_form;
 pub mod routes;
 pub mod service;

@@ -354,7 +354,7 @@ impl CompetitionView {
             cover_url: c
                 .cover_key
                 .as_ref()
-                .map(|_| format!("/images/competitions/{}", c.id)),
+                .map(|k| crate::media::picture::url(&format!("/images/competitions/{}", c.id), k)),
             status: c.status.clone(),
             phase: c.phase(now),
             time_zone: c.time_zone.clone(),
@@ -376,10 +376,9 @@ impl CompetitionView {
                     title: p.title.clone(),
                     story: p.story.clone(),
                     story_html: render_markdown(&p.story),
-                    image_url: p
-                        .image_key
-                        .as_ref()
-                        .map(|_| format!("/images/prompts/{}", p.id)),
+                    image_url: p.image_key.as_ref().map(|k| {
+                        crate::media::picture::url(&format!("/images/prompts/{}", p.id), k)
+                    }),
                     translations: Translations::from_stored(&p.translations),
                     shown_language: c.source().tag().to_string(),
                 })

@@ -1,4 +1,3 @@
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
 use askama::Template;
 
@@ -8,6 +7,7 @@ use super::service::{self, ImageOf};
 use crate::accounts::model::AuthUser;
 use crate::error::{AppError, ErrorBody};
 use crate::http::pagination::PageQuery;
+use crate::http::pictures::{PictureQuery, picture_response};
 use crate::state::AppState;
 use crate::web::{PageCtx, locale_of, render};
 
@@ -244,42 +244,32 @@ async fn put_prompt_image(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn image_response(state: &AppState, of: ImageOf, id: &str) -> Result<HttpResponse, AppError> {
+async fn image_response(
+    state: &AppState,
+    of: ImageOf,
+    id: &str,
+    q: &PictureQuery,
+) -> Result<HttpResponse, AppError> {
     let key = service::image_key(state, of, id).await?;
-    let bytes = state
-        .storage
-        .read_small(&key, service::MAX_IMAGE_BYTES)
-        .await
-        .map_err(|e| match e {
-            crate::storage::StorageError::TooLarge { .. } => AppError::NotFound,
-            other => other.into(),
-        })?;
-    let kind = crate::media::image_type(&bytes).ok_or(AppError::NotFound)?;
-    Ok(HttpResponse::Ok()
-        .content_type(kind)
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; sandbox",
-        ))
-        .insert_header((header::CONTENT_DISPOSITION, "inline; filename=\"image\""))
-        .body(bytes))
+    picture_response(&state.storage, &key, q, service::MAX_IMAGE_BYTES, "image").await
 }
 
 #[get("/images/competitions/{id}")]
 async fn cover_image(
     state: web::Data<AppState>,
     id: web::Path<String>,
+    q: web::Query<PictureQuery>,
 ) -> Result<HttpResponse, AppError> {
-    image_response(&state, ImageOf::Cover, &id).await
+    image_response(&state, ImageOf::Cover, &id, &q).await
 }
 
 #[get("/images/prompts/{id}")]
 async fn prompt_image(
     state: web::Data<AppState>,
     id: web::Path<String>,
+    q: web::Query<PictureQuery>,
 ) -> Result<HttpResponse, AppError> {
-    image_response(&state, ImageOf::Prompt, &id).await
+    image_response(&state, ImageOf::Prompt, &id, &q).await
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

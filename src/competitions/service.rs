@@ -1,4 +1,3 @@
-use bytes::Bytes;
 use chrono::{NaiveDateTime, Utc};
 
 use super::domain::{
@@ -626,109 +625,7 @@ pub async fn set_published(
         .await
 }
 
-/// Which image: a competition's cover or a prompt's picture.
-#[derive(Debug, Clone, Copy)]
-pub enum ImageOf {
-    Cover,
-    Prompt,
-}
-
-/// Store a new cover or prompt image (PNG, JPEG or WebP up to 5 MiB), replacing the old one.
-pub async fn set_image(
-    state: &AppState,
-    who: &AuthUser,
-    of: ImageOf,
-    id: &str,
-    bytes: Bytes,
-) -> Result<(), AppError> {
-    if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(AppError::PayloadTooLarge {
-            limit: MAX_IMAGE_BYTES as u64,
-        });
-    }
-    if crate::media::image_type(&bytes).is_none() {
-        return Err(AppError::invalid("competition.image_type"));
-    }
-    // Check the right to change it before storing anything.
-    let (w, i) = (who.clone(), id.to_string());
-    state
-        .db
-        .run(move |conn| owner_check(conn, &w, of, &i))
-        .await?;
-    let key = format!("images/{}", uuid::Uuid::new_v4().simple());
-    state
-        .storage
-        .put_bytes(&key, bytes, "application/octet-stream")
-        .await?;
-    let (w, i, k) = (who.clone(), id.to_string(), key.clone());
-    let old = state
-        .db
-        .transaction(move |conn| {
-            owner_check(conn, &w, of, &i)?;
-            let now = Utc::now().naive_utc();
-            match of {
-                ImageOf::Cover => {
-                    let mut c = store::find(conn, &i)?.ok_or(AppError::NotFound)?;
-                    let old = c.cover_key.replace(k);
-                    c.updated_at = now;
-                    store::save(conn, &c)?;
-                    Ok(old)
-                }
-                ImageOf::Prompt => {
-                    let mut p = store::find_prompt(conn, &i)?.ok_or(AppError::NotFound)?;
-                    let old = p.image_key.replace(k);
-                    p.updated_at = now;
-                    store::save_prompt(conn, &p)?;
-                    Ok(old)
-                }
-            }
-        })
-        .await;
-    match old {
-        Ok(old) => {
-            if let Some(old) = old {
-                let _ = state.storage.delete(&old).await;
-            }
-            Ok(())
-        }
-        Err(e) => {
-            let _ = state.storage.delete(&key).await;
-            Err(e)
-        }
-    }
-}
-
-fn owner_check(
-    conn: &mut DbConnection,
-    who: &AuthUser,
-    of: ImageOf,
-    id: &str,
-) -> Result<(), AppError> {
-    let cid = match of {
-        ImageOf::Cover => id.to_string(),
-        ImageOf::Prompt => {
-            store::find_prompt(conn, id)?
-                .ok_or(AppError::NotFound)?
-                .competition_id
-        }
-    };
-    owned(conn, who, &cid).map(|_| ())
-}
-
-/// The stored key of a published competition's cover or a prompt's image.
-pub async fn image_key(state: &AppState, of: ImageOf, id: &str) -> Result<String, AppError> {
-    let id = id.to_string();
-    state
-        .db
-        .run(move |conn| {
-            let key = match of {
-                ImageOf::Cover => store::find(conn, &id)?.and_then(|c| c.cover_key),
-                ImageOf::Prompt => store::find_prompt(conn, &id)?.and_then(|p| p.image_key),
-            };
-            key.ok_or(AppError::NotFound)
-        })
-        .await
-}
+pub use super::pictures::{ImageOf, image_key, picture_size, set_image};
 
 /// Why `user` may not enter `c` now, if they may not: the window, the age range, a
 /// known age and, under the competition's age of digital consent, a guardian's consent

@@ -88,6 +88,8 @@ struct PromptPage {
     ctx: PageCtx,
     t: Target,
     canonical_url: String,
+    /// The picture for link previews: absolute, at a width previews use.
+    og_image: Option<String>,
     poster_url: String,
     /// The competition's public vote, if there is one: (gallery address, open now).
     vote: Option<(String, bool)>,
@@ -120,6 +122,13 @@ async fn prompt(
     let page = PromptPage {
         shown_note: shown.and_then(|s| crate::i18n::content::shown_note(ctx.l, &s)),
         canonical_url: format!("{}{}", state.settings.base_url(), t.page_path()),
+        og_image: t
+            .prompt
+            .as_ref()
+            .and_then(|p| p.image_url.as_deref())
+            .map(|u| {
+                crate::media::picture::url_at(&format!("{}{u}", state.settings.base_url()), 1280)
+            }),
         poster_url: t.poster_path(ctx.l),
         vote,
         ctx,

@@ -1,9 +1,10 @@
 //! HTTP infrastructure shared by every feature: the response envelope (request ids
 //! and error bodies, error pages), security headers and the cross-site request guard,
-//! request bodies read at a minimum pace, forms with files, ranged file responses and
-//! CSV downloads, rate limits, metrics, health endpoints and cursor pagination.
+//! request bodies read at a minimum pace, forms with files, ranged file responses,
+//! pictures at the width a page shows them, CSV downloads, rate limits, metrics, health endpoints and cursor pagination.
 
 pub mod body;
+pub mod compress;
 pub mod csv;
 pub mod envelope;
 pub mod files;
@@ -11,6 +12,7 @@ pub mod form;
 pub mod health;
 pub mod metrics;
 pub mod pagination;
+pub mod pictures;
 pub mod ratelimit;
 pub mod security;
 

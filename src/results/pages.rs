@@ -139,7 +139,10 @@ async fn public_results(
     };
     render(&PublicResultsPage {
         url: format!("{base}/c/{}/results", v.competition_slug),
-        image_url: c.cover_url.as_ref().map(|u| format!("{base}{u}")),
+        image_url: c
+            .cover_url
+            .as_ref()
+            .map(|u| crate::media::picture::url_at(&format!("{base}{u}"), 1280)),
         winner_audio: lines.first().map(|l| format!("{base}{}", l.audio_url)),
         ctx,
         v,

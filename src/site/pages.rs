@@ -211,7 +211,10 @@ async fn show(
     };
     let page = ShowPage {
         canonical_url: format!("{base}/c/{}", c.slug),
-        image_url: c.cover_url.as_ref().map(|u| format!("{base}{u}")),
+        image_url: c
+            .cover_url
+            .as_ref()
+            .map(|u| crate::media::picture::url_at(&format!("{base}{u}"), 1280)),
         phase: match c.phase {
             Phase::Open => "open",
             Phase::Upcoming => "upcoming",

@@ -382,6 +382,13 @@ fn http_server(
                     .error_handler(form_error),
             )
             .app_data(web::QueryConfig::default().error_handler(query_error))
+            // Bodies read whole (pictures: avatars up to 1 MiB, covers and prompt
+            // pictures up to 5 MiB): each handler refuses above its own limit (413).
+            .app_data(web::PayloadConfig::new(
+                crate::competitions::service::MAX_IMAGE_BYTES
+                    .max(crate::accounts::profile::MAX_AVATAR_BYTES)
+                    + 1,
+            ))
             .wrap(from_fn(crate::http::body::pace_guard))
             .wrap(CatchPanic::default())
             .wrap(from_fn(crate::accounts::extract::page_nav))
@@ -389,6 +396,7 @@ fn http_server(
             .wrap(from_fn(crate::web::remember_visit_language))
             .wrap(from_fn(security::csrf_guard))
             .wrap(from_fn(envelope::envelope))
+            .wrap(from_fn(crate::http::compress::compress))
             .wrap(from_fn(metrics::record))
             .wrap(from_fn(security::security_headers))
             .wrap(TracingLogger::<crate::telemetry::RootSpan>::new())

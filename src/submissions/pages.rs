@@ -265,6 +265,8 @@ struct EntryPage {
     chart_json: String,
     /// In words: where the clipping is (waveform), and the target band (loudness).
     chart_notes: (Option<String>, Option<String>),
+    /// What each chart shows, in words, for those who cannot see it (waveform, loudness).
+    chart_summaries: (String, String),
     error: Option<String>,
     max_bytes: u64,
     max_label: String,
@@ -392,6 +394,75 @@ fn chart_notes(
     (clips, target)
 }
 
+/// The charts in words (their text alternative): the waveform's length, loudest peak,
+/// silent ends and clipping; the loudness curve's level and spread, and the target.
+fn chart_summaries(
+    ctx: &PageCtx,
+    r: Option<&serde_json::Value>,
+    c: Option<&CompetitionView>,
+) -> (String, String) {
+    use crate::audio::policy::{minutes, signed};
+    let Some(r) = r else {
+        return (
+            ctx.t("entry.waveform").into(),
+            ctx.t("entry.loudness_curve").into(),
+        );
+    };
+    let num = |p: &str| r.pointer(p).and_then(|v| v.as_f64());
+    let one = |x: Option<f64>| x.map_or_else(|| "—".to_string(), |x| signed(x, 1));
+    let (clips, target) = chart_notes(ctx, Some(r), c);
+    let wave = ctx.l.tf(
+        "entry.waveform_summary",
+        &[
+            (
+                "duration",
+                &minutes(num("/format/duration_secs").unwrap_or(0.0)),
+            ),
+            ("peak", &one(num("/peaks/true_peak_dbtp"))),
+            (
+                "leading",
+                &format!("{:.1}", num("/silence/leading_secs").unwrap_or(0.0)),
+            ),
+            (
+                "trailing",
+                &format!("{:.1}", num("/silence/trailing_secs").unwrap_or(0.0)),
+            ),
+        ],
+    );
+    let wave = format!(
+        "{}: {wave}; {}.",
+        ctx.t("entry.waveform"),
+        clips.unwrap_or_else(|| ctx.t("entry.no_clipping").into())
+    );
+    let short: Vec<f64> = r
+        .pointer("/loudness/short_term/values")
+        .and_then(|v| v.as_array())
+        .map(|vs| vs.iter().filter_map(|v| v.as_f64()).collect())
+        .unwrap_or_default();
+    let lo = short.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = short.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let spread = |x: f64| {
+        if x.is_finite() {
+            signed(x, 0)
+        } else {
+            "—".into()
+        }
+    };
+    let loud = ctx.l.tf(
+        "entry.loudness_summary",
+        &[
+            ("lufs", &one(num("/loudness/integrated_lufs"))),
+            ("min", &spread(lo)),
+            ("max", &spread(hi)),
+        ],
+    );
+    let loud = match target {
+        Some(t) => format!("{}: {loud}; {t}.", ctx.t("entry.loudness_curve")),
+        None => format!("{}: {loud}.", ctx.t("entry.loudness_curve")),
+    };
+    (wave, loud)
+}
+
 /// Where the report located clipping runs (their start, seconds).
 fn clip_times(r: Option<&serde_json::Value>) -> Vec<f64> {
     r.and_then(|r| r.pointer("/clipping/first_runs"))
@@ -477,6 +548,7 @@ async fn entry_page(
             .map(|r| facts(&ctx, r))
             .unwrap_or_default(),
         chart_notes: chart_notes(&ctx, v.report.as_ref(), c.as_ref()),
+        chart_summaries: chart_summaries(&ctx, v.report.as_ref(), c.as_ref()),
         chart_json: chart_json(
             v.report.as_ref(),
             c.as_ref().map(|c| {

@@ -86,7 +86,12 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, JobError> {
             .map_err(|e| JobError::Retry(format!("listing {prefix}: {e}")))?;
         for o in objects {
             let old = o.last_modified.is_none_or(|t| t <= old_enough);
-            if !referenced.contains(&o.key) && old {
+            // A picture's narrower copies live as long as the picture.
+            let owner = match prefix {
+                "images/" | "avatars/" => crate::media::picture::original_of(&o.key),
+                _ => &o.key,
+            };
+            if !referenced.contains(owner) && old {
                 match state.storage.delete(&o.key).await {
                     Ok(()) => report.orphan_objects += 1,
                     Err(e) => tracing::warn!(key = %o.key, error = %e, "cannot delete an orphan"),

@@ -129,6 +129,33 @@ impl PageCtx {
     pub fn locales(&self) -> [Locale; 2] {
         Locale::ALL
     }
+
+    /// The address of one of our static files, naming its content's version (so the
+    /// browser may keep it for a year): `/static/css/app.css?v=…`.
+    pub fn asset(&self, path: &str) -> String {
+        assets::url(path)
+    }
+
+    /// The import map that gives every JavaScript module its versioned address.
+    pub fn import_map(&self) -> String {
+        assets::import_map()
+    }
+
+    /// A picture's address (see `media::picture::url`) at `width` pixels.
+    pub fn pic(&self, url: &str, width: u32) -> String {
+        crate::media::picture::url_at(url, width)
+    }
+
+    /// The `srcset` of a picture: its renditions, for the browser to pick from.
+    pub fn srcset(&self, url: &str) -> String {
+        crate::media::picture::srcset(url)
+    }
+
+    /// The picture's `width` and `height` attributes (its proportions, so the page does
+    /// not move when it arrives), when its address carries its size.
+    pub fn pic_size(&self, url: &str) -> Option<crate::media::picture::Size> {
+        crate::media::picture::size_of_url(url)
+    }
 }
 
 impl FromRequest for PageCtx {

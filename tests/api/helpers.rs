@@ -303,9 +303,19 @@ pub fn assert_security_headers(res: &reqwest::Response) {
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
 }
 
-/// Bytes that pass as a PNG picture (the signature and some padding).
+/// A small real PNG picture (4 × 3).
 pub fn tiny_png() -> Vec<u8> {
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(&[0u8; 200]);
-    png
+    picture_png(4, 3)
+}
+
+/// A real PNG picture of `w` × `h` pixels (a gradient).
+pub fn picture_png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 255 / w.max(1)) as u8, (y * 255 / h.max(1)) as u8, 120])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
 }

@@ -19,6 +19,7 @@ mod hostile;
 mod invitations;
 mod jobs;
 mod judging;
+mod pictures;
 mod profile;
 mod public_vote;
 mod recovery;

@@ -68,8 +68,7 @@ async fn the_profile_can_be_edited_within_its_rules() {
 async fn avatars_are_images_of_at_most_one_mebibyte() {
     let app = spawn_app().await;
     let t = app.signed_in_musician("pic@example.org").await;
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    png.extend_from_slice(&[0u8; 200]);
+    let png = crate::helpers::tiny_png();
     let up = |bytes: Vec<u8>| {
         let (app, token) = (&app, access(&t));
         async move {

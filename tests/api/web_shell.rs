@@ -170,6 +170,86 @@ async fn static_assets_are_served_with_etags() {
 }
 
 #[tokio::test]
+async fn pages_are_compressed_and_our_files_versioned_and_kept_for_a_year() {
+    use std::io::Read;
+    let app = spawn_app().await;
+    let gz = |path: &str| {
+        app.client
+            .get(app.url(path))
+            .header("Accept-Encoding", "gzip, deflate, br")
+            .send()
+    };
+    // A page: compressed for a browser that says it can read gzip, plain otherwise.
+    let page = gz("/sign-in").await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.headers()["content-encoding"], "gzip");
+    assert!(
+        page.headers()
+            .get_all("vary")
+            .iter()
+            .any(|v| v.to_str().unwrap().contains("accept-encoding"))
+    );
+    let packed = page.bytes().await.unwrap();
+    let mut html = String::new();
+    flate2::read::GzDecoder::new(&packed[..])
+        .read_to_string(&mut html)
+        .unwrap();
+    assert!(html.starts_with("<!doctype html>"), "{}", &html[..40]);
+    assert!(
+        packed.len() * 2 < html.len(),
+        "{} → {}",
+        html.len(),
+        packed.len()
+    );
+    let plain = app.get("/sign-in").await;
+    assert!(plain.headers().get("content-encoding").is_none());
+    // Small answers are not worth it.
+    assert!(
+        gz("/livez")
+            .await
+            .unwrap()
+            .headers()
+            .get("content-encoding")
+            .is_none()
+    );
+
+    // The page names our files with their version, and maps every module to its own.
+    let css = html
+        .split("href=\"")
+        .find(|s| s.starts_with("/static/css/app.css?v="))
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_string();
+    assert!(html.contains(r#"<script type="importmap""#));
+    assert!(html.contains(r#""/static/js/vote.js":"/static/js/vote.js?v="#));
+    let kept = gz(&css).await.unwrap();
+    assert_eq!(
+        kept.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(kept.headers()["content-encoding"], "gzip");
+    // The compressed copy's validator is weak, and it still revalidates.
+    let etag = kept.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with("W/\""), "{etag}");
+    let again = app
+        .client
+        .get(app.url("/static/css/app.css"))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    // Without the version, or with an old one, it is checked again each time.
+    for old in ["/static/css/app.css", "/static/css/app.css?v=0000000000"] {
+        assert_eq!(
+            app.get(old).await.headers()["cache-control"],
+            "public, no-cache"
+        );
+    }
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn hsts_is_sent_behind_https() {
     use crate::helpers::{TestEnv, spawn_app_with};
     let plain = spawn_app().await;

@@ -5,6 +5,7 @@ import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
@@ -79,11 +80,92 @@ export async function startCadenza(extraEnv = {}) {
   };
 }
 
+// ---------------------------------------------------------------- accessibility
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+/** What axe checks: WCAG 2.0, 2.1 and 2.2 at levels A and AA, and axe's best practices
+ * (landmarks, one main heading …), which are listed but only fail when serious. */
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"];
+/** The impacts that fail a run. */
+const FAILING = new Set(["serious", "critical"]);
+
+/** axe-core's violations on the page as it is now: `[{id, impact, help, nodes}]`, each
+ * node a selector and axe's one-line summary of what is wrong. The page's own CSP does
+ * not apply: the source goes in through the DevTools protocol, not a script tag. */
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(AXE_SOURCE);
+  return page.evaluate(async (tags) => {
+    // One run at a time on a page (the load hook and a test may both ask).
+    const run = (window.__axeQueue || Promise.resolve()).then(() =>
+      window.axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] }),
+    );
+    window.__axeQueue = run.catch(() => {});
+    const r = await run;
+    // A test that breaks a page on purpose (the XSS canary) marks it.
+    if (window.__a11ySkip) return null;
+    return r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.slice(0, 6).map((n) => `${n.target.join(" ")} — ${(n.failureSummary || "").split("\n").slice(1, 2).join("").trim()}`),
+    }));
+  }, AXE_TAGS);
+}
+
+/** The violations of `violations` that fail the check (serious or critical). */
+export function failing(violations) {
+  return violations.filter((v) => FAILING.has(v.impact));
+}
+
+/** Everything axe found on the pages of this test file: `lang path` → violations. */
+const a11yFound = new Map();
+let a11yChecked = 0;
+let a11yMissed = 0;
+
+function a11yKey(url, lang) {
+  const u = new URL(url);
+  return `${lang || "?"} ${u.pathname}`;
+}
+
+/** Check the page now with axe and remember what was found (for the file's summary);
+ * returns the failing violations. */
+export async function checkA11y(page) {
+  const found = await axeViolations(page);
+  if (found === null) return [];
+  const lang = await page.evaluate(() => document.documentElement.lang);
+  a11yFound.set(a11yKey(page.url(), lang), found);
+  a11yChecked++;
+  return failing(found);
+}
+
+/** Fail the test unless the page as it is now has no serious or critical violation. */
+export async function assertAccessible(page, what = page.url()) {
+  const bad = await checkA11y(page);
+  assert.deepEqual(bad, [], `accessibility of ${what}:\n${JSON.stringify(bad, null, 2)}`);
+}
+
+/** The file's accessibility summary; true when nothing failing was found. */
+function a11ySummary() {
+  const fails = [];
+  const minor = new Map();
+  for (const [where, vs] of a11yFound) {
+    for (const v of vs) {
+      if (FAILING.has(v.impact)) fails.push({ where, ...v });
+      else minor.set(`${v.impact} ${v.id}: ${v.help}`, (minor.get(`${v.impact} ${v.id}: ${v.help}`) || 0) + 1);
+    }
+  }
+  console.log(`accessibility (axe-core, WCAG 2.2 AA): ${a11yChecked} checks of ${a11yFound.size} pages, ${fails.length} serious or critical${a11yMissed ? `, ${a11yMissed} pages could not be checked` : ""}`);
+  for (const [what, n] of [...minor].sort()) console.log(`   listed (${n} page${n === 1 ? "" : "s"}): ${what}`);
+  for (const f of fails) console.error(`accessibility: ${f.where}: ${f.impact} ${f.id} (${f.help})\n     ${f.nodes.join("\n     ")}`);
+  return fails.length === 0;
+}
+
 /** Chromium, headless. Every page it opens is checked, each time one loads, for
- * buttons that render as grey system buttons; if any did, the test file fails (its exit
- * code) once the browser closes, so
- * every page of the product the suite visits is held to the design system (the API
- * explorer at /api/docs is Swagger UI's own). */
+ * buttons that render as grey system buttons and with axe-core for accessibility
+ * (WCAG 2.2 AA); if a page has an unstyled button or a serious or critical violation,
+ * the test file fails (its exit code) once the browser closes, so every page of the
+ * product the suite visits is held to the design system and to WCAG (the API explorer
+ * at /api/docs is Swagger UI's own). */
 export async function launchBrowser() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -101,12 +183,28 @@ export async function launchBrowser() {
   const unstyled = new Set();
   const watch = (page) =>
     page.on("load", async () => {
-      // The API explorer is Swagger UI's, not a page of the product.
-      if (new URL(page.url()).pathname.startsWith("/api/docs")) return;
+      const url = page.url();
+      // The API explorer is Swagger UI's, not a page of the product; pages a test
+      // writes itself (about:, data:) are not the product's either.
+      if (!url.startsWith("http") || new URL(url).pathname.startsWith("/api/")) return;
+      // Files the browser shows by themselves (a poster's PNG, a CSV) are not pages.
       try {
-        for (const b of await page.evaluate(unstyledControls)) unstyled.add(`${new URL(page.url()).pathname}: ${b}`);
+        if (!(await page.evaluate(() => document.contentType === "text/html"))) return;
+      } catch {
+        return;
+      }
+      try {
+        for (const b of await page.evaluate(unstyledControls)) unstyled.add(`${new URL(url).pathname}: ${b}`);
       } catch {
         // The page moved on before the check ran; the next load is checked.
+      }
+      // What the browser holds now (cookies: who is signed in, the language), to come
+      // back as the same person if the test moves on before the check ends.
+      const state = page.context().storageState().catch(() => undefined);
+      try {
+        await checkA11y(page);
+      } catch {
+        missed.push({ url, state: await state });
       }
     });
   const newContext = browser.newContext.bind(browser);
@@ -121,14 +219,35 @@ export async function launchBrowser() {
     watch(page);
     return page;
   };
+  const missed = [];
   const close = browser.close.bind(browser);
   browser.close = async () => {
+    // Pages the test left before their check ended: visited again, as the same person,
+    // one page of each kind (the address with its ids and numbered names as `:id`) not
+    // already checked (the XSS test loads hundreds of pages of a few kinds).
+    const kind = (path) => path.split("/").map((seg) => (/\d/.test(seg) ? ":id" : seg)).join("/");
+    const done = new Set([...a11yFound.keys()].map((k) => kind(k.split(" ")[1])));
+    for (const { url, state } of missed) {
+      const path = new URL(url).pathname;
+      if (done.has(kind(path))) continue;
+      done.add(kind(path));
+      try {
+        const ctx = await newContext({ storageState: state });
+        const page = await ctx.newPage();
+        await page.goto(url);
+        if (await page.evaluate(() => document.contentType === "text/html")) await checkA11y(page);
+        await ctx.close();
+      } catch {
+        a11yMissed++;
+      }
+    }
     await close();
     if (unstyled.size) {
       // Fail the file without cutting its clean-up short (the server still stops).
       console.error(`unstyled system buttons:\n${[...unstyled].join("\n")}`);
       process.exitCode = 1;
     }
+    if (!a11ySummary()) process.exitCode = 1;
   };
   return browser;
 }

@@ -77,6 +77,8 @@ function pollStatus(entry) {
       if (res.ok) {
         const body = await res.json();
         if (body.status !== first) {
+          // The report (or why there is none) gets the focus when the page is back.
+          sessionStorage.setItem("cadenza:focus", "[data-report] h2, [data-analysis-error] h2");
           window.location.reload();
           return;
         }

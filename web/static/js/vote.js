@@ -7,7 +7,7 @@ const json = (id) => {
 
 function solve(challenge) {
   return new Promise((resolve, reject) => {
-    const worker = new Worker("/static/js/pow-worker.js");
+    const worker = new Worker(import.meta.resolve("./pow-worker.js"));
     worker.onmessage = (e) => {
       worker.terminate();
       if (e.data.error) reject(new Error(e.data.error));

@@ -1,6 +1,9 @@
 //! What an uploaded file is, by its first bytes rather than its name or the type the
 //! client claimed: the pictures Cadenza accepts (avatars, covers, prompts, posters)
 //! and the audio the engine decodes; and the file name a musician's file is kept under.
+//! [`picture`] measures pictures and makes the narrower copies pages show.
+
+pub mod picture;
 
 use actix_web::http::StatusCode;
 
