@@ -53,7 +53,7 @@ pub async fn put_avatar(
 #[utoipa::path(get, path = "/avatars/{user_id}", tag = "accounts",
     params(("user_id" = String, Path, description = "The person's id"),
         ("v" = Option<String>, Query, description = "The picture's version (from avatar_url): with it the answer is cached for a year"),
-        ("w" = Option<u32>, Query, description = "The width wanted in pixels, rounded up to 96, 192, 320, 480, 640, 960, 1280 or 1920 and never above the original's")),
+        ("w" = Option<u32>, Query, description = "The width wanted in pixels, rounded up to 96, 192, 320, 480, 640, 800, 960, 1280 or 1920 and never above the original's")),
     responses((status = 200, description = "The image", content_type = "image/png"), (status = 404, description = "No avatar", body = ErrorBody)))]
 #[get("/avatars/{user_id}")]
 pub async fn get_avatar(

@@ -95,6 +95,8 @@ struct ScorePage {
     /// Current value per criterion key ("" when not scored yet).
     values: HashMap<String, String>,
     player_json: String,
+    /// The waveform in words (its text alternative): length and how to move in it.
+    wave_label: String,
     panel: Option<Vec<PanelScore>>,
     error: Option<String>,
     saved: bool,
@@ -166,6 +168,11 @@ async fn score_page(
     }));
     let closes = when(v.round.closes_at, &v.round.time_zone, ctx.l);
     let gain_label = format!("{:+.1}", v.audio.gain_db);
+    let wave_label = ctx.tf(
+        "judging.wave_label",
+        "duration",
+        &crate::audio::policy::minutes(v.audio.duration_secs.unwrap_or(0.0)),
+    );
     let my_score = v
         .score
         .as_ref()
@@ -178,6 +185,7 @@ async fn score_page(
             v,
             values,
             player_json,
+            wave_label,
             panel,
             error,
             saved,

@@ -15,7 +15,7 @@ use image::{ImageReader, Limits};
 
 /// The widths a rendition may have (CSS pixels × device pixel ratio, rounded up to one
 /// of these). Few widths: few copies to store, and caches shared between pages.
-pub const WIDTHS: [u32; 8] = [96, 192, 320, 480, 640, 960, 1280, 1920];
+pub const WIDTHS: [u32; 9] = [96, 192, 320, 480, 640, 800, 960, 1280, 1920];
 
 /// The longest side a picture may have.
 pub const MAX_SIDE: u32 = 12_000;
@@ -143,14 +143,21 @@ pub fn url_at(url: &str, width: u32) -> String {
 
 /// A `srcset` for a picture: each rendition width up to the original's.
 pub fn srcset(url: &str) -> String {
-    let max = size_of_url(url).map_or(u32::MAX, |s| s.width);
+    srcset_upto(url, u32::MAX)
+}
+
+/// A `srcset` of the renditions no wider than `limit` (and the original if it is): for
+/// phones, where more than about 2.5 device pixels per CSS pixel cannot be seen but can
+/// be paid for.
+pub fn srcset_upto(url: &str, limit: u32) -> String {
+    let original = size_of_url(url).map_or(u32::MAX, |s| s.width);
     let mut parts: Vec<String> = WIDTHS
         .iter()
-        .filter(|&&w| w >= 320 && w < max)
+        .filter(|&&w| w >= 320 && w < original && w <= limit)
         .map(|&w| format!("{} {w}w", url_at(url, w)))
         .collect();
-    if max != u32::MAX && max >= 320 {
-        parts.push(format!("{url} {max}w"));
+    if original != u32::MAX && original >= 320 && original <= limit {
+        parts.push(format!("{url} {original}w"));
     }
     parts.join(", ")
 }
@@ -314,7 +321,8 @@ mod tests {
     #[test]
     fn renditions_are_one_of_a_few_widths_and_never_wider_than_the_original() {
         assert_eq!(rendition_width(390, 4000), Some(480));
-        assert_eq!(rendition_width(780, 4000), Some(960));
+        assert_eq!(rendition_width(780, 4000), Some(800));
+        assert_eq!(rendition_width(900, 4000), Some(960));
         assert_eq!(rendition_width(5000, 4000), Some(1920));
         assert_eq!(rendition_width(480, 480), None);
         assert_eq!(rendition_width(300, 200), None);
@@ -326,8 +334,13 @@ mod tests {
         assert_eq!(
             set,
             "/i?v=abc-1000x500&w=320 320w, /i?v=abc-1000x500&w=480 480w, \
-             /i?v=abc-1000x500&w=640 640w, /i?v=abc-1000x500&w=960 960w, \
-             /i?v=abc-1000x500 1000w"
+             /i?v=abc-1000x500&w=640 640w, /i?v=abc-1000x500&w=800 800w, \
+             /i?v=abc-1000x500&w=960 960w, /i?v=abc-1000x500 1000w"
+        );
+        assert_eq!(
+            srcset_upto("/i?v=abc-4000x3000", 640),
+            "/i?v=abc-4000x3000&w=320 320w, /i?v=abc-4000x3000&w=480 480w, \
+             /i?v=abc-4000x3000&w=640 640w"
         );
     }
 

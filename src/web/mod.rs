@@ -151,6 +151,11 @@ impl PageCtx {
         crate::media::picture::srcset(url)
     }
 
+    /// The same, no wider than `limit` pixels (what phones are offered).
+    pub fn srcset_upto(&self, url: &str, limit: u32) -> String {
+        crate::media::picture::srcset_upto(url, limit)
+    }
+
     /// The picture's `width` and `height` attributes (its proportions, so the page does
     /// not move when it arrives), when its address carries its size.
     pub fn pic_size(&self, url: &str) -> Option<crate::media::picture::Size> {

@@ -369,7 +369,7 @@ test("a phone gets the painting at the size it shows, and text compressed and ca
   assert.equal(img.w, "4000");
   assert.equal(img.h, "3000");
   // The smallest rendition that covers the shown size at this phone's pixel density.
-  const widths = [96, 192, 320, 480, 640, 960, 1280, 1920];
+  const widths = [96, 192, 320, 480, 640, 800, 960, 1280, 1920];
   const needed = Math.ceil(img.shown * 2);
   const cover = widths.find((w) => w >= needed);
   assert.ok(img.natural <= cover && img.natural < 4000, `the painting arrived ${img.natural} px wide, shown at ${img.shown} CSS px × 2`);
