@@ -54,15 +54,23 @@ const MAX_DF: i32 = 64;
 /// The same hash again within this time adds nothing (sustained notes).
 const REPEAT_MS: u32 = 1000;
 
+/// Decibels as a power ratio.
+fn power_of_db(db: f32) -> f32 {
+    10f32.powf(db / 10.0)
+}
+
 /// Builds the landmarks of a stream of planar samples.
 pub struct LandmarkBuilder {
     step: usize,
     taps: Vec<f32>,
-    /// The last `taps.len()` mono input samples (a ring).
-    hist: Vec<f32>,
-    pos: usize,
+    /// Mono input: the last `taps.len() - 1` samples of the previous block, then this
+    /// block's (one contiguous run, so each output is one vectorised dot product).
+    mono: Vec<f32>,
+    /// Input samples since the last output sample.
     phase: usize,
     out_rate: f64,
+    /// This block's decimated samples (also handed to the chromaprint fingerprint).
+    decimated: Vec<f32>,
     n: usize,
     hop: usize,
     fft: Arc<dyn RealToComplex<f32>>,
@@ -71,7 +79,8 @@ pub struct LandmarkBuilder {
     spectrum: Vec<realfft::num_complex::Complex<f32>>,
     /// Decimated samples not yet consumed by a frame.
     pending: Vec<f32>,
-    /// Recent frames (dB on the bins `lo..hi`), with their frame index.
+    /// Recent frames, with their frame index: the power on the bins `lo..hi`. Powers
+    /// compare as their decibels do, so no logarithm is taken but for the peaks found.
     frames: VecDeque<(u64, Vec<f32>)>,
     next_frame: u64,
     lo: usize,
@@ -129,11 +138,11 @@ impl LandmarkBuilder {
         }
         Some(LandmarkBuilder {
             step,
-            hist: vec![0.0; taps.len()],
+            mono: vec![0.0; taps.len() - 1],
             taps,
-            pos: 0,
             phase: 0,
             out_rate,
+            decimated: Vec::new(),
             n,
             hop,
             scratch_in: fft.make_input_vec(),
@@ -155,37 +164,62 @@ impl LandmarkBuilder {
         self.hop as f64 * 1000.0 / self.out_rate
     }
 
+    /// The rate of the decimated mono signal (about 11 kHz).
+    pub fn out_rate(&self) -> f64 {
+        self.out_rate
+    }
+
+    /// The decimated mono samples of the last block fed.
+    pub fn decimated(&self) -> &[f32] {
+        &self.decimated
+    }
+
     pub fn feed(&mut self, planes: &[&[f32]]) {
-        if planes.is_empty() || self.next_frame >= self.max_frames {
+        self.decimated.clear();
+        if planes.is_empty() {
             return;
         }
-        let frames = planes[0].len();
-        let scale = 1.0 / planes.len() as f32;
-        let len = self.taps.len();
-        for i in 0..frames {
-            let mut m = 0.0;
-            for p in planes {
-                m += p[i];
-            }
-            self.hist[self.pos] = m * scale;
-            self.pos = (self.pos + 1) % len;
-            self.phase += 1;
-            if self.phase == self.step {
-                self.phase = 0;
-                // Oldest first: hist[pos..] then hist[..pos].
-                let (a, b) = self.hist.split_at(self.pos);
-                let (ta, tb) = self.taps.split_at(b.len());
-                let acc: f32 = b.iter().zip(ta).map(|(x, t)| x * t).sum::<f32>()
-                    + a.iter().zip(tb).map(|(x, t)| x * t).sum::<f32>();
-                self.pending.push(acc);
-            }
+        self.decimate(planes);
+        if self.next_frame >= self.max_frames {
+            return;
         }
+        self.pending.extend_from_slice(&self.decimated);
         let mut start = 0;
         while self.pending.len() - start >= self.n {
             self.frame(start);
             start += self.hop;
         }
         self.pending.drain(..start);
+    }
+
+    /// Mix the block to mono and keep every `step`-th sample through the low-pass:
+    /// output `k` is the dot product of the taps with the `taps.len()` input samples
+    /// ending at it (samples before the start count as silence).
+    fn decimate(&mut self, planes: &[&[f32]]) {
+        let hist = self.taps.len() - 1;
+        let start = self.mono.len();
+        self.mono.extend_from_slice(planes[0]);
+        if planes.len() > 1 {
+            for p in &planes[1..] {
+                for (m, x) in self.mono[start..].iter_mut().zip(p.iter()) {
+                    *m += *x;
+                }
+            }
+            let scale = 1.0 / planes.len() as f32;
+            for m in &mut self.mono[start..] {
+                *m *= scale;
+            }
+        }
+        // The next output is the input sample `step - phase - 1` into this block.
+        let mut at = start + (self.step - self.phase - 1);
+        while at < self.mono.len() {
+            let x = &self.mono[at - hist..=at];
+            self.decimated.push(dot(x, &self.taps));
+            at += self.step;
+        }
+        let fed = self.mono.len() - start;
+        self.phase = (self.phase + fed) % self.step;
+        self.mono.drain(..self.mono.len() - hist);
     }
 
     fn frame(&mut self, start: usize) {
@@ -204,11 +238,11 @@ impl LandmarkBuilder {
             return;
         }
         let inv = 1.0 / (self.norm * self.norm);
-        let db: Vec<f32> = self.spectrum[self.lo..self.hi]
+        let power: Vec<f32> = self.spectrum[self.lo..self.hi]
             .iter()
-            .map(|c| 10.0 * ((c.norm_sqr() * inv).max(1e-12)).log10())
+            .map(|c| (c.norm_sqr() * inv).max(1e-12))
             .collect();
-        self.frames.push_back((self.next_frame, db));
+        self.frames.push_back((self.next_frame, power));
         self.next_frame += 1;
         if self.frames.len() == 2 * NEIGH_FRAMES + 1 {
             self.pick(NEIGH_FRAMES);
@@ -219,9 +253,9 @@ impl LandmarkBuilder {
     /// Peaks of the frame at `c` in the ring: strictly above earlier neighbours, at least
     /// as high as later ones (so a held note gives one peak, not one a frame).
     fn pick(&mut self, c: usize) {
-        let (index, col) = (&self.frames[c].0, &self.frames[c].1);
+        let (index, col) = (self.frames[c].0, &self.frames[c].1);
         let loudest = col.iter().copied().fold(f32::MIN, f32::max);
-        let floor = FLOOR_DB.max(loudest - RANGE_DB);
+        let floor = power_of_db(FLOOR_DB).max(loudest * power_of_db(-RANGE_DB));
         let mut found: Vec<(usize, f32)> = Vec::new();
         for b in 0..col.len() {
             let v = col[b];
@@ -260,7 +294,7 @@ impl LandmarkBuilder {
         for (b, v) in found {
             let hz = (b + self.lo) as f64 * bin_hz;
             let grid = (hz / BIN_HZ).round() as u16;
-            self.peaks.push((*index as u32, grid, v));
+            self.peaks.push((index as u32, grid, 10.0 * v.log10()));
         }
     }
 
@@ -291,6 +325,26 @@ impl LandmarkBuilder {
             item_secs: hop_ms / 1000.0,
         })
     }
+}
+
+/// `Σ x[i]·t[i]` in eight independent lanes (vectorised).
+#[inline]
+fn dot(x: &[f32], t: &[f32]) -> f32 {
+    const LANES: usize = 8;
+    let mut acc = [0f32; LANES];
+    let (xc, tc) = (x.chunks_exact(LANES), t.chunks_exact(LANES));
+    let rest: f32 = xc
+        .remainder()
+        .iter()
+        .zip(tc.remainder())
+        .map(|(a, b)| a * b)
+        .sum();
+    for (a, b) in xc.zip(tc) {
+        for i in 0..LANES {
+            acc[i] += a[i] * b[i];
+        }
+    }
+    acc.iter().sum::<f32>() + rest
 }
 
 /// Pair peaks into (hash, anchor time in ms).
@@ -546,6 +600,42 @@ pub(crate) mod tests {
             find(&m, &landmarks(&unused, rate)).is_empty(),
             "unused stem found"
         );
+    }
+
+    #[test]
+    fn the_decimated_signal_is_the_low_passed_mono_whatever_the_block_sizes() {
+        let rate = 48000;
+        let l = melody(3, 2.0, 100.0, 3000.0, rate);
+        let r: Vec<f32> = l.iter().map(|x| -0.5 * x).collect();
+        let out = |block: usize| {
+            let mut b = LandmarkBuilder::new(rate).unwrap();
+            let mut all = Vec::new();
+            for (a, c) in l.chunks(block).zip(r.chunks(block)) {
+                b.feed(&[a, c]);
+                all.extend_from_slice(b.decimated());
+            }
+            (b.out_rate(), b.step, b.taps.clone(), all)
+        };
+        let (rate_out, step, taps, whole) = out(l.len());
+        assert_eq!(rate_out, 12000.0);
+        assert_eq!(whole.len(), l.len() / step);
+        // The reference: the plain definition, one output every `step` inputs.
+        let mono: Vec<f32> = l.iter().zip(&r).map(|(a, b)| (a + b) / 2.0).collect();
+        for (k, y) in whole.iter().enumerate() {
+            let at = k * step + step - 1;
+            let want: f32 = (0..taps.len())
+                .filter(|&j| at + j + 1 >= taps.len())
+                .map(|j| mono[at + j + 1 - taps.len()] * taps[j])
+                .sum();
+            assert!((y - want).abs() < 1e-5, "sample {k}: {y} vs {want}");
+        }
+        for block in [1, 7, 4096] {
+            let (_, _, _, chunked) = out(block);
+            assert_eq!(chunked.len(), whole.len(), "blocks of {block}");
+            for (a, b) in chunked.iter().zip(&whole) {
+                assert!((a - b).abs() < 1e-6, "blocks of {block}: {a} vs {b}");
+            }
+        }
     }
 
     #[test]

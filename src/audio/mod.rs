@@ -572,8 +572,14 @@ pub fn analyze_file(path: &Path, options: &Options) -> Result<Report, AnalysisEr
                 }
             }
             if options.fingerprint {
-                fp = FingerprintBuilder::new(info.sample_rate, planes.len() as u32);
                 lm = LandmarkBuilder::new(info.sample_rate);
+                // Chromaprint works at 11,025 Hz in mono: it is fed the landmarks' mono
+                // signal, already low-passed and decimated to about that rate, instead
+                // of resampling the full-rate channels a second time.
+                fp = match &lm {
+                    Some(l) => FingerprintBuilder::new(l.out_rate().round() as u32, 1),
+                    None => FingerprintBuilder::new(info.sample_rate, planes.len() as u32),
+                };
             }
         }
         if let Some(m) = meter.as_mut()
@@ -581,11 +587,14 @@ pub fn analyze_file(path: &Path, options: &Options) -> Result<Report, AnalysisEr
         {
             failure = Some(e);
         }
-        if let Some(f) = fp.as_mut() {
-            f.feed(planes);
-        }
         if let Some(l) = lm.as_mut() {
             l.feed(planes);
+        }
+        if let Some(f) = fp.as_mut() {
+            match &lm {
+                Some(l) => f.feed(&[l.decimated()]),
+                None => f.feed(planes),
+            }
         }
     })?;
     if let Some(e) = failure {

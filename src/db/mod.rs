@@ -320,8 +320,38 @@ impl Db {
         &self.pool
     }
 
+    /// The longest a call waits for the database: a connection, the statement, and a
+    /// second more.
+    pub fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
     /// Run `f` with a pooled connection on the blocking pool.
     pub async fn run<F, T>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_within(self.deadline, f).await
+    }
+
+    /// [`Db::run`], answered by `until` at the latest (for work that several calls share
+    /// one deadline for: a vote's batch tries the fast path, then the careful one).
+    pub async fn run_until<F, T>(&self, until: tokio::time::Instant, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let left = until.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Err(AppError::Unavailable(
+                "no time was left to ask the database".into(),
+            ));
+        }
+        self.run_within(left.min(self.deadline), f).await
+    }
+
+    async fn run_within<F, T>(&self, deadline: Duration, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
@@ -332,7 +362,8 @@ impl Db {
             DOWN_ACQUIRE.min(self.acquire)
         } else {
             self.acquire
-        };
+        }
+        .min(deadline);
         let call = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get_timeout(wait)?;
             let out = f(&mut conn);
@@ -347,7 +378,7 @@ impl Db {
             }
             out
         });
-        match tokio::time::timeout(self.deadline, call).await {
+        match tokio::time::timeout(deadline, call).await {
             Ok(joined) => joined?,
             Err(_) => {
                 // The blocking call goes on (and returns its connection when the
@@ -370,6 +401,20 @@ impl Db {
         T: Send + 'static,
     {
         self.run(move |conn| transaction(conn, f)).await
+    }
+
+    /// [`Db::transaction`] answered by `until` at the latest (see [`Db::run_until`]).
+    pub async fn transaction_until<F, T>(
+        &self,
+        until: tokio::time::Instant,
+        f: F,
+    ) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run_until(until, move |conn| transaction(conn, f))
+            .await
     }
 
     /// Apply pending migrations. On PostgreSQL an advisory lock lets several

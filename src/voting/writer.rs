@@ -36,6 +36,9 @@ pub struct Pending {
     pub caps: Caps,
     pub respond: oneshot::Sender<Result<Stored, AppError>>,
     pub attempts: u8,
+    /// When it was queued: a vote is answered within one database deadline of this,
+    /// whatever the batches before it waited (see `write`).
+    pub queued: tokio::time::Instant,
 }
 
 /// A vote as recorded (or found recorded, for a retried request).
@@ -105,6 +108,7 @@ impl Writer {
                 caps,
                 respond,
                 attempts: 0,
+                queued: tokio::time::Instant::now(),
             })
             .await
             .map_err(|_| AppError::Unavailable("vote writer stopped".into()))?;
@@ -198,6 +202,16 @@ async fn write(
 ) -> Vec<Outcome> {
     let n = batch.len();
     let mut outcomes: Vec<Option<Outcome>> = (0..n).map(|_| None).collect();
+    // Every database call for this batch ends by one deadline after its oldest vote was
+    // queued: when the database hangs, a vote that waited behind a stuck batch does not
+    // wait a whole deadline again (twice, with the careful path), but is answered 503
+    // and may be sent again.
+    let until = batch
+        .iter()
+        .map(|p| p.queued)
+        .min()
+        .unwrap_or_else(tokio::time::Instant::now)
+        + db.deadline();
     let oldest = chrono::Utc::now().naive_utc() - MAX_WAIT;
     for (i, p) in batch.iter().enumerate() {
         if p.vote.cast_at < oldest {
@@ -247,7 +261,7 @@ async fn write(
         let strict = conflicts.long_ago();
         let conflicts = conflicts.clone();
         let appended = db
-            .run(move |conn| {
+            .run_until(until, move |conn| {
                 if strict && let Some(added) = store::append_new_votes(conn, &sent, shard)? {
                     return Ok(added);
                 }
@@ -293,7 +307,7 @@ async fn write(
             .map(|&i| (batch[i].vote.clone(), batch[i].caps))
             .collect();
         match db
-            .transaction(move |conn| write_carefully(conn, items, shard))
+            .transaction_until(until, move |conn| write_carefully(conn, items, shard))
             .await
         {
             Ok((done, fresh)) => {
