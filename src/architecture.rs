@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Folders (and files) that are features: one idea each, meeting through services.
-const FEATURES: [&str; 10] = [
+const FEATURES: [&str; 11] = [
     "accounts",
     "audit",
     "competitions",
@@ -17,6 +17,7 @@ const FEATURES: [&str; 10] = [
     "judging",
     "remix",
     "results",
+    "show",
     "site",
     "submissions",
     "voting",

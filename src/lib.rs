@@ -27,6 +27,7 @@ pub mod openapi;
 pub mod processes;
 pub mod remix;
 pub mod results;
+pub mod show;
 pub mod site;
 pub mod startup;
 pub mod state;

@@ -59,6 +59,9 @@ use utoipa::OpenApi;
         crate::voting::routes::change_line_up,
         crate::voting::routes::open_now,
         crate::voting::routes::close_now,
+        crate::show::routes::get_show,
+        crate::show::routes::stream,
+        crate::show::routes::reveal,
         crate::results::pages::song_audio,
         crate::judging::routes::create_round,
         crate::judging::routes::list_rounds,
@@ -171,6 +174,7 @@ use utoipa::OpenApi;
         (name = "judging", description = "Rounds, panels, assignment, scoring, rankings, advancement and results"),
         (name = "exhibition", description = "Posters with QR codes for an exhibition, and their scans"),
         (name = "remix", description = "Remix rounds: stem packs, licences, signed downloads, sources, permissions, lineage and the stem-usage check"),
+        (name = "show", description = "The live show: the presenter screen's state and stream, and the reveal"),
         (name = "voting", description = "Public voting: rounds, proof of work, votes, live leaderboards, integrity and review"),
     )
 )]

@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+/// The rule on AI use and entries' disclosures: vocabulary every feature reads.
+pub use super::ai;
+
 use crate::audio::policy::Policy;
 use crate::error::AppError;
 use crate::i18n::Locale;
@@ -46,6 +49,9 @@ pub struct CompetitionInput {
     /// The age of digital consent where the competition runs (13 to 18): entrants
     /// younger need a parent's or guardian's consent. `0` goes back to the server's default.
     pub consent_age: Option<i32>,
+    /// The rule on AI use: `allowed` (the default), `disclose` (allowed, and every entry
+    /// says whether and what for) or `forbidden`.
+    pub ai_rule: Option<String>,
     /// The audio rules (see docs/audio-report.md); missing keys take defaults.
     #[schema(value_type = Object)]
     pub audio_policy: Option<serde_json::Value>,

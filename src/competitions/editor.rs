@@ -94,6 +94,7 @@ struct EditPage {
     max_age: String,
     consent_age: String,
     default_consent_age: u32,
+    ai_rules: Vec<AiRuleOption>,
     prompts: Vec<PromptRowField>,
     categories: Vec<CategoryRowField>,
     rules: Vec<RuleField>,
@@ -104,6 +105,27 @@ struct EditPage {
     /// Whether the reader may change the rules (the owner or an admin); a co-organiser
     /// reads them.
     owns: bool,
+}
+
+/// One choice of the rule on AI use.
+struct AiRuleOption {
+    value: &'static str,
+    label: &'static str,
+    help: &'static str,
+    checked: bool,
+}
+
+fn ai_rule_options(ctx: &PageCtx, chosen: &str) -> Vec<AiRuleOption> {
+    let chosen = super::ai::AiRule::parse(chosen).unwrap_or_default();
+    super::ai::AiRule::ALL
+        .into_iter()
+        .map(|r| AiRuleOption {
+            value: r.as_str(),
+            label: ctx.t(&format!("ai.rule_{}", r.as_str())),
+            help: ctx.t(&format!("ai.rule_{}_help", r.as_str())),
+            checked: r == chosen,
+        })
+        .collect()
 }
 
 /// The zones most competitions use, first in the picker.
@@ -236,6 +258,7 @@ impl Values {
         v.insert("min_age".into(), opt(c.min_age));
         v.insert("max_age".into(), opt(c.max_age));
         v.insert("consent_age".into(), opt(c.consent_age));
+        v.insert("ai_rule".into(), c.ai_rule.as_str().into());
         policy_values(&c.audio_policy, &mut v);
         Values(v)
     }
@@ -370,6 +393,7 @@ fn input_of(f: &FormData, c: &CompetitionView) -> Result<CompetitionInput, AppEr
         min_age: Some(int("min_age", "competition.ages_invalid")?),
         max_age: Some(int("max_age", "competition.ages_invalid")?),
         consent_age: Some(int("consent_age", "competition.consent_age_invalid")?),
+        ai_rule: Some(f.get("ai_rule").to_string()).filter(|r| !r.is_empty()),
         audio_policy: Some(policy_of(f, &c.audio_policy)?),
         prompts: Some(prompts),
         categories: Some(categories),
@@ -472,6 +496,7 @@ fn edit_page(
         max_age: v.get("max_age"),
         consent_age: v.get("consent_age"),
         default_consent_age: state.settings.auth.age_of_digital_consent,
+        ai_rules: ai_rule_options(&ctx, &v.get("ai_rule")),
         prompts,
         categories,
         rules: rule_fields(&ctx, &v),

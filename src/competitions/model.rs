@@ -40,6 +40,8 @@ pub struct CompetitionRow {
     pub language: String,
     /// Its text in other languages (`i18n::content::Translations` as JSON).
     pub translations: String,
+    /// The rule on AI use: `allowed`, `disclose` or `forbidden` ([`super::ai::AiRule`]).
+    pub ai_rule: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -112,6 +114,7 @@ impl CompetitionRow {
             consent_age: None,
             language: Locale::En.tag().into(),
             translations: "{}".into(),
+            ai_rule: super::ai::AiRule::default().as_str().into(),
         }
     }
 
@@ -277,6 +280,8 @@ pub struct CompetitionView {
     pub shown_language: String,
     /// The text in the other languages, as the organiser gave it.
     pub translations: Translations,
+    /// The rule on AI use.
+    pub ai_rule: super::ai::AiRule,
 }
 
 impl CompetitionView {
@@ -369,6 +374,7 @@ impl CompetitionView {
             language: c.source().tag().to_string(),
             shown_language: c.source().tag().to_string(),
             translations: Translations::from_stored(&c.translations),
+            ai_rule: super::ai::AiRule::of_stored(&c.ai_rule),
             prompts: prompts
                 .iter()
                 .map(|p| PromptView {

@@ -448,6 +448,9 @@ fn apply(
     if let Some(a) = input.consent_age {
         row.consent_age = domain::parse_consent_age(a)?;
     }
+    if let Some(r) = &input.ai_rule {
+        row.ai_rule = super::ai::AiRule::from_input(r)?.as_str().into();
+    }
     if let Some(p) = &input.audio_policy {
         let policy = domain::parse_policy(p)?;
         row.audio_policy = serde_json::to_string(&policy).map_err(AppError::internal)?;

@@ -71,6 +71,7 @@ diesel::table! {
         consent_age -> Nullable<Integer>,
         language -> Text,
         translations -> Text,
+        ai_rule -> Text,
     }
 }
 
@@ -126,6 +127,7 @@ diesel::table! {
         updated_at -> Timestamp,
         analysed_at -> Nullable<Timestamp>,
         withdrawn_at -> Nullable<Timestamp>,
+        ai_use -> Nullable<Text>,
     }
 }
 
@@ -501,6 +503,17 @@ diesel::joinable!(voting_round_entries -> voting_rounds (round_id));
 diesel::joinable!(voting_round_entries -> entries (entry_id));
 
 diesel::table! {
+    shows (round_id) {
+        round_id -> Text,
+        reveal_step -> Integer,
+        standings -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(shows -> voting_rounds (round_id));
+
+diesel::table! {
     posters (id) {
         id -> Text,
         competition_id -> Text,
@@ -640,6 +653,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stem_checks,
     posters,
     poster_scans,
+    shows,
     vote_patterns,
     users,
     competitions,

@@ -10,7 +10,9 @@ use crate::db::schema::posters;
 pub const COMPETITION: &str = "competition";
 pub const PROMPT: &str = "prompt";
 pub const ENTRY: &str = "entry";
-pub const KINDS: [&str; 3] = [COMPETITION, PROMPT, ENTRY];
+/// A voting round: a scan opens its gallery (the live show's screen shows this one).
+pub const VOTE: &str = "vote";
+pub const KINDS: [&str; 4] = [COMPETITION, PROMPT, ENTRY, VOTE];
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = posters)]
@@ -37,7 +39,7 @@ pub struct ScanDay {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PosterView {
     pub code: String,
-    /// `competition`, `prompt` or `entry`.
+    /// `competition`, `prompt`, `entry` or `vote` (a voting round).
     pub kind: String,
     pub target_id: String,
     /// What the poster shows as its title.

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use askama::Template;
 
-use super::model::{COMPETITION, ENTRY, PROMPT, PosterView};
+use super::model::{COMPETITION, ENTRY, PROMPT, PosterView, VOTE};
 use super::routes::{LangQuery, lang_of};
 use super::service::{self, Target};
 use crate::accounts::model::AuthUser;
@@ -58,7 +58,7 @@ async fn poster(
         None => String::new(),
     };
     let call = match t.kind {
-        ENTRY => "exhibition.call_entry",
+        ENTRY | VOTE => "exhibition.call_entry",
         PROMPT => "exhibition.call_prompt",
         _ => "exhibition.call_competition",
     };

@@ -28,8 +28,8 @@ pub fn lang_of(req: &HttpRequest, q: &LangQuery) -> Result<Locale, AppError> {
 /// A poster for a competition (by slug or id), a prompt or an entry (by id), made on its
 /// first request: its QR code's address and image links, its printable page.
 #[utoipa::path(get, path = "/api/v1/posters/{kind}/{key}", tag = "exhibition",
-    params(("kind" = String, Path, description = "`competition`, `prompt` or `entry`"),
-        ("key" = String, Path, description = "The competition's slug or id, the prompt's or the entry's id"),
+    params(("kind" = String, Path, description = "`competition`, `prompt`, `entry` or `vote`"),
+        ("key" = String, Path, description = "The competition's slug or id, the prompt's, the entry's or the voting round's id"),
         LangQuery),
     responses((status = 200, description = "The poster", body = PosterView),
         (status = 404, description = "No such public page", body = ErrorBody),

@@ -26,6 +26,8 @@ pub struct Target {
     pub prompt: Option<PromptView>,
     /// The entry and the voting round whose page shows it.
     pub entry: Option<(String, EntryInfo)>,
+    /// The voting round (id, title) of a `vote` poster.
+    pub round: Option<(String, String)>,
 }
 
 impl Target {
@@ -40,6 +42,11 @@ impl Target {
                 .entry
                 .as_ref()
                 .map(|(_, e)| e.id.clone())
+                .unwrap_or_default(),
+            VOTE => self
+                .round
+                .as_ref()
+                .map(|(id, _)| id.clone())
                 .unwrap_or_default(),
             _ => self.competition.id.clone(),
         }
@@ -57,7 +64,10 @@ impl Target {
         match (self.kind, &self.prompt, &self.entry) {
             (ENTRY, _, Some((_, e))) => e.title.clone(),
             (PROMPT, Some(p), _) => p.title.clone(),
-            _ => self.competition.title.clone(),
+            _ => match (self.kind, &self.round) {
+                (VOTE, Some((_, title))) => title.clone(),
+                _ => self.competition.title.clone(),
+            },
         }
     }
 
@@ -68,7 +78,10 @@ impl Target {
         match (self.kind, &self.prompt, &self.entry) {
             (ENTRY, _, Some((round, e))) => format!("/c/{slug}/vote/{round}/{}", e.id),
             (PROMPT, Some(p), _) => format!("/c/{slug}/prompts/{}", p.id),
-            _ => format!("/c/{slug}"),
+            _ => match (self.kind, &self.round) {
+                (VOTE, Some((id, _))) => format!("/c/{slug}/vote/{id}"),
+                _ => format!("/c/{slug}"),
+            },
         }
     }
 
@@ -116,7 +129,21 @@ pub async fn resolve(
                 .localised(l),
             prompt: None,
             entry: None,
+            round: None,
         }),
+        VOTE => {
+            let (i, _) = voting::visible(state, who, key).await?;
+            let competition = competitions::public_view(state, who, &i.competition.id)
+                .await?
+                .localised(l);
+            Ok(Target {
+                kind,
+                competition,
+                prompt: None,
+                entry: None,
+                round: Some((i.row.id.clone(), i.row.title_in(l))),
+            })
+        }
         PROMPT => {
             let id = key.to_string();
             let p = state
@@ -138,6 +165,7 @@ pub async fn resolve(
                 competition,
                 prompt: Some(prompt),
                 entry: None,
+                round: None,
             })
         }
         _ => {
@@ -163,6 +191,7 @@ pub async fn resolve(
                 competition,
                 prompt,
                 entry: Some(entry),
+                round: None,
             })
         }
     }
@@ -304,6 +333,7 @@ pub async fn stats(
                         .unwrap_or_default(),
                     r.target_id.clone(),
                 ),
+                VOTE => (c.title.clone(), r.target_id.clone()),
                 _ => (c.title.clone(), c.slug.clone()),
             };
             let days = by_poster.remove(&r.id).unwrap_or_default();

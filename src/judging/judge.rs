@@ -326,6 +326,7 @@ pub async fn view(
             prompt_story,
             category,
             lyrics: ctx.e.lyrics.clone(),
+            ai_use: crate::competitions::domain::ai::decode(ctx.e.ai_use.as_deref()),
             audio: audio_of(conn, &ctx)?,
             others_visible: others_visible(&ctx.r, score.is_some()),
             score: score.map(|s| MyScore {

@@ -521,6 +521,9 @@ pub struct AssignmentView {
     pub prompt_story: Option<String>,
     pub category: Option<String>,
     pub lyrics: String,
+    /// What the musician declared AI helped with (`[]`: none; `null`: not said). Shown
+    /// blind or not: it says nothing of who made the entry.
+    pub ai_use: Option<Vec<String>>,
     pub audio: JudgeAudio,
     pub score: Option<MyScore>,
     pub comments: Vec<CommentView>,
@@ -561,3 +564,10 @@ pub struct Calibration {
 }
 
 pub use crate::time::utc;
+
+impl AssignmentView {
+    /// The AI disclosure in words for a reader of `l`.
+    pub fn ai_summary(&self, l: &crate::i18n::Locale) -> Option<String> {
+        crate::competitions::domain::ai::describe(*l, self.ai_use.as_deref())
+    }
+}

@@ -259,6 +259,15 @@ pub struct SongRef {
     pub competition_slug: String,
     /// The song's public page, when it is public.
     pub url: Option<String>,
+    /// What the musician declared AI helped with (`[]`: none; `null`: not said).
+    pub ai_use: Option<Vec<String>>,
+}
+
+impl SongRef {
+    /// The AI disclosure in words for a reader of `l`.
+    pub fn ai_summary(&self, l: &crate::i18n::Locale) -> Option<String> {
+        crate::competitions::domain::ai::describe(*l, self.ai_use.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

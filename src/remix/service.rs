@@ -297,6 +297,7 @@ pub(super) fn song_ref(conn: &mut DbConnection, id: &str) -> Result<Option<SongR
     Ok(Some(SongRef {
         url: public.then(|| song_path(&e.id)),
         musician: names.get(&e.musician_id).cloned().unwrap_or_default(),
+        ai_use: crate::competitions::domain::ai::decode(e.ai_use.as_deref()),
         id: e.id,
         title: e.title,
         competition_title: c.title,

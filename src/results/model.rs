@@ -68,8 +68,18 @@ pub struct Standing {
     pub title: String,
     pub musician: String,
     pub category: Option<String>,
+    /// What the musician declared AI helped with (`[]`: none; absent: not said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_use: Option<Vec<String>>,
     #[serde(flatten)]
     pub placing: Placing,
+}
+
+impl Standing {
+    /// The AI disclosure in words for a reader of `l`.
+    pub fn ai_summary(&self, l: &crate::i18n::Locale) -> Option<String> {
+        crate::competitions::domain::ai::describe(*l, self.ai_use.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -68,10 +68,17 @@ fn compute_standings(
     // Counted votes of the last closed public vote, if there was one.
     let public = crate::voting::service::public_votes(conn, &c.id)?;
     let mut finalists = Vec::new();
+    let mut ai_use = HashMap::new();
     for x in &ranking.entries {
-        let submitted = submissions::find_entry(conn, &x.entry_id)?
+        let entry = submissions::find_entry(conn, &x.entry_id)?;
+        let submitted = entry
+            .as_ref()
             .map(|e| e.created_at.and_utc().timestamp_millis())
             .unwrap_or(i64::MAX);
+        ai_use.insert(
+            x.entry_id.clone(),
+            entry.and_then(|e| crate::competitions::domain::ai::decode(e.ai_use.as_deref())),
+        );
         finalists.push(Finalist {
             entry: x.entry_id.clone(),
             jury_rank: x.standing.rank,
@@ -108,6 +115,7 @@ fn compute_standings(
                 title: e.map(|e| e.title.clone()).unwrap_or_default(),
                 musician: e.map(|e| e.musician.clone()).unwrap_or_default(),
                 category: e.and_then(|e| e.category.clone()),
+                ai_use: ai_use.remove(&p.entry).flatten(),
                 placing: p,
             }
         })

@@ -164,6 +164,10 @@ fn policy_lines(ctx: &PageCtx, c: &CompetitionView, consent_age: u32) -> Vec<Str
             &[("n", &c.entries_per_musician.to_string())],
         )
     });
+    out.push(
+        l.t(&format!("ai.rule_{}_public", c.ai_rule.as_str()))
+            .to_string(),
+    );
     let consent = c.consent_age.map(|a| a as u32).unwrap_or(consent_age);
     if c.min_age.is_some() || c.max_age.is_some() {
         let a = |x: Option<i32>| x.map(|v| v.to_string()).unwrap_or_else(|| "—".into());

@@ -412,6 +412,8 @@ fn http_server(
             .configure(crate::competitions::routes::configure)
             .configure(crate::exhibition::routes::configure)
             .configure(crate::exhibition::pages::configure)
+            .configure(crate::show::routes::configure)
+            .configure(crate::show::pages::configure)
             .configure(crate::remix::routes::configure)
             .configure(crate::remix::pages::configure)
             .configure(crate::submissions::routes::configure)

@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod duplicates;
+pub mod entry_form;
 pub mod model;
 pub mod moderation;
 pub mod pages;

@@ -41,6 +41,9 @@ pub struct EntryRow {
     pub updated_at: NaiveDateTime,
     pub analysed_at: Option<NaiveDateTime>,
     pub withdrawn_at: Option<NaiveDateTime>,
+    /// What AI was used for: NULL not answered, empty none, else uses comma-separated
+    /// (`crate::competitions::ai`).
+    pub ai_use: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -230,6 +233,10 @@ pub struct EntryInput {
     pub samples_declared: Option<bool>,
     /// "This is my original work" (needed).
     pub originality_declared: Option<bool>,
+    /// What AI helped with: any of `lyrics`, `melody`, `arrangement`, `vocals`, `mixing`,
+    /// `full`; `[]` says no AI was used. Needed where the competition's rule is
+    /// `disclose`; any use is refused where it is `forbidden`.
+    pub ai_use: Option<Vec<String>>,
     /// What a remix is made from: a stem pack of this competition or a published song
     /// open to remixes (needed in a remix competition).
     pub remix_of: Option<crate::remix::model::SourceInput>,
@@ -280,6 +287,8 @@ pub struct EntryView {
     pub samples: Vec<SampleUse>,
     pub samples_declared: bool,
     pub originality_declared: bool,
+    /// What AI helped with, as the musician declared it (`null`: not said).
+    pub ai_use: Option<crate::competitions::domain::ai::AiDisclosure>,
     pub status: Status,
     pub review: Review,
     pub review_reason: Option<String>,

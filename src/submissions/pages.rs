@@ -6,7 +6,8 @@ use actix_web::{HttpResponse, get, post, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::model::{Credits, EntryInput, EntryView, ReviewInput, SampleUse, Status, report_value};
+use super::entry_form::EntryForm;
+use super::model::{EntryView, ReviewInput, Status, report_value};
 use super::sections::Place;
 use super::{moderation, service};
 use crate::accounts::model::AuthUser;
@@ -18,106 +19,6 @@ use crate::state::AppState;
 use crate::web::{PageCtx, render, render_with_status, see_other};
 
 use crate::web::form_error;
-
-#[derive(Deserialize, Default, Clone)]
-struct EntryForm {
-    title: String,
-    #[serde(default)]
-    prompt_id: String,
-    #[serde(default)]
-    category_id: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    lyrics: String,
-    #[serde(default)]
-    co_writers: String,
-    #[serde(default)]
-    producer: String,
-    #[serde(default)]
-    other_credits: String,
-    /// One sample per line: `what | source | licence`.
-    #[serde(default)]
-    samples: String,
-    samples_declared: Option<String>,
-    originality_declared: Option<String>,
-    /// What a remix is made from: `pack:<id>`, `song` (then `remix_song`) or empty.
-    #[serde(default)]
-    remix_source: String,
-    /// A published song's address or id.
-    #[serde(default)]
-    remix_song: String,
-}
-
-impl EntryForm {
-    fn of(v: &EntryView) -> EntryForm {
-        EntryForm {
-            title: v.title.clone(),
-            prompt_id: v.prompt.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
-            category_id: v
-                .category
-                .as_ref()
-                .map(|p| p.id.clone())
-                .unwrap_or_default(),
-            description: v.description.clone(),
-            lyrics: v.lyrics.clone(),
-            co_writers: v.credits.co_writers.join(", "),
-            producer: v.credits.producer.clone(),
-            other_credits: v.credits.others.clone(),
-            samples: v
-                .samples
-                .iter()
-                .map(|s| format!("{} | {} | {}", s.description, s.source, s.licence))
-                .collect::<Vec<_>>()
-                .join("\n"),
-            samples_declared: v.samples_declared.then(|| "on".into()),
-            originality_declared: v.originality_declared.then(|| "on".into()),
-            remix_source: String::new(),
-            remix_song: String::new(),
-        }
-    }
-
-    fn input(&self) -> EntryInput {
-        let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
-        EntryInput {
-            title: Some(self.title.clone()),
-            prompt_id: opt(&self.prompt_id),
-            category_id: opt(&self.category_id),
-            description: Some(self.description.clone()),
-            lyrics: Some(self.lyrics.clone()),
-            credits: Some(Credits {
-                co_writers: self
-                    .co_writers
-                    .split([',', '\n'])
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-                producer: self.producer.clone(),
-                others: self.other_credits.clone(),
-            }),
-            samples: Some(
-                self.samples
-                    .lines()
-                    .filter(|l| !l.trim().is_empty())
-                    .map(|l| {
-                        let mut parts = l.split('|').map(|p| p.trim().to_string());
-                        SampleUse {
-                            description: parts.next().unwrap_or_default(),
-                            source: parts.next().unwrap_or_default(),
-                            licence: parts.next().unwrap_or_default(),
-                        }
-                    })
-                    .collect(),
-            ),
-            samples_declared: Some(self.samples_declared.is_some()),
-            originality_declared: Some(self.originality_declared.is_some()),
-            remix_of: crate::remix::model::SourceInput::from_form(
-                &self.remix_source,
-                &self.remix_song,
-            ),
-        }
-    }
-}
 
 #[derive(Template)]
 #[template(path = "entries/new.html")]

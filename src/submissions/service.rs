@@ -10,6 +10,7 @@ use super::model::{
 use super::store;
 use crate::accounts::model::AuthUser;
 use crate::audio::policy::{Outcome, Verdict};
+use crate::competitions::domain::ai;
 use crate::competitions::model::{CompetitionRow, Phase};
 use crate::competitions::service as competitions;
 use crate::db::DbConnection;
@@ -165,6 +166,9 @@ fn apply(
     if let Some(d) = input.originality_declared {
         row.originality_declared = d;
     }
+    if let Some(uses) = &input.ai_use {
+        row.ai_use = Some(ai::encode(&ai::parse_uses(uses)?));
+    }
     // The rules every saved entry keeps.
     if !row.originality_declared {
         return Err(AppError::invalid("entry.originality_required"));
@@ -172,6 +176,10 @@ fn apply(
     if row.samples != "[]" && !row.samples_declared {
         return Err(AppError::invalid("entry.samples_rights_required"));
     }
+    ai::check(
+        ai::AiRule::of_stored(&c.ai_rule),
+        ai::decode(row.ai_use.as_deref()).as_deref(),
+    )?;
     Ok(())
 }
 
@@ -249,6 +257,7 @@ pub async fn create(
                 updated_at: now,
                 analysed_at: None,
                 withdrawn_at: None,
+                ai_use: None,
             };
             if input.title.is_none() {
                 return Err(AppError::invalid_with(
@@ -534,6 +543,7 @@ pub fn view(
         samples: serde_json::from_str(&e.samples).unwrap_or_default(),
         samples_declared: e.samples_declared,
         originality_declared: e.originality_declared,
+        ai_use: ai::AiDisclosure::of(locale, e.ai_use.as_deref()),
         status: Status::parse(&e.status).unwrap_or(Status::Draft),
         review: Review::parse(&e.review).unwrap_or(Review::Pending),
         review_reason: e.review_reason.clone(),
@@ -687,6 +697,7 @@ pub fn export_of(
             "id": e.id, "competition": c.map(|c| c.title), "title": e.title,
             "description": e.description, "lyrics": e.lyrics, "credits": json(&e.credits),
             "samples": json(&e.samples), "originality_declared": e.originality_declared,
+            "ai_use": ai::decode(e.ai_use.as_deref()),
             "status": e.status, "organisers_decision": e.review, "decision_reason": e.review_reason,
             "report": e.report.as_deref().map(json), "created_at": e.created_at.and_utc().to_rfc3339(),
             "withdrawn_at": e.withdrawn_at.map(|t| t.and_utc().to_rfc3339()),

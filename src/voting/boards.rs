@@ -44,6 +44,18 @@ pub(super) async fn board_data(state: &AppState, round: &str) -> Result<Arc<Boar
         .await
 }
 
+/// Votes counted so far for a round's songs, whether or not its counts are shown: the
+/// live show's total and pulse while the counts stay hidden (a total says nothing of
+/// who leads). From the same cached tallies as the leaderboard.
+pub async fn votes_so_far(state: &AppState, id: &str) -> Result<u64, AppError> {
+    let i = info(state, id).await?;
+    let d = board_data(state, &i.row.id).await?;
+    Ok(i.entries
+        .iter()
+        .map(|e| d.counted.get(&e.id).copied().unwrap_or(0))
+        .sum())
+}
+
 /// The leaderboard of a round (optionally one category), from the maintained tallies.
 pub async fn leaderboard(
     state: &AppState,

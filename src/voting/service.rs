@@ -24,6 +24,7 @@ use crate::submissions::service as submissions;
 pub use super::audit::*;
 pub use super::ballot::*;
 pub use super::boards::*;
+pub use super::manage::open_or_close_now;
 pub use super::review::*;
 
 pub const AUDIT_JOB: &str = "voting.audit";

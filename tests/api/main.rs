@@ -3,6 +3,7 @@
 //! `scripts/test.sh`; plain `cargo test` runs the SQLite + local-store leg.
 
 mod accounts;
+mod ai_use;
 mod attacks;
 mod auth;
 mod bilingual;
@@ -25,6 +26,7 @@ mod public_vote;
 mod recovery;
 mod remix;
 mod schema;
+mod show;
 mod submissions;
 mod team;
 mod uploads;

@@ -30,7 +30,7 @@ async fn app() -> TestApp {
 /// A screening round of the setup's entries, scored by its one judge so that entry 0
 /// leads and entry 2 is last, closed and decided by its rule (top 2): entries 0 and 1
 /// are the finalists.
-async fn decided_screening(app: &TestApp, s: &Setup) -> String {
+pub async fn decided_screening(app: &TestApp, s: &Setup) -> String {
     let r = round(
         app,
         s,

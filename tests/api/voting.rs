@@ -16,7 +16,7 @@ use crate::submissions::code;
 /// A small proof of work, so tests vote quickly (the real cost is a setting).
 const CHEAP_POW: &str = "[voting]\npow_cost = 10\npow_max_counter = 4\n";
 
-async fn app_with(extra: &str) -> TestApp {
+pub async fn app_with(extra: &str) -> TestApp {
     spawn_app_with(TestEnv::with_extra(&format!("{CHEAP_POW}{extra}")), |b| b).await
 }
 

@@ -15,6 +15,7 @@ const MODULES = [
   ["#player-data, [data-judge-audio]", "./judge-player.js", "enhanceJudgePlayer"],
   ["[data-vote-page]", "./vote.js", "enhanceVoting"],
   ["[data-leaderboard]", "./leaderboard.js", "enhanceLeaderboard"],
+  ["[data-show]", "./show.js", "enhanceShow"],
   ["[data-play-button], [data-print]", "./exhibition.js", "enhanceExhibition"],
   ["[data-select-all]", "./select-all.js", "enhanceSelectAll"],
   ["[data-edit-competition]", "./competition-editor.js", "enhanceCompetitionEditor"],
