@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The screenshots in docs/screenshots/, made by the browser tests themselves (so what the
-# docs show is what the tests saw): the live show's presenter screen and show control.
+# docs show is what the tests saw): the live show's presenter screen and show control, and a song's comment lane.
 # Re-run after changing those pages, and look at the pictures before committing them.
 #
 # Usage: scripts/docs-screenshots.sh
@@ -15,5 +15,5 @@ TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,s
 OUT="$ROOT/docs/screenshots"
 mkdir -p "$OUT"
 cd tests/e2e
-CADENZA_BIN="$TARGET/debug/cadenza" SCREENSHOT_DIR="$OUT" node --test --test-concurrency=1 show.test.mjs
+CADENZA_BIN="$TARGET/debug/cadenza" SCREENSHOT_DIR="$OUT" node --test --test-concurrency=1 show.test.mjs comments.test.mjs
 ls -1 "$OUT"

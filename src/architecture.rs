@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Folders (and files) that are features: one idea each, meeting through services.
-const FEATURES: [&str; 11] = [
+const FEATURES: [&str; 12] = [
     "accounts",
     "audit",
+    "comments",
     "competitions",
     "exhibition",
     "judging",

@@ -10,6 +10,7 @@ pub mod audio;
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod comments;
 pub mod competitions;
 pub mod config;
 pub mod db;

@@ -204,6 +204,45 @@ pub async fn withdrawal_of(state: &AppState, token: &str) -> Result<String, AppE
         .await
 }
 
+/// Whether the guardian's standing link's young musician has listeners' comments
+/// allowed: (stage name, allowed).
+pub async fn comments_of(state: &AppState, token: &str) -> Result<(String, bool), AppError> {
+    let hash = hash_token(token);
+    state
+        .db
+        .run(move |conn| {
+            let t = store::find_live_token(conn, TokenPurpose::GuardianWithdraw, &hash, now())?
+                .ok_or_else(|| AppError::invalid("account.token_invalid"))?;
+            let user = store::find_user(conn, &t.user_id)?
+                .ok_or_else(|| AppError::invalid("account.token_invalid"))?;
+            Ok((user.display_name, user.guardian_allows_comments))
+        })
+        .await
+}
+
+/// A guardian allows (or stops) listeners' comments on the young musician's published
+/// songs, through their standing link (which stays valid: it is not spent). Audited.
+pub async fn allow_comments(state: &AppState, token: &str, allow: bool) -> Result<(), AppError> {
+    let hash = hash_token(token);
+    state
+        .db
+        .transaction(move |conn| {
+            let now = now();
+            let t = store::find_live_token(conn, TokenPurpose::GuardianWithdraw, &hash, now)?
+                .ok_or_else(|| AppError::invalid("account.token_invalid"))?;
+            store::set_guardian_allows_comments(conn, &t.user_id, allow, now)?;
+            store::audit(
+                conn,
+                None,
+                "account.guardian_comments",
+                &t.user_id,
+                &serde_json::json!({ "allowed": allow }),
+                now,
+            )
+        })
+        .await
+}
+
 /// A guardian withdraws consent: it stops counting at once, the teen's entries in
 /// competitions that need it are withdrawn (out of judging and public votes), and the
 /// teen is told. Returns how many entries stopped.

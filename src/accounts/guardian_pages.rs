@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::extract::AuthUser;
 use super::guardian;
-use super::page_kit::{ConfirmPage, Notice, TokenForm, TokenQuery, notice};
+use super::page_kit::{Notice, TokenForm, TokenQuery, notice};
 use super::pages::account_view;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -85,7 +85,18 @@ async fn guardian_submit(
     }
 }
 
-/// The guardian's standing link lands here; withdrawing is a button (GET changes nothing).
+#[derive(Template)]
+#[template(path = "account/guardian_standing.html")]
+struct StandingPage {
+    ctx: PageCtx,
+    name: String,
+    token: String,
+    comments_allowed: bool,
+}
+
+/// The guardian's standing link lands here: listeners' comments on the young musician's
+/// songs (off until allowed), and withdrawing consent. Each is a button (GET changes
+/// nothing).
 #[get("/guardian-consent/withdraw")]
 async fn withdraw_page(
     state: web::Data<AppState>,
@@ -93,16 +104,36 @@ async fn withdraw_page(
     q: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     let token = q.token.clone().unwrap_or_default();
-    let name = guardian::withdrawal_of(&state, &token).await?;
-    render(&ConfirmPage {
-        title: ctx.t("account.withdraw_title").to_string(),
-        text: ctx.tf("account.withdraw_text", "name", &name),
-        action: "/guardian-consent/withdraw",
-        token,
-        button: ctx.t("account.withdraw_button").to_string(),
-        next: None,
+    let (name, comments_allowed) = guardian::comments_of(&state, &token).await?;
+    render(&StandingPage {
         ctx,
+        name,
+        token,
+        comments_allowed,
     })
+}
+
+#[derive(Deserialize)]
+struct CommentsForm {
+    token: String,
+    allow: String,
+}
+
+#[post("/guardian-consent/comments")]
+async fn comments_submit(
+    state: web::Data<AppState>,
+    form: web::Form<CommentsForm>,
+) -> Result<HttpResponse, AppError> {
+    guardian::allow_comments(&state, &form.token, form.allow == "yes").await?;
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", &form.token)
+        .finish();
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/guardian-consent/withdraw?{query}"),
+        ))
+        .finish())
 }
 
 #[post("/guardian-consent/withdraw")]
@@ -199,6 +230,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(guardian_submit)
         .service(withdraw_page)
         .service(withdraw_submit)
+        .service(comments_submit)
         .service(birth_date_submit)
         .service(guardian_request_submit);
 }

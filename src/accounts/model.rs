@@ -41,6 +41,8 @@ pub struct UserRow {
     /// Blocked by a site admin: no sign-in, no requests.
     pub blocked_at: Option<NaiveDateTime>,
     pub blocked_reason: Option<String>,
+    /// A guardian allowed listeners' comments on this young musician's songs.
+    pub guardian_allows_comments: bool,
 }
 
 impl UserRow {
@@ -54,6 +56,22 @@ impl UserRow {
     /// Waiting for a guardian: a guardian email was required and consent has not come.
     pub fn awaits_guardian(&self) -> bool {
         self.guardian_email.is_some() && self.guardian_consent_at.is_none()
+    }
+
+    /// Under 18 on `today` (an unknown age counts as young: the safe side).
+    pub fn is_minor(&self, today: chrono::NaiveDate) -> bool {
+        match &self.date_of_birth {
+            Some(d) => super::domain::DateOfBirth::parse(d, today)
+                .map(|d| d.age_on(today) < 18)
+                .unwrap_or(true),
+            None => true,
+        }
+    }
+
+    /// Whether listeners may comment on this musician's songs at all: adults yes (each
+    /// song can be switched off), a minor's only once a guardian allowed it.
+    pub fn comments_allowed(&self, today: chrono::NaiveDate) -> bool {
+        !self.is_minor(today) || self.guardian_allows_comments
     }
 }
 

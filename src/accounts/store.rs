@@ -174,6 +174,21 @@ pub fn record_guardian_consent(
 }
 
 /// A guardian withdrew consent: it no longer counts, and when is kept for the teen.
+pub fn set_guardian_allows_comments(
+    conn: &mut DbConnection,
+    user_id: &str,
+    allow: bool,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::guardian_allows_comments.eq(allow),
+            users::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn withdraw_guardian_consent(
     conn: &mut DbConnection,
     user_id: &str,

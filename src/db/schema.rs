@@ -28,6 +28,7 @@ diesel::table! {
         guardian_withdrawn_at -> Nullable<Timestamp>,
         blocked_at -> Nullable<Timestamp>,
         blocked_reason -> Nullable<Text>,
+        guardian_allows_comments -> Bool,
     }
 }
 
@@ -503,6 +504,40 @@ diesel::joinable!(voting_round_entries -> voting_rounds (round_id));
 diesel::joinable!(voting_round_entries -> entries (entry_id));
 
 diesel::table! {
+    song_comments (id) {
+        id -> Text,
+        entry_id -> Text,
+        author_id -> Text,
+        at_ms -> Integer,
+        body -> Text,
+        created_at -> Timestamp,
+        reports -> Integer,
+        hidden_at -> Nullable<Timestamp>,
+        hidden_by -> Nullable<Text>,
+        reviewed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    comment_reports (comment_id, reporter_id) {
+        comment_id -> Text,
+        reporter_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    comment_settings (entry_id) {
+        entry_id -> Text,
+        enabled -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(song_comments -> entries (entry_id));
+diesel::joinable!(comment_reports -> song_comments (comment_id));
+
+diesel::table! {
     shows (round_id) {
         round_id -> Text,
         reveal_step -> Integer,
@@ -654,6 +689,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     posters,
     poster_scans,
     shows,
+    song_comments,
+    comment_reports,
+    comment_settings,
     vote_patterns,
     users,
     competitions,

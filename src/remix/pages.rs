@@ -457,6 +457,12 @@ struct SongPage {
     panel: Panel,
     error: Option<String>,
     canonical_url: String,
+    /// The listeners' comments (the lane and the list), when the song is public.
+    comments: Option<crate::comments::model::SongComments>,
+    /// The comments as JSON for the lane (cannot end its `<script>`).
+    comments_json: String,
+    /// Why a comment form came back, in words.
+    comment_error: Option<String>,
 }
 
 async fn song_page(
@@ -465,6 +471,7 @@ async fn song_page(
     who: Option<&AuthUser>,
     id: &str,
     error: Option<String>,
+    comment_error: Option<&str>,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let (song, lineage) = service::public_song(state, who, id).await?;
@@ -473,14 +480,31 @@ async fn song_page(
         None => ctx,
     };
     let panel = Panel::new(lineage, None);
+    let comments = crate::comments::service::song_comments(state, who, id)
+        .await
+        .ok();
+    let comments_json = comments
+        .as_ref()
+        .and_then(|c| serde_json::to_string(c).ok())
+        .unwrap_or_else(|| "null".into())
+        .replace("</", "<\\/");
+    let comment_error = comment_error.and_then(|c| crate::comments::domain::message(ctx.l, c));
     let page = SongPage {
         canonical_url: format!("{}{}", state.settings.base_url(), service::song_path(id)),
         ctx,
         song,
         panel,
         error,
+        comments,
+        comments_json,
+        comment_error,
     };
     render_with_status(&page, status)
+}
+
+#[derive(Deserialize)]
+struct SongQuery {
+    comment_error: Option<String>,
 }
 
 #[get("/songs/{id}")]
@@ -489,6 +513,7 @@ async fn song_show(
     ctx: PageCtx,
     who: Option<AuthUser>,
     id: web::Path<String>,
+    q: web::Query<SongQuery>,
 ) -> Result<HttpResponse, AppError> {
     song_page(
         &state,
@@ -496,6 +521,7 @@ async fn song_show(
         who.as_ref(),
         &id,
         None,
+        q.comment_error.as_deref(),
         actix_web::http::StatusCode::OK,
     )
     .await
@@ -518,7 +544,7 @@ async fn download_song(
         Ok(link) => Ok(see_other(&link.url)),
         Err(e) if form_error(&e) => {
             let (msg, status) = (e.message(ctx.l), e.status());
-            song_page(&state, ctx, Some(&who), &id, Some(msg), status).await
+            song_page(&state, ctx, Some(&who), &id, Some(msg), None, status).await
         }
         Err(e) => Err(e),
     }

@@ -104,6 +104,7 @@ fn personal_data() -> crate::accounts::holders::Holders {
         Box::new(crate::submissions::service::EntryData),
         Box::new(crate::voting::service::VotingData),
         Box::new(crate::remix::links::LicenceData),
+        Box::new(crate::comments::service::CommentData),
     ])
 }
 
@@ -413,6 +414,8 @@ fn http_server(
             .configure(crate::exhibition::routes::configure)
             .configure(crate::exhibition::pages::configure)
             .configure(crate::show::routes::configure)
+            .configure(crate::comments::routes::configure)
+            .configure(crate::comments::pages::configure)
             .configure(crate::show::pages::configure)
             .configure(crate::remix::routes::configure)
             .configure(crate::remix::pages::configure)

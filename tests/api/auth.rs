@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::helpers::{TestApp, TestEnv, find_link, spawn_app, spawn_app_with};
 
-fn adult_dob() -> String {
+pub fn adult_dob() -> String {
     (Utc::now().date_naive() - Duration::days(365 * 25))
         .format("%Y-%m-%d")
         .to_string()

@@ -8,6 +8,7 @@ mod attacks;
 mod auth;
 mod bilingual;
 mod cli;
+mod comments;
 mod competitions;
 mod consent;
 mod contract;

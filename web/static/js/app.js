@@ -16,6 +16,7 @@ const MODULES = [
   ["[data-vote-page]", "./vote.js", "enhanceVoting"],
   ["[data-leaderboard]", "./leaderboard.js", "enhanceLeaderboard"],
   ["[data-show]", "./show.js", "enhanceShow"],
+  ["[data-comments]", "./song-comments.js", "enhanceSongComments"],
   ["[data-play-button], [data-print]", "./exhibition.js", "enhanceExhibition"],
   ["[data-select-all]", "./select-all.js", "enhanceSelectAll"],
   ["[data-edit-competition]", "./competition-editor.js", "enhanceCompetitionEditor"],
