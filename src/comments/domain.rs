@@ -49,7 +49,7 @@ fn uses_listed<'a>(text: &str, list: impl Iterator<Item = &'a str>) -> bool {
         .filter(|t| !t.is_empty())
         .collect();
     list.map(str::to_lowercase).any(|w| {
-        if w.chars().all(|c| c.is_ascii()) {
+        if w.is_ascii() {
             let parts: Vec<&str> = w.split_whitespace().collect();
             tokens
                 .windows(parts.len().max(1))

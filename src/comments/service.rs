@@ -16,7 +16,6 @@ use crate::competitions::service as competitions;
 use crate::db::DbConnection;
 use crate::error::AppError;
 use crate::http::ratelimit::{self, Limit};
-use crate::results::service as results;
 use crate::state::AppState;
 use crate::submissions::model::EntryRow;
 use crate::submissions::service as submissions;
@@ -44,8 +43,10 @@ struct Song {
     musician: Option<UserRow>,
 }
 
+/// A public song (its competition's results are out), or 404: the song's page is
+/// remix's, which knows what is public.
 fn song(conn: &mut DbConnection, entry_id: &str) -> Result<Song, AppError> {
-    let entry = submissions::find_entry(conn, entry_id)?.ok_or(AppError::NotFound)?;
+    let entry = crate::remix::service::public_entry(conn, entry_id)?;
     let competition = competitions::find(conn, &entry.competition_id)?.ok_or(AppError::NotFound)?;
     let musician = crate::accounts::service::find_user(conn, &entry.musician_id)?;
     Ok(Song {
@@ -150,7 +151,6 @@ pub async fn song_comments(
     who: Option<&AuthUser>,
     entry_id: &str,
 ) -> Result<SongComments, AppError> {
-    results::public_song(state, entry_id).await?;
     let (who, id) = (who.cloned(), entry_id.to_string());
     state
         .db
@@ -195,7 +195,13 @@ pub async fn post(
             "comment.email_unverified",
         ));
     }
-    results::public_song(state, entry_id).await?;
+    {
+        let id = entry_id.to_string();
+        state
+            .db
+            .run(move |conn| crate::remix::service::public_entry(conn, &id).map(|_| ()))
+            .await?;
+    }
     let body = domain::parse_body(&input.body)?;
     ratelimit::check(&state.db, PER_ACCOUNT, &who.user.id).await?;
     ratelimit::check(&state.db, PER_ADDRESS, address).await?;

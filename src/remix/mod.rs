@@ -14,4 +14,5 @@ pub mod packs;
 pub mod pages;
 pub mod routes;
 pub mod service;
+pub mod song_page;
 pub mod store;

@@ -272,7 +272,8 @@ pub async fn is_public_song(state: &AppState, id: &str) -> Result<bool, AppError
         .await
 }
 
-pub(super) fn public_entry(conn: &mut DbConnection, id: &str) -> Result<EntryRow, AppError> {
+/// A public song's entry (in published results, not withdrawn or disqualified), or 404.
+pub fn public_entry(conn: &mut DbConnection, id: &str) -> Result<EntryRow, AppError> {
     let e = submissions::find_entry(conn, id)?.ok_or(AppError::NotFound)?;
     if !is_public(conn, &e)? {
         return Err(AppError::NotFound);
