@@ -189,21 +189,6 @@ pub async fn give(state: &AppState, token: &str, guardian_name: &str) -> Result<
         .await
 }
 
-/// Whose consent a withdrawal link is for (the musician's stage name).
-pub async fn withdrawal_of(state: &AppState, token: &str) -> Result<String, AppError> {
-    let hash = hash_token(token);
-    state
-        .db
-        .run(move |conn| {
-            let t = store::find_live_token(conn, TokenPurpose::GuardianWithdraw, &hash, now())?
-                .ok_or_else(|| AppError::invalid("account.token_invalid"))?;
-            let user = store::find_user(conn, &t.user_id)?
-                .ok_or_else(|| AppError::invalid("account.token_invalid"))?;
-            Ok(user.display_name)
-        })
-        .await
-}
-
 /// Whether the guardian's standing link's young musician has listeners' comments
 /// allowed: (stage name, allowed).
 pub async fn comments_of(state: &AppState, token: &str) -> Result<(String, bool), AppError> {

@@ -44,14 +44,12 @@ async fn song_page(
         None => ctx,
     };
     let panel = Panel::new(lineage, None);
-    let comments = crate::comments::service::song_comments(state, who, id)
-        .await
-        .ok();
-    let comments_json = comments
-        .as_ref()
-        .and_then(|c| serde_json::to_string(c).ok())
-        .unwrap_or_else(|| "null".into())
-        .replace("</", "<\\/");
+    let comments = match crate::comments::service::song_comments(state, who, id).await {
+        Ok(c) => Some(c),
+        Err(AppError::NotFound) => None,
+        Err(e) => return Err(e),
+    };
+    let comments_json = crate::web::script_json(&comments);
     let comment_error = comment_error.and_then(|c| crate::comments::domain::message(ctx.l, c));
     let page = SongPage {
         canonical_url: format!("{}{}", state.settings.base_url(), service::song_path(id)),

@@ -58,12 +58,10 @@ async fn presenter(
         return Err(AppError::NotFound);
     }
     let (vote_url, qr_url) = service::vote_link(&state, &round, ctx.l).await?;
-    let json = serde_json::to_string(&v).map_err(AppError::internal)?;
     render(&PresenterPage {
+        json: crate::web::script_json(&v),
         ctx,
         v,
-        // Inside a <script type="application/json">: nothing may close the element.
-        json: json.replace("</", "<\\/"),
         vote_url,
         qr_url,
     })
