@@ -15,5 +15,5 @@ TARGET=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,s
 OUT="$ROOT/docs/screenshots"
 mkdir -p "$OUT"
 cd tests/e2e
-CADENZA_BIN="$TARGET/debug/cadenza" SCREENSHOT_DIR="$OUT" node --test --test-concurrency=1 show.test.mjs comments.test.mjs
+CADENZA_BIN="$TARGET/debug/cadenza" SCREENSHOT_DIR="$OUT" node --test --test-concurrency=1 show.test.mjs comments.test.mjs album.test.mjs
 ls -1 "$OUT"

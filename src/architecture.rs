@@ -9,8 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Folders (and files) that are features: one idea each, meeting through services.
-const FEATURES: [&str; 12] = [
+const FEATURES: [&str; 13] = [
     "accounts",
+    "album",
     "audit",
     "comments",
     "competitions",

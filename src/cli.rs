@@ -72,6 +72,17 @@ enum Command {
         /// there). Renditions are also at most stereo and 48 kHz.
         #[arg(long, default_value_t = 256 * 1024 * 1024)]
         render_max_bytes: u64,
+        /// Write an album's release files of the file into this folder (track.flac and
+        /// track.mp3, tagged), scaled by --render-gain-db; prints what the engine
+        /// measures on them as JSON. The album workers use it.
+        #[arg(long, value_name = "DIR")]
+        release: Option<PathBuf>,
+        /// With --release: the tags, as a JSON file (`audio::release::ReleaseTags`).
+        #[arg(long, value_name = "FILE")]
+        release_tags: Option<PathBuf>,
+        /// With --release: the cover picture (JPEG or PNG) to embed.
+        #[arg(long, value_name = "FILE")]
+        release_cover: Option<PathBuf>,
     },
     /// Administration tasks.
     Admin {
@@ -138,6 +149,56 @@ enum AdminCommand {
     },
 }
 
+/// `cadenza analyze --release DIR`: the album's release files of one track, and what
+/// the engine measures on them (JSON), or the typed error (JSON) and exit code 30.
+fn release_files(
+    file: &std::path::Path,
+    dir: &std::path::Path,
+    gain_db: f64,
+    tags: Option<&std::path::Path>,
+    cover: Option<&std::path::Path>,
+    limits: crate::audio::Limits,
+    caps: crate::audio::RenditionCaps,
+) -> ExitCode {
+    use crate::audio::AnalysisError;
+    let made = (|| {
+        let tags: crate::audio::release::ReleaseTags = match tags {
+            Some(p) => std::fs::read(p)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .ok_or_else(|| AnalysisError::Io("the tags file is unreadable".into()))?,
+            None => Default::default(),
+        };
+        let cover = cover
+            .map(std::fs::read)
+            .transpose()
+            .map_err(|e| AnalysisError::Io(format!("the cover: {e}")))?;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::audio::release::make_release(
+                file,
+                dir,
+                gain_db,
+                &tags,
+                cover.as_deref(),
+                limits,
+                caps,
+            )
+        }))
+        .unwrap_or_else(|_| Err(AnalysisError::Crashed("the encoder failed".into())))
+    })();
+    match made {
+        Ok(out) => {
+            println!("{}", serde_json::to_string(&out).unwrap_or_default());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            println!("{}", serde_json::to_string(&e).unwrap_or_default());
+            eprintln!("{}: {e}", file.display());
+            ExitCode::from(crate::audio::cli::EXIT_UNREADABLE)
+        }
+    }
+}
+
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
     // Analysis needs no configuration, database or runtime: it is also the isolated
@@ -154,6 +215,9 @@ pub fn run() -> ExitCode {
         render,
         render_gain_db,
         render_max_bytes,
+        release,
+        release_tags,
+        release_cover,
     }) = &cli.command
     {
         let Some(locale) = Locale::parse(lang) else {
@@ -167,16 +231,23 @@ pub fn run() -> ExitCode {
             },
             fingerprint: !no_fingerprint,
         };
-        if let Some(out) = render {
-            return match crate::audio::render_wav(
+        let caps = crate::audio::RenditionCaps {
+            max_bytes: *render_max_bytes,
+        };
+        if let Some(dir) = release {
+            return release_files(
                 file,
-                out,
-                options.limits,
+                dir,
                 *render_gain_db,
-                crate::audio::RenditionCaps {
-                    max_bytes: *render_max_bytes,
-                },
-            ) {
+                release_tags.as_deref(),
+                release_cover.as_deref(),
+                options.limits,
+                caps,
+            );
+        }
+        if let Some(out) = render {
+            return match crate::audio::render_wav(file, out, options.limits, *render_gain_db, caps)
+            {
                 Ok(frames) => {
                     println!("{frames}");
                     ExitCode::SUCCESS

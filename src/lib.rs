@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod album;
 #[cfg(test)]
 mod architecture;
 pub mod audio;

@@ -14,6 +14,7 @@ pub mod landmarks;
 pub mod loudness;
 pub mod meter;
 pub mod policy;
+pub mod release;
 pub mod report;
 pub mod sandbox;
 pub mod simd;

@@ -160,22 +160,44 @@ pub async fn render_isolated(
         .map_err(|_| AnalysisError::Crashed("the renderer printed no frame count".into()))
 }
 
-/// Read the header of `file` in a limited child process (a few milliseconds).
-pub async fn probe_isolated(
+/// Make an album's release files of `file` in `dir` (`track.flac`, `track.mp3`) in a
+/// limited child process: scaled by `gain_db`, tagged from the JSON file `tags`, with
+/// the `cover` picture; returns what the engine measured on the encoded files.
+pub async fn release_isolated(
     cfg: &SandboxConfig,
     file: &Path,
-) -> Result<super::Probe, AnalysisError> {
+    dir: &Path,
+    gain_db: f64,
+    tags: &Path,
+    cover: Option<&Path>,
+) -> Result<super::release::ReleaseOutput, AnalysisError> {
     let mut cmd = limited_command(cfg);
-    cmd.arg("--probe").arg("--").arg(file);
+    cmd.arg("--release")
+        .arg(dir)
+        .arg(format!("--render-gain-db={gain_db}"))
+        .arg(format!("--render-max-bytes={}", cfg.rendition_max_bytes))
+        .arg("--release-tags")
+        .arg(tags);
+    if let Some(c) = cover {
+        cmd.arg("--release-cover").arg(c);
+    }
+    cmd.arg("--").arg(file);
+    // Encoding twice and measuring both files: three times a rendition's work.
+    let wall = Duration::from_secs(cfg.wall_secs.saturating_mul(3));
+    json_of(cmd, wall, "the encoder printed no result").await
+}
+
+/// Run a limited child that prints its result as JSON on success and its typed
+/// [`AnalysisError`] as JSON on failure; `missing` says what was not printed.
+async fn json_of<T: serde::de::DeserializeOwned>(
+    mut cmd: tokio::process::Command,
+    wall: Duration,
+    missing: &str,
+) -> Result<T, AnalysisError> {
     let child = cmd
         .spawn()
         .map_err(|e| AnalysisError::Crashed(format!("cannot start the analyser: {e}")))?;
-    let output = match tokio::time::timeout(
-        Duration::from_secs(cfg.wall_secs.min(30)),
-        child.wait_with_output(),
-    )
-    .await
-    {
+    let output = match tokio::time::timeout(wall, child.wait_with_output()).await {
         Ok(r) => r.map_err(|e| AnalysisError::Crashed(format!("waiting for the analyser: {e}")))?,
         Err(_) => return Err(AnalysisError::Timeout),
     };
@@ -185,8 +207,7 @@ pub async fn probe_isolated(
         )));
     }
     if output.status.success() {
-        serde_json::from_slice(&output.stdout)
-            .map_err(|_| AnalysisError::Crashed("the probe printed no header".into()))
+        serde_json::from_slice(&output.stdout).map_err(|_| AnalysisError::Crashed(missing.into()))
     } else {
         Err(
             serde_json::from_slice::<AnalysisError>(&output.stdout).unwrap_or_else(|_| {
@@ -199,6 +220,21 @@ pub async fn probe_isolated(
             }),
         )
     }
+}
+
+/// Read the header of `file` in a limited child process (a few milliseconds).
+pub async fn probe_isolated(
+    cfg: &SandboxConfig,
+    file: &Path,
+) -> Result<super::Probe, AnalysisError> {
+    let mut cmd = limited_command(cfg);
+    cmd.arg("--probe").arg("--").arg(file);
+    json_of(
+        cmd,
+        Duration::from_secs(cfg.wall_secs.min(30)),
+        "the probe printed no header",
+    )
+    .await
 }
 
 /// Analyse `file` in a limited child process.

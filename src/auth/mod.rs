@@ -4,5 +4,6 @@
 //! is signed in, their roles and sessions are the `accounts` feature's.
 
 pub mod jwt;
+pub mod links;
 pub mod password;
 pub mod request;

@@ -538,6 +538,62 @@ diesel::joinable!(song_comments -> entries (entry_id));
 diesel::joinable!(comment_reports -> song_comments (comment_id));
 
 diesel::table! {
+    albums (competition_id) {
+        competition_id -> Text,
+        title -> Text,
+        artist -> Text,
+        year -> Integer,
+        description -> Text,
+        cover_key -> Nullable<Text>,
+        terms -> Text,
+        terms_version -> Integer,
+        target_lufs -> Double,
+        public_download -> Bool,
+        published_at -> Nullable<Timestamp>,
+        release_state -> Text,
+        release_of -> Nullable<Text>,
+        release_key -> Nullable<Text>,
+        release_size -> Nullable<BigInt>,
+        release_error -> Nullable<Text>,
+        downloads -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    album_tracks (competition_id, entry_id) {
+        competition_id -> Text,
+        entry_id -> Text,
+        position -> Integer,
+        artist -> Text,
+        composers -> Text,
+        producer -> Text,
+        lyrics -> Text,
+        release -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    album_consents (competition_id, entry_id) {
+        competition_id -> Text,
+        entry_id -> Text,
+        musician_terms -> Nullable<Integer>,
+        musician_agreed_at -> Nullable<Timestamp>,
+        guardian_terms -> Nullable<Integer>,
+        guardian_agreed_at -> Nullable<Timestamp>,
+        guardian_name -> Nullable<Text>,
+        guardian_email -> Nullable<Text>,
+        guardian_token_hash -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(albums -> competitions (competition_id));
+diesel::joinable!(album_tracks -> albums (competition_id));
+diesel::joinable!(album_tracks -> entries (entry_id));
+diesel::joinable!(album_consents -> albums (competition_id));
+
+diesel::table! {
     shows (round_id) {
         round_id -> Text,
         reveal_step -> Integer,
@@ -689,6 +745,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     posters,
     poster_scans,
     shows,
+    albums,
+    album_tracks,
+    album_consents,
     song_comments,
     comment_reports,
     comment_settings,

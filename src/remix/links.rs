@@ -4,9 +4,7 @@
 
 use actix_web::http::StatusCode;
 use chrono::Utc;
-use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
-use sha2::Sha256;
 
 use super::model::*;
 use super::service::{now, utc, visible_pack};
@@ -49,21 +47,12 @@ pub async fn accept(
         .await
 }
 
-type HmacSha256 = Hmac<Sha256>;
-
-fn link_mac(state: &AppState, kind: &str, id: &str, user: &str, exp: i64) -> HmacSha256 {
-    let secret = state.settings.auth.secret.expose_secret().as_bytes();
-    let mut key = HmacSha256::new_from_slice(secret).expect("any key length");
-    key.update(b"cadenza/remix/download");
-    let derived = key.finalize().into_bytes();
-    let mut m = HmacSha256::new_from_slice(&derived).expect("any key length");
-    m.update(format!("{kind}\n{id}\n{user}\n{exp}").as_bytes());
-    m
-}
+const PURPOSE: &str = "cadenza/remix/download";
 
 fn signed_link(state: &AppState, kind: &str, id: &str, user: &str) -> DownloadLink {
     let exp = Utc::now().timestamp() + state.settings.remix.download_link_secs as i64;
-    let sig = hex::encode(link_mac(state, kind, id, user, exp).finalize().into_bytes());
+    let secret = state.settings.auth.secret.expose_secret().as_bytes();
+    let sig = crate::auth::links::sign(secret, PURPOSE, &[kind, id, user], exp);
     DownloadLink {
         url: format!("/downloads/{kind}/{id}?u={user}&e={exp}&s={sig}"),
         expires_at: chrono::DateTime::from_timestamp(exp, 0).unwrap_or_else(Utc::now),
@@ -158,11 +147,8 @@ pub async fn redeem(
     q: &LinkQuery,
     range: Option<&str>,
 ) -> Result<Option<Download>, AppError> {
-    let sig = hex::decode(&q.s).unwrap_or_default();
-    if link_mac(state, kind, id, &q.u, q.e)
-        .verify_slice(&sig)
-        .is_err()
-    {
+    let secret = state.settings.auth.secret.expose_secret().as_bytes();
+    if !crate::auth::links::verify(secret, PURPOSE, &[kind, id, &q.u], q.e, &q.s) {
         return Err(AppError::refused(
             StatusCode::FORBIDDEN,
             "remix.link_invalid",

@@ -43,6 +43,8 @@ struct PublicResultsPage {
     winners: Vec<Winner>,
     /// Whether there was a public vote (its columns are shown).
     public: bool,
+    /// The competition's published album, if there is one.
+    album_url: Option<String>,
 }
 
 fn tie_reason(ctx: &PageCtx, t: TieBreak) -> &'static str {
@@ -133,6 +135,7 @@ async fn public_results(
         }
     }
     let public = lines.iter().any(|l| l.s.placing.public_rank.is_some());
+    let album_url = crate::album::service::published_path(&state, &v.competition_id).await?;
     let ctx = match &who {
         Some(w) => ctx.signed_in(&w.user.display_name),
         None => ctx,
@@ -149,6 +152,7 @@ async fn public_results(
         lines,
         winners,
         public,
+        album_url,
     })
 }
 

@@ -399,6 +399,19 @@ pub async fn public_results(state: &AppState, slug_or_id: &str) -> Result<Result
         .await
 }
 
+/// The published results of competition `id`, in order (`None` until they are public).
+pub fn published_standings(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<Vec<Standing>>, AppError> {
+    let Some(c) = competitions::find(conn, id)? else {
+        return Ok(None);
+    };
+    let row = store::find_results(conn, &c.id)?;
+    let v = results_view(&c, row.as_ref());
+    Ok((c.is_published() && v.published).then_some(v.standings))
+}
+
 /// A song anyone may hear: an entry in its competition's published results, not
 /// withdrawn or disqualified since. Returns its upload and title.
 pub async fn public_song(state: &AppState, entry_id: &str) -> Result<(String, String), AppError> {

@@ -29,6 +29,7 @@ pub fn standard(settings: &Settings) -> JobRegistry {
     r.add::<crate::remix::jobs::Landmarks>();
     r.add::<crate::judging::jobs::RenderForJudges>();
     r.add::<crate::results::jobs::Announce>();
+    r.add::<crate::album::jobs::MakeRelease>();
     // Judges are reminded before a round closes; a few minutes late is fine.
     r.every::<crate::judging::jobs::Remind>(Duration::from_secs(300));
     // The fraud rules re-run over open rounds' logs; bursts are also caught as votes arrive.

@@ -77,6 +77,7 @@ pub async fn build_state(settings: Settings, mailer: Option<Mailer>) -> anyhow::
             crate::competitions::service::image_keys,
             crate::judging::service::rendition_keys,
             crate::remix::service::file_keys,
+            crate::album::service::keys,
         ]))
         .with(crate::submissions::sections::EntrySections(vec![
             Box::new(crate::results::outcome::OutcomeSection),
@@ -105,6 +106,7 @@ fn personal_data() -> crate::accounts::holders::Holders {
         Box::new(crate::voting::service::VotingData),
         Box::new(crate::remix::links::LicenceData),
         Box::new(crate::comments::service::CommentData),
+        Box::new(crate::album::service::AlbumData),
     ])
 }
 
@@ -414,6 +416,8 @@ fn http_server(
             .configure(crate::exhibition::routes::configure)
             .configure(crate::exhibition::pages::configure)
             .configure(crate::show::routes::configure)
+            .configure(crate::album::routes::configure)
+            .configure(crate::album::pages::configure)
             .configure(crate::comments::routes::configure)
             .configure(crate::comments::pages::configure)
             .configure(crate::show::pages::configure)

@@ -24,7 +24,14 @@ pub type KeysOf = fn(&mut crate::db::DbConnection) -> Result<Vec<String>, crate:
 pub struct Referenced(pub Vec<KeysOf>);
 
 /// Folders of the object store that rows refer into.
-const PREFIXES: [&str; 5] = ["entries/", "images/", "avatars/", "renditions/", "stems/"];
+const PREFIXES: [&str; 6] = [
+    "entries/",
+    "images/",
+    "avatars/",
+    "renditions/",
+    "stems/",
+    "albums/",
+];
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SweepReport {

@@ -11,13 +11,20 @@ use crate::judging::{Setup, post, put, queue, round, score, setup};
 use crate::submissions::{code, get_json};
 use crate::voting::voter;
 
-/// A competition whose results are published: two public songs (entries 0 and 1).
+/// A competition whose results are computed: two songs (entries 0 and 1);
+/// [`publish`] makes them public.
 async fn published(app: &TestApp, slug: &str) -> Setup {
-    let s = setup(app, slug, 2, 1).await;
+    ranked(app, setup(app, slug, 2, 1).await).await
+}
+
+/// Judge every entry of `s` (one judge, every entry a different score) and compute
+/// the results.
+pub async fn ranked(app: &TestApp, s: Setup) -> Setup {
+    let n = s.entries.len() as i64;
     let r = round(
         app,
         &s,
-        json!({ "judges_per_entry": 1, "advancement": { "kind": "top_n", "n": 2 } }),
+        json!({ "judges_per_entry": 1, "advancement": { "kind": "top_n", "n": n } }),
     )
     .await;
     let rid = r["id"].as_str().unwrap();
@@ -57,7 +64,7 @@ async fn published(app: &TestApp, slug: &str) -> Setup {
     s
 }
 
-async fn publish(app: &TestApp, s: &Setup) {
+pub async fn publish(app: &TestApp, s: &Setup) {
     let res = post(
         app,
         &s.call.org,

@@ -60,6 +60,20 @@ async fn ok_json(res: reqwest::Response) -> Value {
 /// A published competition with `entries` analysed entries (one musician each) and
 /// `judges` judges who accepted their invitations.
 pub async fn setup(app: &TestApp, slug: &str, entries: usize, judges: usize) -> Setup {
+    setup_with(app, slug, entries, judges, |i| {
+        wav(3.0, 10 + i as u32, 0.3 + 0.1 * i as f64)
+    })
+    .await
+}
+
+/// [`setup`] with each entry's audio from `audio(i)`.
+pub async fn setup_with(
+    app: &TestApp,
+    slug: &str,
+    entries: usize,
+    judges: usize,
+    audio: impl Fn(usize) -> Vec<u8>,
+) -> Setup {
     let call = open_call(app, slug, json!({})).await;
     let mut list = Vec::new();
     for i in 0..entries {
@@ -67,14 +81,7 @@ pub async fn setup(app: &TestApp, slug: &str, entries: usize, judges: usize) -> 
         let t = musician(app, &email).await;
         let title = format!("Song {i} of {slug}");
         let id = entry_id(app, &t, &call, &title).await;
-        let res = put_audio(
-            app,
-            &t,
-            &id,
-            wav(3.0, 10 + i as u32, 0.3 + 0.1 * i as f64),
-            &format!("k-{slug}-{i}"),
-        )
-        .await;
+        let res = put_audio(app, &t, &id, audio(i), &format!("k-{slug}-{i}")).await;
         assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
         list.push((t, email, id, title));
     }

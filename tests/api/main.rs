@@ -4,6 +4,7 @@
 
 mod accounts;
 mod ai_use;
+mod album;
 mod attacks;
 mod auth;
 mod bilingual;

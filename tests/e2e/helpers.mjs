@@ -545,3 +545,33 @@ export async function assertStyledControls(page) {
   const bad = await page.evaluate(unstyledControls);
   assert.deepEqual(bad, [], `unstyled buttons on ${page.url()}:\n${bad.join("\n")}`);
 }
+
+/** A competition with `n` analysed entries, judged by one judge and its results
+ * published (borda, the jury alone). Returns the competition, the organiser's token,
+ * the entries ({token, id, title}) and the results. */
+export async function publishedCompetition(server, orgEmail, slug, n, entryOpts) {
+  const { c, bearer: org } = await organiserWithCompetition(server, orgEmail, slug);
+  const entries = [];
+  for (let i = 0; i < n; i++) entries.push(await analysedEntry(server, c, i, entryOpts));
+  const judgeEmail = `${slug}-judge@example.org`;
+  await api(server, `/api/v1/competitions/${c.id}/judges/invitations`, org, { email: judgeEmail });
+  const invite = await waitForLink(server.dir, judgeEmail, "/judge-invitation");
+  await fetch(server.url + "/api/v1/judge-invitations/accept", {
+    method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token: invite.split("token=")[1].split("&")[0], stage_name: "Judge Wu", password: "oboe at midnight 7" }),
+  });
+  const judge = await apiSignIn(server, judgeEmail, "oboe at midnight 7");
+  const round = await api(server, `/api/v1/competitions/${c.id}/rounds`, org, {
+    name: "Final", judges_per_entry: 1, advancement: { kind: "top_n", n },
+    rubric: [{ name: "Music", weight: 100, min: 1, max: 10 }],
+  });
+  await api(server, `/api/v1/rounds/${round.id}/assign`, org);
+  const q = await api(server, `/api/v1/judging/rounds/${round.id}/queue`, judge, undefined, "GET");
+  for (const [i, item] of q.items.entries()) {
+    await api(server, `/api/v1/judging/assignments/${item.alias}/score`, judge, { criteria: { c1: 9 - i } }, "PUT");
+  }
+  await api(server, `/api/v1/rounds/${round.id}/close`, org);
+  const results = await api(server, `/api/v1/competitions/${c.id}/results`, org, { method: "borda", jury_weight: 100, public_weight: 0 }, "PUT");
+  await api(server, `/api/v1/competitions/${c.id}/results/publish`, org, {});
+  return { c, org, entries, results };
+}

@@ -17,6 +17,7 @@ const MODULES = [
   ["[data-leaderboard]", "./leaderboard.js", "enhanceLeaderboard"],
   ["[data-show]", "./show.js", "enhanceShow"],
   ["[data-comments]", "./song-comments.js", "enhanceSongComments"],
+  ["[data-album-player]", "./album.js", "enhanceAlbum"],
   ["[data-play-button], [data-print]", "./exhibition.js", "enhanceExhibition"],
   ["[data-select-all]", "./select-all.js", "enhanceSelectAll"],
   ["[data-edit-competition]", "./competition-editor.js", "enhanceCompetitionEditor"],
