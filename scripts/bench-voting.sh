@@ -93,7 +93,7 @@ TOML
 FAST=$(( DURATION * ${MAX_RATE_GUESS:-25000} )); EXACT=20000; HALF=$(( DURATION * ${HALF_RATE_GUESS:-10000} ))
 VOTERS=${VOTERS:-$(( (2 * FAST + EXACT + HALF) / 2 + 1 ))}
 echo "== seeding $VOTERS voters × 2 votes"
-CADENZA_CONFIG="$RUN/bench.toml" "$BIN/examples/bench_voting_seed" "$VOTERS" 2 "$RUN/votes.tsv" > "$RUN/round.txt"
+CADENZA_CONFIG="$RUN/bench.toml" CADENZA__DATABASE__STATEMENT_TIMEOUT_MS=600000 "$BIN/examples/bench_voting_seed" "$VOTERS" 2 "$RUN/votes.tsv" > "$RUN/round.txt"
 ROUND=$(tail -n 1 "$RUN/round.txt")
 # The two-server slice is cut in halves, one per server, each voter's votes in one half
 # (the seed writes a voter's votes one after the other), as a load balancer that keeps a
@@ -152,9 +152,14 @@ if [ -n "${PROFILE:-}" ]; then (sleep 3; top -b -n 2 -d 4 | awk '/^top -/{n++} n
 if [ -n "${PERF:-}" ]; then perf record -e cpu-clock -F 199 --call-graph dwarf,16384 -o "$PERF" -p "$SERVER_PID" -- sleep $(( DURATION - 2 )) >/dev/null 2>&1 & fi
 # PG_STATS=1: what PostgreSQL spent its time on during the vote run (pg_stat_statements).
 if [ -n "${PG_STATS:-}" ]; then "${PSQL[@]}" -d cadenza -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()" >/dev/null; fi
+# The presenter screen follows the round's show stream through the burst (issue 26).
+python3 scripts/bench/show_probe.py "$URL" "$ROUND" "$DURATION" > "$RUN/show.txt" 2>&1 &
+SHOW_PID=$!
 CPU0_S=$(cpu_of_server); CPU0_P=$(cpu_of_pg)
 OUT=$(wrk -t$THREADS -c"$CONNS" -d"${DURATION}s" --latency -s scripts/bench/votes.lua "$URL" -- "$RUN/fast.tsv" "$ROUND" 0 $THREADS)
 CPU1_S=$(cpu_of_server); CPU1_P=$(cpu_of_pg)
+wait "$SHOW_PID" || true
+sed 's/^SHOW/   presenter screen during the burst:/' "$RUN/show.txt"
 if [ -n "$TOP_PID" ]; then wait "$TOP_PID"; sed 's/^/   cpu: /' "$RUN/top.txt"; fi
 echo "$OUT" | grep -E "Requests/sec|RESULT"
 if [ -n "${PG_STATS:-}" ]; then

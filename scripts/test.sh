@@ -201,15 +201,21 @@ prepare_fuzz() {
 run_fuzz() {
   cargo build --bin cadenza --quiet || return 1
   local target; target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-  note "on SQLite (the embedded defaults)"
-  CADENZA_BIN="$target/debug/cadenza" scripts/fuzz-api.sh 25 || return 1
-  # Again on PostgreSQL: a fresh database on the suite's server.
-  local db="cadenza_fuzz_$$" psql
+  # SQLite (the embedded defaults) and PostgreSQL (a fresh database on the suite's
+  # server) at the same time: each pass has its own server, and both mostly wait on
+  # schemathesis, so side by side they take little more than the longer one.
+  local db="cadenza_fuzz_$$" psql out; out=$(mktemp)
   psql=$(ls -d /usr/lib/postgresql/*/bin/psql 2>/dev/null | sort -V | tail -n 1)
   "${psql:-psql}" "$CADENZA_TEST_PG_URL" -qc "CREATE DATABASE $db" >/dev/null || return 1
-  note "on PostgreSQL"
+  CADENZA_BIN="$target/debug/cadenza" scripts/fuzz-api.sh 25 >"$out" 2>&1 &
+  local sqlite_pid=$! pg=0 lite=0
   CADENZA__DATABASE__URL="${CADENZA_TEST_PG_URL%/*}/$db" CADENZA_BIN="$target/debug/cadenza" \
-    scripts/fuzz-api.sh 25
+    scripts/fuzz-api.sh 25 >"$out.pg" 2>&1 || pg=$?
+  wait "$sqlite_pid" || lite=$?
+  note "on SQLite (the embedded defaults)"; cat "$out"
+  note "on PostgreSQL"; cat "$out.pg"
+  rm -f "$out" "$out.pg"
+  [ "$lite" -eq 0 ] && [ "$pg" -eq 0 ]
 }
 
 prepare_browser() {

@@ -7,11 +7,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import {
-  analysedEntry,
-  api,
-  apiSignIn,
   launchBrowser,
-  organiserWithCompetition,
+  publishedCompetition,
   signIn,
   startCadenza,
   until,
@@ -39,29 +36,9 @@ after(async () => {
 });
 
 test("a listener pins a comment at 0:42 and sees it in the lane", async () => {
-  const { c, bearer: org } = await organiserWithCompetition(server, "org-cm@example.org", "songs-with-comments");
-  const opts = { prefix: "cmm", name: "Lin", title: "Night river", base: 45 };
-  const entries = [await analysedEntry(server, c, 0, opts), await analysedEntry(server, c, 1, opts)];
-  const judgeEmail = "cm-judge@example.org";
-  await api(server, `/api/v1/competitions/${c.id}/judges/invitations`, org, { email: judgeEmail });
-  const invite = await waitForLink(server.dir, judgeEmail, "/judge-invitation");
-  await fetch(server.url + "/api/v1/judge-invitations/accept", {
-    method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ token: invite.split("token=")[1].split("&")[0], stage_name: "Judge Wu", password: "oboe at midnight 7" }),
+  const { entries, results } = await publishedCompetition(server, "org-cm@example.org", "songs-with-comments", 2, {
+    prefix: "cmm", name: "Lin", title: "Night river", base: 45,
   });
-  const judge = await apiSignIn(server, judgeEmail, "oboe at midnight 7");
-  const round = await api(server, `/api/v1/competitions/${c.id}/rounds`, org, {
-    name: "Final", judges_per_entry: 1, advancement: { kind: "top_n", n: 2 },
-    rubric: [{ name: "Music", weight: 100, min: 1, max: 10 }],
-  });
-  await api(server, `/api/v1/rounds/${round.id}/assign`, org);
-  const q = await api(server, `/api/v1/judging/rounds/${round.id}/queue`, judge, undefined, "GET");
-  for (const [i, item] of q.items.entries()) {
-    await api(server, `/api/v1/judging/assignments/${item.alias}/score`, judge, { criteria: { c1: 9 - i } }, "PUT");
-  }
-  await api(server, `/api/v1/rounds/${round.id}/close`, org);
-  const results = await api(server, `/api/v1/competitions/${c.id}/results`, org, { method: "borda", jury_weight: 100, public_weight: 0 }, "PUT");
-  await api(server, `/api/v1/competitions/${c.id}/results/publish`, org, {});
   const song = results.standings[0].entry_id;
   await until("the song's public copy", async () => {
     const res = await fetch(`${server.url}/api/v1/songs/${song}/audio`, { headers: { Range: "bytes=0-0" } });
