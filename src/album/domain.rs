@@ -102,21 +102,28 @@ pub fn tags(s: &TagSource) -> ReleaseTags {
 /// A file name inside the ZIP: `01 Artist - Title.flac`, with nothing a file system
 /// or an unzip tool could misread (no separators, no control characters, not too long).
 pub fn file_name(number: usize, artist: &str, title: &str, ext: &str) -> String {
-    let clean = |s: &str| -> String {
-        let t: String = s
-            .chars()
-            .map(|c| {
-                if c.is_control() || "/\\:*?\"<>|".contains(c) || crate::media::is_bidi_control(c) {
-                    '_'
-                } else {
-                    c
-                }
-            })
-            .collect();
-        let t = t.trim().trim_start_matches('.').to_string();
-        t.chars().take(80).collect()
-    };
     format!("{number:02} {} - {}.{ext}", clean(artist), clean(title))
+}
+
+/// The ZIP's name: `Artist - Title.zip`, cleaned like the files in it.
+pub fn zip_name(artist: &str, title: &str) -> String {
+    format!("{} - {}.zip", clean(artist), clean(title))
+}
+
+/// A name part without separators, control or direction characters, at most 80 long.
+fn clean(s: &str) -> String {
+    let t: String = s
+        .chars()
+        .map(|c| {
+            if c.is_control() || "/\\:*?\"<>|".contains(c) || crate::media::is_bidi_control(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let t = t.trim().trim_start_matches('.').to_string();
+    t.chars().take(80).collect()
 }
 
 #[cfg(test)]

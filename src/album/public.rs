@@ -7,7 +7,7 @@ use chrono::Utc;
 use secrecy::ExposeSecret;
 
 use super::model::*;
-use super::service::{LINK_SECS, current_digest, load};
+use super::service::{LINK_SECS, cover_url, load, release_fresh};
 use super::store;
 use crate::accounts::model::AuthUser;
 use crate::competitions::model::CompetitionRow;
@@ -52,8 +52,7 @@ pub fn public_album_in(
             .map(|p| (p.id.clone(), p))
             .collect();
     let loaded = load(conn, &c, &a)?;
-    let fresh = a.release_state == "ready"
-        && a.release_of.as_deref() == Some(current_digest(&a, &loaded).as_str());
+    let fresh = release_fresh(&a, &loaded);
     let mut tracks = Vec::new();
     for t in loaded {
         if t.agreement != Agreement::Agreed
@@ -91,16 +90,7 @@ pub fn public_album_in(
         competition_id: c.id.clone(),
         competition_slug: c.slug.clone(),
         competition_title: c.title_in(l),
-        cover_url: match &a.cover_key {
-            Some(k) => Some(crate::media::picture::url(
-                &format!("/images/albums/{}", c.id),
-                k,
-            )),
-            None => c
-                .cover_key
-                .as_ref()
-                .map(|k| crate::media::picture::url(&format!("/images/competitions/{}", c.id), k)),
-        },
+        cover_url: cover_url(&a, &c),
         title: a.title,
         artist: a.artist,
         year: a.year,
@@ -237,12 +227,7 @@ pub async fn redeem(
         return Err(AppError::NotFound);
     };
     let size = size.max(0) as u64;
-    let name = format!(
-        "{}.zip",
-        super::domain::file_name(0, &a.artist, &a.title, "x")
-            .trim_start_matches("00 ")
-            .trim_end_matches(".x")
-    );
+    let name = super::domain::zip_name(&a.artist, &a.title);
     let range = match crate::http::files::parse_range(range, size) {
         Ok(r) => r,
         Err(_) => return Ok((Fetched::BadRange(size), name)),

@@ -133,7 +133,14 @@ pub(super) fn current_digest(a: &AlbumRow, loaded: &[Loaded]) -> String {
     domain::album_digest(&digests, a.terms_version)
 }
 
-fn cover_url(a: &AlbumRow, c: &CompetitionRow) -> Option<String> {
+/// Whether the ready release was made from the album as it stands.
+pub(super) fn release_fresh(a: &AlbumRow, loaded: &[Loaded]) -> bool {
+    a.release_state == "ready"
+        && a.release_of.as_deref() == Some(current_digest(a, loaded).as_str())
+}
+
+/// The album's cover, or the competition's when it has none.
+pub(super) fn cover_url(a: &AlbumRow, c: &CompetitionRow) -> Option<String> {
     match &a.cover_key {
         Some(k) => Some(crate::media::picture::url(
             &format!("/images/albums/{}", c.id),
@@ -152,14 +159,13 @@ pub fn public_path(c: &CompetitionRow) -> String {
 
 fn view(conn: &mut DbConnection, c: &CompetitionRow, a: &AlbumRow) -> Result<AlbumView, AppError> {
     let loaded = load(conn, c, a)?;
-    let places: HashMap<String, usize> = standings(conn, c)
-        .unwrap_or_default()
+    let results = standings(conn, c).unwrap_or_default();
+    let places: HashMap<String, usize> = results
         .iter()
         .map(|s| (s.entry_id.clone(), s.placing.place))
         .collect();
     let on: std::collections::HashSet<&str> = loaded.iter().map(|l| l.entry.id.as_str()).collect();
-    let candidates = standings(conn, c)
-        .unwrap_or_default()
+    let candidates = results
         .into_iter()
         .filter(|s| !on.contains(s.entry_id.as_str()))
         .map(|s| Candidate {
@@ -169,8 +175,7 @@ fn view(conn: &mut DbConnection, c: &CompetitionRow, a: &AlbumRow) -> Result<Alb
             musician: s.musician,
         })
         .collect();
-    let fresh = a.release_state == "ready"
-        && a.release_of.as_deref() == Some(current_digest(a, &loaded).as_str());
+    let fresh = release_fresh(a, &loaded);
     let tracks: Vec<TrackView> = loaded
         .iter()
         .enumerate()
@@ -305,14 +310,12 @@ pub async fn put(
                     updated_at: now,
                 };
                 store::insert(conn, &a)?;
-                let ids: Vec<String> = standings.iter().map(|s| s.entry_id.clone()).collect();
                 let mut rows = Vec::new();
                 for (i, s) in standings.iter().enumerate() {
                     if let Some(e) = submissions::find_entry(conn, &s.entry_id)? {
                         rows.push(default_track(&c, &e, &s.musician, i as i32));
                     }
                 }
-                debug_assert_eq!(ids.len(), standings.len());
                 store::replace_tracks(conn, &c.id, &rows)?;
                 a
             }
@@ -464,9 +467,7 @@ pub async fn publish(
             .ok_or_else(|| AppError::refused(StatusCode::NOT_FOUND, "album.none"))?;
         if input.published {
             let loaded = load(conn, &c, &a)?;
-            let fresh = a.release_state == "ready"
-                && a.release_of.as_deref() == Some(current_digest(&a, &loaded).as_str());
-            if !fresh {
+            if !release_fresh(&a, &loaded) {
                 return Err(refused("album.release_not_ready"));
             }
             if a.published_at.is_none() {
